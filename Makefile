@@ -1,0 +1,36 @@
+# Every target creates (or reuses) the project's virtualenv and installs what it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: venv test test-fast lint experiments experiments-quick bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check jaxseq tests experiments
+
+experiments: $(STAMP)
+	$(PY) -m jaxseq experiments
+
+experiments-quick: $(STAMP)
+	$(PY) -m jaxseq experiments --quick
+
+bench: $(STAMP)
+	$(PY) -m jaxseq bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
