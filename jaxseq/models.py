@@ -1,0 +1,597 @@
+"""The model zoo: every model of the chapter, plus the seed's other input/output modes.
+
+``jaxseq.models.get(name)`` builds a :class:`Model`; ``jaxseq.models.names()`` lists them.
+A model is a pair of pure functions over a variables pytree::
+
+    model = jaxseq.models.get("lstm_seq2seq")
+    variables = jax.vmap(model.init)(jax.random.split(key, 5))      # 5 independent inits
+    y = jax.vmap(model.apply, in_axes=(0, None))(variables, X)      # [5, batch, 50, 10]
+
+Each entry records the chapter's setup: its task (target layout, see :mod:`jaxseq.data`), its
+learning rate, its number in the chapter's table and the notebook's recorded validation figure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxseq import cells
+from jaxseq.conv import GatedWaveNet, WaveNet
+from jaxseq.errors import InputError, check_positive_int
+from jaxseq.layers import (
+    BatchNorm,
+    Conv1D,
+    Dense,
+    Flatten,
+    RepeatVector,
+    Sequential,
+    TimeDistributed,
+    takes_train,
+)
+from jaxseq.recurrent import RNN
+
+Array = jax.Array
+Variables = Any
+
+MODES = ("feedforward", "seq2vec", "seq2seq", "vec2seq", "encoder_decoder", "convolutional")
+
+
+class Dims(NamedTuple):
+    """What a builder needs to know: input steps and features, horizon, forecast columns."""
+
+    window: int
+    features: int
+    horizon: int
+    n_targets: int
+
+    @property
+    def outputs(self) -> int:
+        """Values forecast per example (or per step, for seq2seq): ``horizon * n_targets``."""
+        return self.horizon * self.n_targets
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """A zoo model: a flax module with the chapter's setup, as pure ``init``/``apply`` functions.
+
+    Attributes:
+        name: the zoo name.
+        module: the flax module, ``module(x[batch, window, features], train=...)``.
+        task: target layout (``one_step``, ``multi_step``, ``seq2seq``).
+        mode: input/output mode (seq2vec, seq2seq, vec2seq, encoder_decoder, ...).
+        dims: window, features, horizon, targets.
+        learning_rate: the chapter's Adam learning rate for this model.
+        reference: its number in the chapter's table (``None`` for additions).
+        notebook: the notebook's recorded validation figure (``None`` if not recorded).
+        notebook_spread: ``(low, high)`` over the recorded runs.
+        target_steps: for seq2seq models whose output is shorter than the window, the
+            ``(start, stride)`` of the input steps the outputs align with (targets ``Y[:, start::stride]``).
+        fixed_window: inputs must have exactly ``window`` steps (models with a flattened input).
+        description: one line.
+    """
+
+    name: str
+    module: nn.Module
+    task: str
+    mode: str
+    dims: Dims
+    learning_rate: float = 1e-3
+    reference: int | None = None
+    notebook: float | None = None
+    notebook_spread: tuple[float, float] | None = None
+    target_steps: tuple[int, int] | None = None
+    fixed_window: bool = False
+    description: str = ""
+
+    @property
+    def metric(self) -> str:
+        """The headline metric: ``last_step_mse`` for seq2seq models, else ``mse``."""
+        return "last_step_mse" if self.task == "seq2seq" else "mse"
+
+    def init(self, key: Array) -> Variables:
+        """Fresh variables (``{'params': ...}``, plus ``batch_stats`` for BatchNorm models)."""
+        x = jnp.zeros((1, self.dims.window, self.dims.features), jnp.float32)
+        init_key, dropout_key = jax.random.split(key)
+        variables = self.module.init(
+            {"params": init_key, "dropout": dropout_key}, x, **self._mode(False)
+        )
+        return dict(variables)
+
+    def apply(
+        self, variables: Variables, x: Array, *, train: bool = False, key: Array | None = None
+    ):
+        """Run the model on ``x`` ``[batch, time, features]``.
+
+        Returns the predictions when ``train`` is false; when true, ``(predictions, updates)``
+        where ``updates`` holds the new non-parameter collections (BatchNorm statistics) and
+        ``key`` seeds dropout.
+        """
+        self.check_inputs(x)
+        if not train:
+            return self.module.apply(variables, x, **self._mode(False))
+        rngs = {"dropout": key} if key is not None else {}
+        mutable = [name for name in variables if name != "params"]
+        if mutable:
+            return self.module.apply(variables, x, **self._mode(True), rngs=rngs, mutable=mutable)
+        return self.module.apply(variables, x, **self._mode(True), rngs=rngs), {}
+
+    def _mode(self, train: bool) -> dict:
+        return {"train": train} if takes_train(self.module) else {}
+
+    def check_inputs(self, x) -> None:
+        """Raise :class:`InputError` if ``x`` is not ``[batch, window, features]`` for this model."""
+        shape = getattr(x, "shape", None)
+        if shape is None or len(shape) != 3:
+            raise InputError(
+                f"model {self.name!r} takes inputs [batch, time, features], got shape {shape}"
+            )
+        if shape[-1] != self.dims.features:
+            raise InputError(
+                f"model {self.name!r} was built for {self.dims.features} feature(s), "
+                f"inputs have {shape[-1]} (shape {tuple(shape)})"
+            )
+        if self.fixed_window and shape[1] != self.dims.window:
+            raise InputError(
+                f"model {self.name!r} takes exactly {self.dims.window} steps, inputs have "
+                f"{shape[1]}; rebuild it with get({self.name!r}, window={shape[1]})"
+            )
+
+    def targets(self, Y: Array) -> Array:
+        """The part of a task's targets this model's outputs align with (seq2seq only)."""
+        if self.target_steps is None:
+            return Y
+        start, stride = self.target_steps
+        return Y[:, start::stride]
+
+    def count_params(self, variables: Variables) -> int:
+        return sum(int(p.size) for p in jax.tree_util.tree_leaves(variables["params"]))
+
+
+class _Entry(NamedTuple):
+    builder: Callable[[Dims], nn.Module]
+    task: str
+    mode: str
+    learning_rate: float
+    reference: int | None
+    notebook: float | None
+    notebook_spread: tuple[float, float] | None
+    fixed_window: bool
+    target_steps: Callable[[Dims], tuple[int, int] | None] | None
+    description: str
+
+
+_ZOO: dict[str, _Entry] = {}
+
+
+def register(
+    name: str,
+    *,
+    task: str,
+    mode: str,
+    description: str,
+    learning_rate: float = 1e-3,
+    reference: int | None = None,
+    notebook: float | None = None,
+    notebook_spread: tuple[float, float] | None = None,
+    fixed_window: bool = False,
+    target_steps: Callable[[Dims], tuple[int, int] | None] | None = None,
+):
+    """Add a builder ``(dims) -> flax module`` to the zoo under ``name``."""
+
+    def decorate(builder):
+        if name in _ZOO:
+            raise ValueError(f"model {name!r} is registered twice")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        _ZOO[name] = _Entry(
+            builder,
+            task,
+            mode,
+            learning_rate,
+            reference,
+            notebook,
+            notebook_spread,
+            fixed_window,
+            target_steps,
+            description,
+        )
+        return builder
+
+    return decorate
+
+
+def names() -> list[str]:
+    """Every model in the zoo, in the chapter's order."""
+    return list(_ZOO)
+
+
+def get(
+    name: str, *, window: int = 50, features: int = 1, horizon: int = 10, targets: int = 1
+) -> Model:
+    """Build a zoo model by name.
+
+    Args:
+        name: one of :func:`names`.
+        window: input steps (only models with a flattened input depend on it).
+        features: input features per step.
+        horizon: steps ahead (ignored by one-step models, which forecast 1).
+        targets: number of forecast columns.
+    """
+    if name not in _ZOO:
+        raise InputError(f"unknown model {name!r}; known models: {', '.join(_ZOO)}")
+    entry = _ZOO[name]
+    window = check_positive_int("window", window)
+    features = check_positive_int("features", features)
+    targets = check_positive_int("targets", targets)
+    horizon = 1 if entry.task == "one_step" else check_positive_int("horizon", horizon)
+    dims = Dims(window, features, horizon, targets)
+    steps = entry.target_steps(dims) if entry.target_steps else None
+    return Model(
+        name=name,
+        module=entry.builder(dims),
+        task=entry.task,
+        mode=entry.mode,
+        dims=dims,
+        learning_rate=entry.learning_rate,
+        reference=entry.reference,
+        notebook=entry.notebook,
+        notebook_spread=entry.notebook_spread,
+        target_steps=steps,
+        fixed_window=entry.fixed_window,
+        description=entry.description,
+    )
+
+
+def describe() -> list[tuple[str, str, str, str]]:
+    """``(name, task, mode, description)`` for every model, for listings."""
+    return [(n, e.task, e.mode, e.description) for n, e in _ZOO.items()]
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def _rnn(cell: cells.Cell, units: int = 20, *, sequences: bool = True) -> RNN:
+    return RNN(cell, units, return_sequences=sequences)
+
+
+class EncoderDecoder(nn.Module):
+    """Sequence-to-vector encoder, then vector-to-sequence decoder.
+
+    The encoder reads the window and hands over its final state and last output; the decoder
+    receives that output at each of ``horizon`` steps (``RepeatVector``), starts from the
+    encoder's state, and a per-step head gives ``n_targets`` values per step.
+    ``[batch, window, features] -> [batch, horizon * n_targets]``.
+    """
+
+    cell: cells.Cell
+    units: int
+    horizon: int
+    n_targets: int
+
+    @nn.compact
+    def __call__(self, x, *, train: bool = False):
+        context, state = RNN(self.cell, self.units, return_state=True, name="encoder")(
+            x, train=train
+        )
+        steps = RepeatVector(self.horizon)(context)
+        y = RNN(self.cell, self.units, return_sequences=True, name="decoder")(
+            steps, initial_state=state, train=train
+        )
+        y = TimeDistributed(Dense(self.n_targets), name="head")(y)
+        return y.reshape(x.shape[0], self.horizon * self.n_targets)
+
+
+class VectorToSequence(nn.Module):
+    """A vector in, a sequence out: the window flattened to one vector, embedded, fed at every
+    decoder step, and read out per step. ``[batch, window, features] -> [batch, horizon * n_targets]``."""
+
+    cell: cells.Cell
+    units: int
+    horizon: int
+    n_targets: int
+
+    @nn.compact
+    def __call__(self, x, *, train: bool = False):
+        v = nn.relu(Dense(self.units, name="embed")(Flatten()(x)))
+        y = RNN(self.cell, self.units, return_sequences=True, name="decoder")(
+            RepeatVector(self.horizon)(v), train=train
+        )
+        y = TimeDistributed(Dense(self.n_targets), name="head")(y)
+        return y.reshape(x.shape[0], self.horizon * self.n_targets)
+
+
+# --------------------------------------------------------------------------- the chapter
+
+
+@register(
+    "linear",
+    task="one_step",
+    mode="feedforward",
+    reference=2,
+    notebook=0.00417,
+    notebook_spread=(0.0041, 0.0042),
+    fixed_window=True,
+    description="Flatten -> Dense(1): linear regression on the window",
+)
+def _linear(d: Dims):
+    return Sequential([Flatten(), Dense(d.outputs)])
+
+
+@register(
+    "simple_rnn",
+    task="one_step",
+    mode="seq2vec",
+    reference=3,
+    notebook=0.0109,
+    notebook_spread=(0.0108, 0.0141),
+    learning_rate=0.005,
+    description="SimpleRNN(1): a single recurrent neuron, 3 parameters",
+)
+def _simple_rnn(d: Dims):
+    return Sequential([_rnn(cells.simple_rnn(), d.outputs, sequences=False)])
+
+
+@register(
+    "deep_rnn",
+    task="one_step",
+    mode="seq2vec",
+    reference=4,
+    notebook=0.0029,
+    notebook_spread=(0.0029, 0.0030),
+    description="SimpleRNN(20, seq) x2 -> SimpleRNN(1)",
+)
+def _deep_rnn(d: Dims):
+    return Sequential(
+        [
+            _rnn(cells.simple_rnn()),
+            _rnn(cells.simple_rnn()),
+            _rnn(cells.simple_rnn(), d.outputs, sequences=False),
+        ]
+    )
+
+
+@register(
+    "deep_rnn_dense",
+    task="one_step",
+    mode="seq2vec",
+    reference=5,
+    notebook=0.0026,
+    notebook_spread=(0.0026, 0.0027),
+    description="SimpleRNN(20, seq) -> SimpleRNN(20) -> Dense(1)",
+)
+def _deep_rnn_dense(d: Dims):
+    return Sequential(
+        [_rnn(cells.simple_rnn()), _rnn(cells.simple_rnn(), sequences=False), Dense(d.outputs)]
+    )
+
+
+@register(
+    "linear_multi",
+    task="multi_step",
+    mode="feedforward",
+    reference=8,
+    notebook=0.0187,
+    notebook_spread=(0.0187, 0.0188),
+    fixed_window=True,
+    description="Flatten -> Dense(10): the next 10 values at once, linearly",
+)
+def _linear_multi(d: Dims):
+    return Sequential([Flatten(), Dense(d.outputs)])
+
+
+@register(
+    "rnn_multi",
+    task="multi_step",
+    mode="seq2vec",
+    reference=9,
+    notebook=0.0085,
+    notebook_spread=(0.0081, 0.0085),
+    description="SimpleRNN(20, seq) -> SimpleRNN(20) -> Dense(10): sequence to vector",
+)
+def _rnn_multi(d: Dims):
+    return Sequential(
+        [_rnn(cells.simple_rnn()), _rnn(cells.simple_rnn(), sequences=False), Dense(d.outputs)]
+    )
+
+
+@register(
+    "rnn_seq2seq",
+    task="seq2seq",
+    mode="seq2seq",
+    reference=10,
+    notebook=0.0096,
+    notebook_spread=(0.0058, 0.0125),
+    learning_rate=0.01,
+    description="SimpleRNN(20, seq) x2 -> TimeDistributed(Dense(10))",
+)
+def _rnn_seq2seq(d: Dims):
+    return Sequential(
+        [_rnn(cells.simple_rnn()), _rnn(cells.simple_rnn()), TimeDistributed(Dense(d.outputs))]
+    )
+
+
+@register(
+    "rnn_bn_seq2seq",
+    task="seq2seq",
+    mode="seq2seq",
+    reference=11,
+    notebook=0.0164,
+    notebook_spread=(0.016, 0.021),
+    description="SimpleRNN(20, seq) -> BatchNorm, twice -> TimeDistributed(Dense(10))",
+)
+def _rnn_bn_seq2seq(d: Dims):
+    return Sequential(
+        [
+            _rnn(cells.simple_rnn()),
+            BatchNorm(),
+            _rnn(cells.simple_rnn()),
+            BatchNorm(),
+            TimeDistributed(Dense(d.outputs)),
+        ]
+    )
+
+
+@register(
+    "ln_rnn_seq2seq",
+    task="seq2seq",
+    mode="seq2seq",
+    reference=12,
+    notebook=0.0121,
+    notebook_spread=(0.012, 0.015),
+    description="LNSimpleRNNCell(20) x2 -> TimeDistributed(Dense(10)): layer-normalised cell",
+)
+def _ln_rnn_seq2seq(d: Dims):
+    return Sequential(
+        [
+            _rnn(cells.layer_norm_rnn()),
+            _rnn(cells.layer_norm_rnn()),
+            TimeDistributed(Dense(d.outputs)),
+        ]
+    )
+
+
+@register(
+    "lstm_seq2seq",
+    task="seq2seq",
+    mode="seq2seq",
+    reference=14,
+    notebook=0.0086,
+    notebook_spread=(0.0085, 0.0086),
+    description="LSTM(20, seq) x2 -> TimeDistributed(Dense(10))",
+)
+def _lstm_seq2seq(d: Dims):
+    return Sequential([_rnn(cells.lstm()), _rnn(cells.lstm()), TimeDistributed(Dense(d.outputs))])
+
+
+@register(
+    "gru_seq2seq",
+    task="seq2seq",
+    mode="seq2seq",
+    reference=15,
+    notebook=0.0103,
+    notebook_spread=(0.010, 0.011),
+    description="GRU(20, seq) x2 -> TimeDistributed(Dense(10)) (Keras' reset_after form)",
+)
+def _gru_seq2seq(d: Dims):
+    return Sequential([_rnn(cells.gru()), _rnn(cells.gru()), TimeDistributed(Dense(d.outputs))])
+
+
+def _conv_steps(d: Dims) -> tuple[int, int]:
+    return (3, 2)  # Conv1D(kernel 4, stride 2, valid): output j sees inputs 2j .. 2j + 3
+
+
+@register(
+    "conv_gru_seq2seq",
+    task="seq2seq",
+    mode="seq2seq",
+    reference=16,
+    notebook=0.0080,
+    notebook_spread=(0.0067, 0.0081),
+    target_steps=_conv_steps,
+    description="Conv1D(20, 4, stride 2) -> GRU(20, seq) x2 -> TD Dense(10), on Y[:, 3::2]",
+)
+def _conv_gru_seq2seq(d: Dims):
+    return Sequential(
+        [
+            Conv1D(20, 4, strides=2, padding="valid"),
+            _rnn(cells.gru()),
+            _rnn(cells.gru()),
+            TimeDistributed(Dense(d.outputs)),
+        ]
+    )
+
+
+@register(
+    "wavenet",
+    task="seq2seq",
+    mode="convolutional",
+    reference=17,
+    notebook=0.0072,
+    notebook_spread=(0.0072, 0.0095),
+    description="8 causal Conv1D(20, 2, relu), dilations 1,2,4,8 x2 -> Conv1D(10, 1)",
+)
+def _wavenet(d: Dims):
+    return WaveNet(outputs=d.outputs)
+
+
+@register(
+    "gated_wavenet",
+    task="seq2seq",
+    mode="convolutional",
+    reference=18,
+    description="gated WaveNet: tanh(a)*sigmoid(b) units, residual + skip, dilations 1..8 x2",
+)
+def _gated_wavenet(d: Dims):
+    return GatedWaveNet(outputs=d.outputs)
+
+
+# --------------------------------------------------------------------------- beyond the table
+
+
+@register(
+    "lstm_seq2vec",
+    task="multi_step",
+    mode="seq2vec",
+    description="LSTM(20, seq) -> LSTM(20) -> Dense(10): sequence to vector",
+)
+def _lstm_seq2vec(d: Dims):
+    return Sequential([_rnn(cells.lstm()), _rnn(cells.lstm(), sequences=False), Dense(d.outputs)])
+
+
+@register(
+    "encoder_decoder",
+    task="multi_step",
+    mode="encoder_decoder",
+    description="LSTM(20) encoder -> state -> LSTM(20) decoder over 10 steps -> TD Dense(1)",
+)
+def _encoder_decoder(d: Dims):
+    return EncoderDecoder(cells.lstm(), 20, d.horizon, d.n_targets)
+
+
+@register(
+    "gru_vec2seq",
+    task="multi_step",
+    mode="vec2seq",
+    fixed_window=True,
+    description="window as one vector -> Dense(20) -> repeated 10x -> GRU(20) -> TD Dense(1)",
+)
+def _gru_vec2seq(d: Dims):
+    return VectorToSequence(cells.gru(), 20, d.horizon, d.n_targets)
+
+
+@register(
+    "peephole_lstm_seq2seq",
+    task="seq2seq",
+    mode="seq2seq",
+    description="peephole LSTM(20, seq) x2 -> TimeDistributed(Dense(10))",
+)
+def _peephole_lstm_seq2seq(d: Dims):
+    return Sequential(
+        [
+            _rnn(cells.lstm(peephole=True)),
+            _rnn(cells.lstm(peephole=True)),
+            TimeDistributed(Dense(d.outputs)),
+        ]
+    )
+
+
+@register(
+    "gru_seed_seq2seq",
+    task="seq2seq",
+    mode="seq2seq",
+    description="GRU(20, seq) x2 -> TD Dense(10), the seed's form (reset before the matmul)",
+)
+def _gru_seed_seq2seq(d: Dims):
+    return Sequential(
+        [
+            _rnn(cells.gru(reset_after=False)),
+            _rnn(cells.gru(reset_after=False)),
+            TimeDistributed(Dense(d.outputs)),
+        ]
+    )

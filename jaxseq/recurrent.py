@@ -1,0 +1,231 @@
+"""Running a cell over a sequence: the pure ``lax.scan`` runner and the flax ``RNN`` layer.
+
+``scan_cell`` is a pure function: any :class:`~jaxseq.cells.Cell` over ``[batch, time, features]``,
+with per-sequence lengths (right padding), reverse direction, an initial state and dropout
+masks. ``RNN`` wraps it as a flax module with the Keras vocabulary the chapter uses
+(``return_sequences``, ``return_state``, ``dropout``, ``recurrent_dropout``). Deep RNNs are
+compositions of ``RNN`` layers (see :mod:`jaxseq.layers`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxseq.cells import Cell
+from jaxseq.errors import InputError, check_fraction, check_positive_int
+
+Array = jax.Array
+
+
+def reverse_padded(xs: Array, lengths: Array | None) -> Array:
+    """Reverse each sequence of ``xs`` ``[batch, time, ...]`` within its own length.
+
+    Padding (steps at or after ``lengths[b]``) stays where it is, so applying this twice is the
+    identity, and the reversed valid part starts at step 0.
+    """
+    if lengths is None:
+        return jnp.flip(xs, axis=1)
+    time = jnp.arange(xs.shape[1])
+    index = jnp.where(time < lengths[:, None], lengths[:, None] - 1 - time, time)
+    index = index.reshape(index.shape + (1,) * (xs.ndim - 2))
+    return jnp.take_along_axis(xs, index, axis=1)
+
+
+def _check_sequence(xs, lengths):
+    if not hasattr(xs, "ndim") or xs.ndim != 3:
+        shape = getattr(xs, "shape", type(xs).__name__)
+        raise InputError(f"inputs must be [batch, time, features], got shape {shape}")
+    if lengths is not None:
+        if getattr(lengths, "shape", None) != (xs.shape[0],):
+            raise InputError(
+                f"lengths must be [batch] = ({xs.shape[0]},), got shape {getattr(lengths, 'shape', None)}"
+            )
+        if not jnp.issubdtype(lengths.dtype, jnp.integer):
+            raise InputError(f"lengths must be integers, got dtype {lengths.dtype}")
+
+
+def scan_cell(
+    cell: Cell,
+    params: Any,
+    xs: Array,
+    *,
+    hidden_size: int,
+    initial_state: Any = None,
+    lengths: Array | None = None,
+    reverse: bool = False,
+    input_mask: Array | None = None,
+    state_mask: Array | None = None,
+    unroll: int = 1,
+) -> tuple[Any, Array]:
+    """Run ``cell`` over ``xs`` with ``jax.lax.scan``.
+
+    Args:
+        cell: the cell.
+        params: its parameters.
+        xs: inputs ``[batch, time, features]``.
+        hidden_size: the cell's hidden size (for the default initial state).
+        initial_state: a carry for the first step; zeros when ``None``.
+        lengths: ``[batch]`` valid steps per sequence (right padding). Past its length a
+            sequence's carry is frozen and its outputs are zero, so each sequence's outputs and
+            final state equal those of running it alone, unpadded.
+        reverse: run right to left (within each sequence's length). Outputs stay aligned with
+            the input steps: ``ys[:, t]`` is the output after reading ``xs[:, t:]``.
+        input_mask: ``[batch, features]`` multiplied into every step's input (dropout).
+        state_mask: ``[batch, hidden]`` passed to ``cell.recur`` (recurrent dropout).
+        unroll: ``lax.scan`` unroll factor.
+
+    Returns:
+        ``(final_carry, ys)`` with ``ys`` ``[batch, time, hidden]``.
+    """
+    _check_sequence(xs, lengths)
+    batch = xs.shape[0]
+    if reverse:
+        xs = reverse_padded(xs, lengths)
+    if input_mask is not None:
+        xs = xs * input_mask[:, None, :]
+    if cell.project is not None:
+        xs = cell.project(params, xs)  # all steps in one matmul, outside the loop
+        recur = cell.recur
+    else:
+        recur = None
+    if state_mask is not None:
+        if recur is None:
+            raise InputError(
+                f"recurrent_dropout needs a cell with project/recur members; cell "
+                f"{cell.name!r} only has step"
+            )
+        step = lambda c, x: recur(params, c, x, state_mask)
+    elif recur is not None:
+        step = lambda c, x: recur(params, c, x)
+    else:
+        step = lambda c, x: cell.step(params, c, x)
+
+    carry = initial_state
+    if carry is None:
+        carry = cell.initial_state((batch,), hidden_size, xs.dtype)
+
+    xs_time_major = jnp.swapaxes(xs, 0, 1)
+    if lengths is None:
+        carry, ys = jax.lax.scan(step, carry, xs_time_major, unroll=unroll)
+    else:
+
+        def masked_step(c, inputs):
+            x, t = inputs
+            new_c, y = step(c, x)
+            valid = t < lengths
+            keep = lambda new, old: jnp.where(
+                valid.reshape((-1,) + (1,) * (new.ndim - 1)), new, old
+            )
+            new_c = jax.tree_util.tree_map(keep, new_c, c)
+            y = jnp.where(valid[:, None], y, jnp.zeros_like(y))
+            return new_c, y
+
+        steps = jnp.arange(xs.shape[1])
+        carry, ys = jax.lax.scan(masked_step, carry, (xs_time_major, steps), unroll=unroll)
+    ys = jnp.swapaxes(ys, 0, 1)
+    if reverse:
+        ys = reverse_padded(ys, lengths)
+    return carry, ys
+
+
+def dropout_mask(key: Array, rate: float, shape: tuple[int, ...], dtype=jnp.float32) -> Array:
+    """An inverted-dropout mask: 0 with probability ``rate``, else ``1 / (1 - rate)``."""
+    keep = jax.random.bernoulli(key, 1.0 - rate, shape)
+    return keep.astype(dtype) / (1.0 - rate)
+
+
+class RNN(nn.Module):
+    """A recurrent layer: any cell run over ``[batch, time, features]`` by :func:`scan_cell`.
+
+    Attributes:
+        cell: a :class:`~jaxseq.cells.Cell` (built-in or your own).
+        units: hidden size.
+        return_sequences: return ``[batch, time, units]`` (else the last step ``[batch, units]``;
+            with ``lengths`` the last *valid* step).
+        return_state: also return the final carry: ``(outputs, state)``.
+        reverse: run right to left, outputs aligned with the input steps.
+        dropout: input dropout rate; one mask per sequence, off unless ``train``.
+        recurrent_dropout: dropout rate on the state entering the recurrent matmuls; one mask per
+            sequence, off unless ``train``.
+        unroll: ``lax.scan`` unroll factor.
+
+    Call: ``layer(x, lengths=None, initial_state=None, *, train=False)``. Dropout needs a
+    ``'dropout'`` PRNG stream when ``train`` is true. The parameters live under ``cell``.
+    """
+
+    cell: Cell
+    units: int
+    return_sequences: bool = False
+    return_state: bool = False
+    reverse: bool = False
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    unroll: int = 1
+
+    @nn.compact
+    def __call__(self, x, lengths=None, initial_state=None, *, train: bool = False):
+        check_positive_int("units", self.units)
+        check_fraction("dropout", self.dropout)
+        check_fraction("recurrent_dropout", self.recurrent_dropout)
+        _check_sequence(x, lengths)
+        if self.has_variable("params", "cell"):  # check before flax's own, deeper shape error
+            _check_input_size(self.get_variable("params", "cell"), x, self.name)
+        params = self.param("cell", lambda key: self.cell.init(key, x.shape[-1], self.units))
+        input_mask = state_mask = None
+        if train and self.dropout > 0:
+            input_mask = dropout_mask(
+                self.make_rng("dropout"), self.dropout, (x.shape[0], x.shape[-1]), x.dtype
+            )
+        if train and self.recurrent_dropout > 0:
+            state_mask = dropout_mask(
+                self.make_rng("dropout"), self.recurrent_dropout, (x.shape[0], self.units), x.dtype
+            )
+        state, ys = scan_cell(
+            self.cell,
+            params,
+            x,
+            hidden_size=self.units,
+            initial_state=initial_state,
+            lengths=lengths,
+            reverse=self.reverse,
+            input_mask=input_mask,
+            state_mask=state_mask,
+            unroll=self.unroll,
+        )
+        if self.return_sequences:
+            out = ys
+        elif self.reverse:
+            out = ys[:, 0]
+        elif lengths is None:
+            out = ys[:, -1]
+        else:
+            out = jnp.take_along_axis(ys, (jnp.maximum(lengths, 1) - 1)[:, None, None], axis=1)[
+                :, 0
+            ]
+        return (out, state) if self.return_state else out
+
+
+def _check_input_size(params, x, layer_name):
+    kernel = params.get("kernel") if isinstance(params, dict) else None
+    if kernel is not None and getattr(kernel, "ndim", 0) == 2 and kernel.shape[0] != x.shape[-1]:
+        raise InputError(
+            f"layer {layer_name}: inputs have {x.shape[-1]} features but its parameters expect "
+            f"{kernel.shape[0]} (input shape {tuple(x.shape)})"
+        )
+
+
+class Bidirectional(nn.Module):
+    """Run two ``RNN`` layers, forward and reversed, and concatenate their outputs on the last axis."""
+
+    forward: RNN
+    backward: RNN
+
+    @nn.compact
+    def __call__(self, x, lengths=None, *, train: bool = False):
+        a = self.forward(x, lengths, train=train)
+        b = self.backward(x, lengths, train=train)
+        return jnp.concatenate([a, b], axis=-1)
