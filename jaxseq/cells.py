@@ -38,6 +38,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxseq import fused
+
 Array = jax.Array
 Params = Any
 Carry = Any
@@ -66,6 +68,9 @@ class Cell(NamedTuple):
         recur: optional ``(params, carry, xp, state_mask=None) -> (carry, y)``, the step on a
             projected input. Needed for ``recurrent_dropout``.
         name: a short name for tables and error messages.
+        scan: optional ``(params, carry, xp[time, batch, G], state_mask) -> (carry, ys[time, batch, H])``,
+            the whole recurrence at once with a hand-written backward pass (:mod:`jaxseq.fused`);
+            the runner uses it when present. It must equal scanning ``recur``.
     """
 
     init: Callable[[Array, int, int], Params]
@@ -74,13 +79,18 @@ class Cell(NamedTuple):
     project: Callable[[Params, Array], Array] | None = None
     recur: Callable[..., tuple[Carry, Array]] | None = None
     name: str = "cell"
+    scan: Callable[..., tuple[Carry, Array]] | None = None
 
 
-def _split_cell(init, project, recur, initial_state=zeros_state, name="cell") -> Cell:
+def _split_cell(init, project, recur, initial_state=zeros_state, name="cell", scan=None) -> Cell:
     def step(params, carry, x):
         return recur(params, carry, project(params, x))
 
-    return Cell(init, step, initial_state, project, recur, name)
+    return Cell(init, step, initial_state, project, recur, name, scan)
+
+
+#: The logistic function, either way of writing it: both take the fused (hand-written VJP) path.
+_LOGISTIC = (fused.sigmoid, jax.nn.sigmoid)
 
 
 def _masked(h: Array, state_mask: Array | None) -> Array:
@@ -127,7 +137,11 @@ def simple_rnn(
         h = activation(xp + _masked(h, state_mask) @ params["recurrent_kernel"])
         return h, h
 
-    return _split_cell(init, _dense_projection, recur, name="simple_rnn")
+    def scan(params, h, xp, state_mask=None):
+        ys, h = fused.simple_rnn_scan(activation, params["recurrent_kernel"], h, xp, state_mask)
+        return h, ys
+
+    return _split_cell(init, _dense_projection, recur, name="simple_rnn", scan=scan)
 
 
 # --------------------------------------------------------------------------- LSTM
@@ -151,7 +165,7 @@ def lstm(
     peephole: bool = False,
     forget_bias: float = 1.0,
     activation: Callable[[Array], Array] = jnp.tanh,
-    recurrent_activation: Callable[[Array], Array] = jax.nn.sigmoid,
+    recurrent_activation: Callable[[Array], Array] = fused.sigmoid,
     kernel_init: Initializer = glorot_uniform(),
     recurrent_init: Initializer = orthogonal(),
     bias_init: Initializer = zeros,
@@ -201,8 +215,21 @@ def lstm(
         h = recurrent_activation(zo) * activation(c)
         return LSTMState(h, c), h
 
+    def scan(params, state: LSTMState, xp, state_mask=None):
+        if peephole:
+            peep = jnp.stack([params["peephole_i"], params["peephole_f"], params["peephole_o"]])
+        else:
+            peep = jnp.zeros((3, state.h.shape[-1]), xp.dtype)
+        ys, (h, c) = fused.lstm_scan(
+            peephole, params["recurrent_kernel"], peep, state.h, state.c, xp, state_mask
+        )
+        return LSTMState(h, c), ys
+
+    standard = activation is jnp.tanh and recurrent_activation in _LOGISTIC
     name = "peephole_lstm" if peephole else "lstm"
-    return _split_cell(init, _dense_projection, recur, _lstm_state, name)
+    return _split_cell(
+        init, _dense_projection, recur, _lstm_state, name, scan if standard else None
+    )
 
 
 # --------------------------------------------------------------------------- GRU
@@ -212,7 +239,7 @@ def gru(
     *,
     reset_after: bool = True,
     activation: Callable[[Array], Array] = jnp.tanh,
-    recurrent_activation: Callable[[Array], Array] = jax.nn.sigmoid,
+    recurrent_activation: Callable[[Array], Array] = fused.sigmoid,
     kernel_init: Initializer = glorot_uniform(),
     recurrent_init: Initializer = orthogonal(),
     bias_init: Initializer = zeros,
@@ -273,9 +300,16 @@ def gru(
         h = z * h + (1.0 - z) * g
         return h, h
 
+    def scan(params, h, xp, state_mask=None):
+        ys, h = fused.gru_scan(
+            params["recurrent_kernel"], params["recurrent_bias"], h, xp, state_mask
+        )
+        return h, ys
+
     recur = recur_reset_after if reset_after else recur_reset_before
     name = "gru" if reset_after else "gru_reset_before"
-    return _split_cell(init, _dense_projection, recur, name=name)
+    standard = reset_after and activation is jnp.tanh and recurrent_activation in _LOGISTIC
+    return _split_cell(init, _dense_projection, recur, name=name, scan=scan if standard else None)
 
 
 # --------------------------------------------------------------------------- LayerNorm RNN

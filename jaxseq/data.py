@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+import jax
 import numpy as np
 
 from jaxseq.errors import InputError, check_finite, check_positive_int
@@ -58,6 +59,9 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.X)
+
+
+jax.tree_util.register_dataclass(Split, data_fields=["X", "Y"], meta_fields=[])
 
 
 @dataclasses.dataclass(frozen=True)

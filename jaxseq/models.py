@@ -56,7 +56,9 @@ class Dims(NamedTuple):
         return self.horizon * self.n_targets
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(
+    frozen=True, eq=False
+)  # hashed by identity: compiled functions are cached per model
 class Model:
     """A zoo model: a flax module with the chapter's setup, as pure ``init``/``apply`` functions.
 
@@ -104,15 +106,29 @@ class Model:
         return dict(variables)
 
     def apply(
-        self, variables: Variables, x: Array, *, train: bool = False, key: Array | None = None
+        self,
+        variables: Variables,
+        x: Array,
+        *,
+        train: bool = False,
+        key: Array | None = None,
+        lengths: Array | None = None,
     ):
         """Run the model on ``x`` ``[batch, time, features]``.
 
         Returns the predictions when ``train`` is false; when true, ``(predictions, updates)``
         where ``updates`` holds the new non-parameter collections (BatchNorm statistics) and
-        ``key`` seeds dropout.
+        ``key`` seeds dropout. ``lengths`` ``[batch]`` gives each sequence's valid steps (right
+        padding) for models that support it (:attr:`supports_lengths`).
         """
         self.check_inputs(x)
+        if lengths is not None:
+            if not self.supports_lengths:
+                raise InputError(
+                    f"model {self.name!r} cannot take padded inputs (lengths): it has layers "
+                    "that mix time steps other than recurrent ones"
+                )
+            return self.module.apply(variables, x, lengths=lengths, **self._mode(False))
         if not train:
             return self.module.apply(variables, x, **self._mode(False))
         rngs = {"dropout": key} if key is not None else {}
@@ -120,6 +136,11 @@ class Model:
         if mutable:
             return self.module.apply(variables, x, **self._mode(True), rngs=rngs, mutable=mutable)
         return self.module.apply(variables, x, **self._mode(True), rngs=rngs), {}
+
+    @property
+    def supports_lengths(self) -> bool:
+        """Whether :meth:`apply` takes ``lengths`` (recurrent and per-step layers only)."""
+        return isinstance(self.module, Sequential) and self.module.supports_lengths()
 
     def _mode(self, train: bool) -> dict:
         return {"train": train} if takes_train(self.module) else {}

@@ -87,8 +87,12 @@ def scan_cell(
         xs = reverse_padded(xs, lengths)
     if input_mask is not None:
         xs = xs * input_mask[:, None, :]
+    # Time-major before the projection: the transpose then moves the narrower input array.
+    xs_time_major = jnp.swapaxes(xs, 0, 1)
     if cell.project is not None:
-        xs = cell.project(params, xs)  # all steps in one matmul, outside the loop
+        xs_time_major = cell.project(
+            params, xs_time_major
+        )  # all steps in one matmul, outside the loop
         recur = cell.recur
     else:
         recur = None
@@ -106,10 +110,11 @@ def scan_cell(
 
     carry = initial_state
     if carry is None:
-        carry = cell.initial_state((batch,), hidden_size, xs.dtype)
+        carry = cell.initial_state((batch,), hidden_size, xs_time_major.dtype)
 
-    xs_time_major = jnp.swapaxes(xs, 0, 1)
-    if lengths is None:
+    if lengths is None and cell.scan is not None and cell.project is not None:
+        carry, ys = cell.scan(params, carry, xs_time_major, state_mask)
+    elif lengths is None:
         carry, ys = jax.lax.scan(step, carry, xs_time_major, unroll=unroll)
     else:
 

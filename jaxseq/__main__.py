@@ -1,0 +1,3 @@
+from jaxseq.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""Evaluation: the vmap'd evaluator, baselines and multi-step forecasting.
+
+- :func:`evaluate_replicas`: every replica of a trained model on a split, in one compiled call
+  (``vmap`` over the parameter axis), returning per-replica metrics; :func:`summarize` gives mean,
+  std, min and max.
+- Baselines: naive (the last value), naive repeated over the horizon, and linear least squares.
+- :func:`forecast_iterative`: a one-step model applied ``steps`` times, each prediction fed
+  back (a growing window, as the notebook does, or a sliding one); one compiled loop.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxseq.data import Split
+from jaxseq.errors import InputError, check_positive_int
+from jaxseq.models import Model
+from jaxseq.train import evaluate_loss, predict
+
+Array = jax.Array
+
+
+def summarize(values) -> dict[str, float]:
+    """Mean, standard deviation (population, ``ddof=0``), min and max over replicas."""
+    v = np.asarray(values, np.float64)
+    return {
+        "mean": float(v.mean()),
+        "std": float(v.std()),
+        "min": float(v.min()),
+        "max": float(v.max()),
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def _replica_evaluator(model: Model):
+    return jax.jit(
+        jax.vmap(
+            lambda variables, X, Y: evaluate_loss(model, variables, X, Y), in_axes=(0, None, None)
+        )
+    )
+
+
+def evaluate_replicas(model: Model, variables, split: Split) -> dict[str, np.ndarray]:
+    """Metrics of every replica on ``split``: ``{'mse': [K], 'last_step_mse': [K] (seq2seq)}``.
+
+    ``variables`` carry a leading replica axis. One compiled call per model and split shape.
+    """
+    model.check_inputs(split.X)
+    metrics = _replica_evaluator(model)(variables, jnp.asarray(split.X), jnp.asarray(split.Y))
+    return {k: np.asarray(v) for k, v in metrics.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _replica_predictor(model: Model):
+    return jax.jit(jax.vmap(lambda variables, X: predict(model, variables, X), in_axes=(0, None)))
+
+
+def predict_replicas(model: Model, variables, X) -> np.ndarray:
+    """Predictions of every replica: ``[K, batch, ...]``."""
+    model.check_inputs(X)
+    return np.asarray(_replica_predictor(model)(variables, jnp.asarray(X)))
+
+
+def mse(pred, target) -> float:
+    """Mean squared error in float64 (NumPy), for figures compared with the notebook's."""
+    diff = np.asarray(pred, np.float64) - np.asarray(target, np.float64)
+    return float(np.mean(diff * diff))
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def naive_forecast(X, horizon: int = 1) -> np.ndarray:
+    """The last input value of feature 0 repeated ``horizon`` times: ``[n, horizon]``."""
+    X = np.asarray(X)
+    return np.repeat(X[:, -1, :1], horizon, axis=1)
+
+
+def linear_least_squares(train: Split, *, ridge: float = 0.0):
+    """The best linear forecast of the flattened window (closed form, with intercept).
+
+    Returns a function ``X -> predictions`` shaped like ``train.Y``. A reference point for the
+    chapter's trained ``linear`` models, which approach it by gradient descent.
+    """
+    X = np.asarray(train.X, np.float64).reshape(len(train.X), -1)
+    Y = np.asarray(train.Y, np.float64).reshape(len(train.Y), -1)
+    A = np.hstack([X, np.ones((len(X), 1))])
+    gram = A.T @ A + ridge * np.eye(A.shape[1])
+    W = np.linalg.solve(gram, A.T @ Y)
+    out_shape = train.Y.shape[1:]
+
+    def forecast(Xnew):
+        Xn = np.asarray(Xnew, np.float64).reshape(len(Xnew), -1)
+        return (np.hstack([Xn, np.ones((len(Xn), 1))]) @ W).reshape((len(Xn),) + out_shape)
+
+    return forecast
+
+
+# --------------------------------------------------------------------------- multi-step
+
+
+def forecast_iterative(model: Model, variables, X, steps: int, *, window: str = "grow") -> Array:
+    """Forecast ``steps`` values with a one-step model, feeding each prediction back.
+
+    Args:
+        model: a ``one_step`` model of a univariate series.
+        variables: its variables (one replica; ``vmap`` this function for many).
+        X: ``[batch, window, 1]``.
+        steps: values to forecast.
+        window: ``"grow"`` appends each prediction and keeps every past value (the notebook's
+            way: inputs of 50, 51, ... 59 steps), run as one padded buffer with per-step
+            lengths so it compiles once; ``"slide"`` keeps the last ``window`` steps.
+
+    Returns:
+        ``[batch, steps]``.
+    """
+    if model.task != "one_step":
+        raise InputError(
+            f"iterative forecasting needs a one_step model, {model.name!r} is {model.task}"
+        )
+    if model.dims.features != 1:
+        raise InputError(
+            "iterative forecasting feeds predictions back as inputs: it needs a univariate model"
+        )
+    steps = check_positive_int("steps", steps)
+    if window not in ("grow", "slide"):
+        raise InputError(f"window must be 'grow' or 'slide', got {window!r}")
+    X = jnp.asarray(X)
+    model.check_inputs(X)
+    n, w, _ = X.shape
+    if window == "grow" and not model.supports_lengths:
+        raise InputError(
+            f"model {model.name!r} cannot read a growing window (it has layers other than "
+            "recurrent and per-step ones); use window='slide'"
+        )
+
+    if window == "grow":
+        buffer = jnp.concatenate([X, jnp.zeros((n, steps, 1), X.dtype)], axis=1)
+
+        def grow(i, buffer):
+            lengths = jnp.full((n,), w, jnp.int32) + i
+            y = model.apply(variables, buffer, lengths=lengths)[:, 0]
+            return jax.lax.dynamic_update_slice(buffer, y[:, None, None], (0, w + i, 0))
+
+        buffer = jax.lax.fori_loop(0, steps, grow, buffer)
+        return buffer[:, w:, 0]
+
+    def slide(x, _):
+        y = model.apply(variables, x)[:, 0]
+        return jnp.concatenate([x[:, 1:], y[:, None, None]], axis=1), y
+
+    _, ys = jax.lax.scan(slide, X, None, length=steps)
+    return ys.T
+
+
+@functools.lru_cache(maxsize=16)
+def _iterative_replicas(model: Model, steps: int, window: str):
+    return jax.jit(
+        jax.vmap(
+            lambda v, X: forecast_iterative(model, v, X, steps, window=window), in_axes=(0, None)
+        )
+    )
+
+
+def forecast_iterative_replicas(
+    model: Model, variables, X, steps: int, *, window: str = "grow"
+) -> np.ndarray:
+    """:func:`forecast_iterative` for every replica at once: ``[K, batch, steps]``."""
+    return np.asarray(_iterative_replicas(model, steps, window)(variables, jnp.asarray(X)))

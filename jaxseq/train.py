@@ -1,0 +1,378 @@
+"""Training: the optax chain, a jit-compiled train step, one compiled epoch, many replicas by vmap.
+
+The pieces compose from the inside out:
+
+- :func:`make_optimizer`: gradient clipping by global norm (optional) then Adam with Keras'
+  epsilon 1e-7; learning rate and threshold live in the optimiser state
+  (``optax.inject_hyperparams``), so a vector of them can be trained at once.
+- :func:`train_step`: loss, ``value_and_grad`` (backpropagation through time, through the scan),
+  optax update. Pure.
+- :func:`run_epoch`: shuffle with an explicit key, every minibatch (the short last one too) in
+  one ``lax.scan``, then the validation loss. Pure; compiled once.
+- :class:`Trainer`: ``vmap`` of the epoch over K replicas, each with its own initialisation,
+  shuffling and hyperparameters, jit-compiled with donated buffers; a Python loop over epochs
+  only, for progress and learning curves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxseq.data import Dataset, Split
+from jaxseq.errors import InputError, check_positive_int
+from jaxseq.models import Model
+
+Array = jax.Array
+Schedule = Callable[[Array], Array]
+
+KERAS_ADAM_EPSILON = 1e-7
+
+
+def make_optimizer(
+    learning_rate: float | Schedule = 1e-3,
+    *,
+    clip_norm: float | None = None,
+    eps: float = KERAS_ADAM_EPSILON,
+    b1: float = 0.9,
+    b2: float = 0.999,
+) -> optax.GradientTransformation:
+    """Adam (Keras' epsilon 1e-7 by default) after optional clipping by global norm.
+
+    Args:
+        learning_rate: a float or an optax schedule (``step -> rate``).
+        clip_norm: clip the gradient's global norm to this value; ``None`` turns clipping off.
+
+    The numeric hyperparameters sit in ``state.hyperparams`` so :class:`Trainer` can give each
+    replica its own.
+    """
+    if not callable(learning_rate):
+        _check_rate(learning_rate)
+    if clip_norm is not None and not clip_norm > 0:
+        raise InputError(f"clip_norm must be > 0 or None (off), got {clip_norm}")
+
+    def chain(learning_rate, clip_norm):
+        adam = optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
+        if clip_norm is None:
+            return adam
+        return optax.chain(optax.clip_by_global_norm(clip_norm), adam)
+
+    return optax.inject_hyperparams(
+        chain, static_args=() if clip_norm is not None else ("clip_norm",)
+    )(learning_rate=learning_rate, clip_norm=clip_norm)
+
+
+def _check_rate(rate):
+    if not (isinstance(rate, int | float | np.floating) and math.isfinite(rate) and rate > 0):
+        raise InputError(
+            f"learning_rate must be a positive number or an optax schedule, got {rate!r}"
+        )
+
+
+class TrainState(NamedTuple):
+    """What an epoch carries: model variables (``params`` and any BatchNorm statistics) and the
+    optimiser state."""
+
+    variables: dict
+    opt_state: Any
+
+
+def mse(pred: Array, target: Array) -> Array:
+    return jnp.mean(jnp.square(pred - target))
+
+
+def loss_fn(model: Model, params, other, X, Y, key) -> tuple[Array, dict]:
+    """MSE of the model on a batch, and the updated non-parameter collections."""
+    pred, updates = model.apply({"params": params, **other}, X, train=True, key=key)
+    return mse(pred, model.targets(Y)), updates
+
+
+def train_step(model: Model, optimizer: optax.GradientTransformation, state: TrainState, X, Y, key):
+    """One optimisation step: ``(state, X, Y, key) -> (state, loss)``. Pure."""
+    params = state.variables["params"]
+    other = {k: v for k, v in state.variables.items() if k != "params"}
+    (loss, updates), grads = jax.value_and_grad(loss_fn, argnums=1, has_aux=True)(
+        model, params, other, X, Y, key
+    )
+    deltas, opt_state = optimizer.update(grads, state.opt_state, params)
+    params = optax.apply_updates(params, deltas)
+    return TrainState({"params": params, **other, **updates}, opt_state), loss
+
+
+def evaluate_loss(model: Model, variables, X, Y, batch_size: int = 2048) -> dict[str, Array]:
+    """MSE (and, for seq2seq, last-step MSE) of ``model`` on a whole split. Pure.
+
+    The split is cut into equal chunks evaluated by ``lax.map`` (bounded memory); chunk sums
+    are combined exactly.
+    """
+    pred = predict(model, variables, X, batch_size)
+    target = model.targets(Y)
+    out = {"mse": mse(pred, target)}
+    if model.task == "seq2seq":
+        out["last_step_mse"] = mse(pred[:, -1], target[:, -1])
+    return out
+
+
+def predict(model: Model, variables, X, batch_size: int = 2048) -> Array:
+    """Predictions for ``X`` in chunks of at most ``batch_size`` (one compiled body)."""
+    n = X.shape[0]
+    if n <= batch_size:
+        return model.apply(variables, X)
+    chunks = math.ceil(n / batch_size)
+    size = math.ceil(n / chunks)
+    pad = chunks * size - n
+    Xp = jnp.concatenate([X, jnp.repeat(X[-1:], pad, axis=0)]) if pad else X
+    out = jax.lax.map(lambda x: model.apply(variables, x), Xp.reshape(chunks, size, *X.shape[1:]))
+    return out.reshape(chunks * size, *out.shape[2:])[:n]
+
+
+def run_epoch(
+    model: Model,
+    optimizer: optax.GradientTransformation,
+    batch_size: int,
+    state: TrainState,
+    key: Array,
+    train: Split,
+    valid: Split | None,
+):
+    """One epoch: shuffle with ``key``, every minibatch in one ``lax.scan`` (the short last batch
+    as one extra step, so its gradient is exact), then the validation loss. Pure.
+
+    Returns ``(state, metrics)`` with ``metrics['loss']`` the mean training loss over the epoch's
+    samples (Keras' figure) and the validation metrics as ``val_mse`` (and ``val_last_step_mse``).
+    """
+    X, Y = train.X, train.Y
+    n = X.shape[0]
+    shuffle_key, dropout_key = jax.random.split(key)
+    perm = jax.random.permutation(shuffle_key, n)
+    X, Y = X[perm], Y[perm]
+    full = n // batch_size
+    rest = n - full * batch_size
+    step_keys = jax.random.split(dropout_key, full + 1)
+
+    def body(state, batch):
+        x, y, k = batch
+        return train_step(model, optimizer, state, x, y, k)
+
+    batches = (
+        X[: full * batch_size].reshape(full, batch_size, *X.shape[1:]),
+        Y[: full * batch_size].reshape(full, batch_size, *Y.shape[1:]),
+        step_keys[:full],
+    )
+    total = jnp.zeros((), jnp.float32)
+    if full:
+        state, losses = jax.lax.scan(body, state, batches)
+        total = jnp.sum(losses) * batch_size
+    if rest:
+        state, last = train_step(model, optimizer, state, X[-rest:], Y[-rest:], step_keys[-1])
+        total = total + last * rest
+    metrics = {"loss": total / n}
+    if valid is not None:
+        for name, value in evaluate_loss(model, state.variables, valid.X, valid.Y).items():
+            metrics[f"val_{name}"] = value
+    return state, metrics
+
+
+@dataclasses.dataclass
+class History:
+    """Learning curves: one array ``[epochs, replicas]`` per metric, plus wall times."""
+
+    metrics: dict[str, list[np.ndarray]] = dataclasses.field(default_factory=dict)
+    epoch_seconds: list[float] = dataclasses.field(default_factory=list)
+    compile_seconds: float = 0.0
+
+    def record(self, metrics: dict[str, np.ndarray], seconds: float) -> None:
+        for name, value in metrics.items():
+            self.metrics.setdefault(name, []).append(np.asarray(value))
+        self.epoch_seconds.append(seconds)
+
+    def curve(self, name: str) -> np.ndarray:
+        """``[epochs, replicas]``."""
+        return np.stack(self.metrics[name])
+
+    def to_json(self) -> dict:
+        return {
+            "metrics": {k: self.curve(k).tolist() for k in self.metrics},
+            "epoch_seconds": self.epoch_seconds,
+            "compile_seconds": self.compile_seconds,
+        }
+
+
+def _as_replica_vector(name: str, value, replicas: int) -> np.ndarray | None:
+    if value is None:
+        return None
+    arr = np.asarray(value, np.float32)
+    if arr.ndim == 0:
+        return np.full((replicas,), arr, np.float32)
+    if arr.shape != (replicas,):
+        raise InputError(
+            f"{name} must be a number or one per replica ({replicas}), got shape {arr.shape}"
+        )
+    return arr
+
+
+def replica_keys(seeds: int | Sequence[int] | Array) -> Array:
+    """PRNG keys for replicas: ``n`` seeds ``0..n-1``, an explicit list of seeds, or keys as given."""
+    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
+        seeds = check_positive_int("seeds", seeds)
+        return jax.vmap(jax.random.PRNGKey)(jnp.arange(seeds))
+    if isinstance(seeds, jax.Array) and seeds.ndim == 2:
+        return seeds
+    seeds = list(seeds)
+    if not seeds:
+        raise InputError("seeds must name at least one seed")
+    return jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds))
+
+
+class Trainer:
+    """Train K replicas of a model at once, one compiled epoch at a time.
+
+    Each replica has its own key (initialisation, shuffling, dropout) and may have its own
+    learning rate and clipping threshold: pass arrays of length K to sweep them.
+
+    Example::
+
+        trainer = Trainer(models.get("lstm_seq2seq"), batch_size=32)
+        result = trainer.fit(data.chapter_data("seq2seq"), seeds=5, epochs=20)
+        result.history.curve("val_last_step_mse")   # [20, 5]
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        batch_size: int = 32,
+        learning_rate: float | Sequence[float] | Schedule | None = None,
+        clip_norm: float | Sequence[float] | None = None,
+        optimizer: optax.GradientTransformation | None = None,
+    ):
+        self.model = model
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.learning_rate = model.learning_rate if learning_rate is None else learning_rate
+        self.clip_norm = clip_norm
+        self._custom_optimizer = optimizer
+        self._epoch = None
+
+    def optimizer(self) -> optax.GradientTransformation:
+        if self._custom_optimizer is not None:
+            return self._custom_optimizer
+        rate = self.learning_rate
+        first = rate if callable(rate) or np.ndim(rate) == 0 else float(np.asarray(rate).flat[0])
+        clip = self.clip_norm
+        clip_first = None if clip is None else (float(np.asarray(clip).flat[0]))
+        return make_optimizer(first, clip_norm=clip_first)
+
+    def init(self, keys: Array) -> TrainState:
+        """Replicated initial state ``[K, ...]`` from K keys (each replica its own init key)."""
+        optimizer = self.optimizer()
+        K = keys.shape[0]
+        rates = (
+            None
+            if callable(self.learning_rate)
+            else _as_replica_vector("learning_rate", self.learning_rate, K)
+        )
+        if rates is not None:
+            for r in rates:
+                _check_rate(float(r))
+        clips = _as_replica_vector("clip_norm", self.clip_norm, K)
+
+        def init_one(key, rate, clip):
+            variables = self.model.init(jax.random.fold_in(key, 0))
+            opt_state = optimizer.init(variables["params"])
+            if self._custom_optimizer is None:
+                hyper = dict(opt_state.hyperparams)
+                if rate is not None:
+                    hyper["learning_rate"] = rate
+                if clip is not None:
+                    hyper["clip_norm"] = clip
+                opt_state = opt_state._replace(hyperparams=hyper)
+            return TrainState(variables, opt_state)
+
+        in_axes = (0, None if rates is None else 0, None if clips is None else 0)
+        return jax.jit(jax.vmap(init_one, in_axes=in_axes))(keys, rates, clips)
+
+    def epoch_fn(self):
+        """The compiled epoch over replicas: ``(state[K], keys[K], train, valid) -> (state, metrics)``."""
+        if self._epoch is None:
+            optimizer = self.optimizer()
+
+            def epoch(state, key, train, valid):
+                return run_epoch(self.model, optimizer, self.batch_size, state, key, train, valid)
+
+            self._epoch = jax.jit(jax.vmap(epoch, in_axes=(0, 0, None, None)), donate_argnums=(0,))
+        return self._epoch
+
+    def fit(
+        self,
+        dataset: Dataset,
+        *,
+        seeds: int | Sequence[int] | Array = 1,
+        epochs: int = 20,
+        state: TrainState | None = None,
+        start_epoch: int = 0,
+        callback: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+    ) -> FitResult:
+        """Train for ``epochs`` epochs; ``callback(epoch, metrics)`` after each (for progress).
+
+        ``state`` and ``start_epoch`` resume an earlier run: the epoch keys depend only on the
+        replica key and the epoch number, so a resumed run ends where an uninterrupted one does.
+        """
+        epochs = check_positive_int("epochs", epochs)
+        keys = replica_keys(seeds)
+        self._check_data(dataset)
+        train = _device_split(dataset.train)
+        valid = _device_split(dataset.valid)
+        history = History()
+        t0 = time.perf_counter()
+        if state is None:
+            state = self.init(keys)
+        epoch_fn = self.epoch_fn()
+        shuffle_base = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
+        compiled_at = time.perf_counter()
+        for epoch in range(start_epoch, start_epoch + epochs):
+            epoch_keys = jax.vmap(lambda k, e=epoch: jax.random.fold_in(k, e))(shuffle_base)
+            t = time.perf_counter()
+            state, metrics = epoch_fn(state, epoch_keys, train, valid)
+            metrics = jax.device_get(metrics)
+            seconds = time.perf_counter() - t
+            if epoch == start_epoch:
+                history.compile_seconds = seconds + (compiled_at - t0)
+            history.record(metrics, seconds)
+            if callback is not None:
+                callback(epoch, metrics)
+        return FitResult(state, history, keys)
+
+    def _check_data(self, dataset: Dataset) -> None:
+        if dataset.task != self.model.task:
+            raise InputError(
+                f"model {self.model.name!r} is trained on {self.model.task} targets, "
+                f"the data set holds {dataset.task} targets"
+            )
+        self.model.check_inputs(dataset.train.X)
+        if len(dataset.train) < 1:
+            raise InputError("the training split is empty")
+
+
+class FitResult(NamedTuple):
+    """The trained replicated state ``[K, ...]``, its learning curves and the replica keys."""
+
+    state: TrainState
+    history: History
+    keys: Array
+
+
+def _device_split(split: Split) -> Split:
+    return Split(jnp.asarray(split.X), jnp.asarray(split.Y))
+
+
+def replica(tree, i: int):
+    """Replica ``i`` of a replicated pytree."""
+    return jax.tree_util.tree_map(lambda v: v[i], tree)
