@@ -343,14 +343,20 @@ def verdict(rec: dict) -> str:
     spread = rec.get("notebook_spread")
     if rec.get("notebook") is None or not spread:
         return "-"
-    # The notebook's figures carry 2-3 significant digits: allow half a unit of the third.
-    tol = 0.5 * 10.0 ** (np.floor(np.log10(abs(rec["notebook"]))) - 2)
-    low, high = spread[0] - tol, spread[1] + tol
+    # The notebook's figures are rounded: anything that rounds into the spread is within it.
+    low, high = spread[0] - _half_unit(spread[0]), spread[1] + _half_unit(spread[1])
     if rec["mean"] < low:
         return "better"
     if rec["mean"] <= high:
         return "within"
     return "worse"
+
+
+def _half_unit(recorded: float) -> float:
+    """Half a unit in the last decimal place of a recorded figure (0.0086 -> 0.00005)."""
+    text = f"{recorded:.10f}".rstrip("0")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return 0.5 * 10.0**-decimals
 
 
 def markdown_table(rows: list[dict], host: dict, settings: Settings, wall_seconds: float) -> str:

@@ -1,0 +1,171 @@
+"""Training: the optimiser against a NumPy Adam, compiled epochs, replicas, sweeps, resume."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxseq import data, models, train
+from jaxseq.errors import InputError
+
+SMALL = data.chapter_data("one_step", n_series=200)  # 140 train (4 full batches of 32 + 12)
+SMALL_SEQ = data.chapter_data("seq2seq", n_series=100)
+
+
+def _numpy_adam(params, grads, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-7):
+    m = b1 * m + (1 - b1) * grads
+    v = b2 * v + (1 - b2) * grads**2
+    mhat = m / (1 - b1**t)
+    vhat = v / (1 - b2**t)
+    return params - lr * mhat / (np.sqrt(vhat) + eps), m, v
+
+
+def test_train_step_is_mse_gradient_then_keras_adam():
+    """Linear model: the MSE gradient in closed form, then Adam with epsilon 1e-7, by hand."""
+    model = models.get("linear")
+    variables = model.init(jax.random.PRNGKey(0))
+    opt = train.make_optimizer(0.01)
+    state = train.TrainState(variables, opt.init(variables["params"]))
+    X, Y = SMALL.train.X[:32], SMALL.train.Y[:32]
+    W = np.asarray(variables["params"]["layers_1"]["kernel"], np.float64)
+    b = np.asarray(variables["params"]["layers_1"]["bias"], np.float64)
+    m = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+    v = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+    step = jax.jit(lambda s, x, y: train.train_step(model, opt, s, x, y, None))
+    for t in (1, 2, 3):
+        Xf = X.reshape(32, -1).astype(np.float64)
+        err = Xf @ W + b - Y
+        loss = np.mean(err**2)
+        gW, gb = 2 * Xf.T @ err / err.size, 2 * err.sum(0) / err.size
+        W, m["W"], v["W"] = _numpy_adam(W, gW, m["W"], v["W"], t, 0.01)
+        b, m["b"], v["b"] = _numpy_adam(b, gb, m["b"], v["b"], t, 0.01)
+        state, got_loss = step(state, X, Y)
+        assert float(got_loss) == pytest.approx(loss, rel=1e-5)
+        p = state.variables["params"]["layers_1"]
+        np.testing.assert_allclose(p["kernel"], W, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(p["bias"], b, rtol=1e-4, atol=1e-6)
+
+
+def test_clipping_changes_the_update_of_an_exploding_gradient():
+    """Adam normalises magnitudes, so compare the second moment after one step: clipped
+    gradients leave v equal to (1 - b2) * clip^2 / n per coordinate."""
+    grads = {"w": jnp.full((4,), 1e6)}
+    params = {"w": jnp.zeros(4)}
+    chain = train.make_optimizer(0.1, clip_norm=2.0)
+    _, state = chain.update(grads, chain.init(params), params)
+    nu = state.inner_state[1][0].nu["w"]
+    np.testing.assert_allclose(nu, 0.001 * (2.0 / 2) ** 2, rtol=1e-5)  # each coord clipped to 1
+    off = train.make_optimizer(0.1, clip_norm=None)
+    _, state = off.update(grads, off.init(params), params)
+    np.testing.assert_allclose(state.inner_state[0].nu["w"], 0.001 * 1e12, rtol=1e-5)
+
+
+def test_epoch_takes_every_minibatch_and_the_short_last_one():
+    model = models.get("linear")
+    trainer = train.Trainer(model, batch_size=32)
+    result = trainer.fit(SMALL, seeds=1, epochs=2)
+    count = result.state.opt_state.inner_state[0].count  # adam's step count
+    assert int(np.asarray(count)[0]) == 2 * 5  # 140 samples: 4 x 32 + 12, per epoch
+
+
+def test_epoch_loss_is_the_sample_weighted_mean_of_batch_losses():
+    model = models.get("linear")
+    opt = train.make_optimizer(1e-3)
+    variables = model.init(jax.random.PRNGKey(0))
+    state = train.TrainState(variables, opt.init(variables["params"]))
+    key = jax.random.PRNGKey(5)
+    split = data.Split(jnp.asarray(SMALL.train.X), jnp.asarray(SMALL.train.Y))
+    _, metrics = train.run_epoch(model, opt, 32, state, key, split, None)
+    # Redo by hand with the same permutation
+    perm = np.asarray(jax.random.permutation(jax.random.split(key)[0], 140))
+    X, Y = SMALL.train.X[perm], SMALL.train.Y[perm]
+    losses, sizes = [], []
+    s = state
+    for start in range(0, 140, 32):
+        s, loss = train.train_step(model, opt, s, X[start : start + 32], Y[start : start + 32], None)
+        losses.append(float(loss))
+        sizes.append(len(X[start : start + 32]))
+    assert float(metrics["loss"]) == pytest.approx(np.average(losses, weights=sizes), rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def two_replicas():
+    trainer = train.Trainer(models.get("lstm_seq2seq"), batch_size=16)
+    return trainer.fit(SMALL_SEQ, seeds=[3, 7], epochs=2)
+
+
+def test_replica_equals_its_single_seed_run(two_replicas):
+    single = train.Trainer(models.get("lstm_seq2seq"), batch_size=16).fit(SMALL_SEQ, seeds=[7], epochs=2)
+    jax.tree_util.tree_map(
+        lambda a, b: np.testing.assert_allclose(a[1], b[0], rtol=2e-4, atol=2e-6),
+        two_replicas.state.variables,
+        single.state.variables,
+    )
+    np.testing.assert_allclose(
+        two_replicas.history.curve("val_mse")[:, 1], single.history.curve("val_mse")[:, 0], rtol=1e-4
+    )
+
+
+def test_replicas_differ_and_training_lowers_the_loss(two_replicas):
+    curve = two_replicas.history.curve("loss")  # [epochs, replicas]
+    assert curve.shape == (2, 2)
+    assert (curve[-1] < curve[0]).all()
+    a, b = (jax.tree_util.tree_map(lambda v, i=i: v[i], two_replicas.state.variables) for i in (0, 1))
+    assert not np.allclose(a["params"]["layers_0"]["cell"]["kernel"], b["params"]["layers_0"]["cell"]["kernel"])
+
+
+def test_learning_rate_sweep_trains_each_rate_as_its_own_run():
+    model = models.get("linear")
+    sweep = train.Trainer(model, learning_rate=[1e-3, 3e-2]).fit(SMALL, seeds=[0, 0], epochs=1)
+    for i, rate in enumerate([1e-3, 3e-2]):
+        alone = train.Trainer(model, learning_rate=rate).fit(SMALL, seeds=[0], epochs=1)
+        np.testing.assert_allclose(
+            sweep.state.variables["params"]["layers_1"]["kernel"][i],
+            alone.state.variables["params"]["layers_1"]["kernel"][0],
+            rtol=1e-5, atol=1e-7,
+        )
+
+
+def test_clip_norm_sweep_and_schedule_are_accepted():
+    model = models.get("linear")
+    r = train.Trainer(model, learning_rate=1e-2, clip_norm=[0.01, 10.0]).fit(SMALL, seeds=[1, 1], epochs=1)
+    k = r.state.variables["params"]["layers_1"]["kernel"]
+    assert not np.allclose(k[0], k[1])  # a tight threshold changes the run
+    schedule = optax.exponential_decay(1e-2, transition_steps=5, decay_rate=0.5)
+    r = train.Trainer(model, learning_rate=schedule).fit(SMALL, seeds=2, epochs=1)
+    assert np.isfinite(r.history.curve("loss")).all()
+
+
+def test_resumed_run_ends_where_an_uninterrupted_run_ends():
+    model = models.get("linear")
+    full = train.Trainer(model).fit(SMALL, seeds=2, epochs=3)
+    trainer = train.Trainer(model)
+    first = trainer.fit(SMALL, seeds=2, epochs=1)
+    rest = trainer.fit(SMALL, seeds=2, epochs=2, state=first.state, start_epoch=1)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, full.state.variables, rest.state.variables)
+
+
+def test_batchnorm_statistics_are_updated_in_training():
+    ds = data.chapter_data("seq2seq", n_series=60)
+    r = train.Trainer(models.get("rnn_bn_seq2seq")).fit(ds, seeds=1, epochs=1)
+    mean = r.state.variables["batch_stats"]["layers_1"]["BatchNorm_0"]["mean"]
+    assert not np.allclose(mean, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: train.make_optimizer(-0.1), "learning_rate must be a positive number"),
+        (lambda: train.make_optimizer(1e-3, clip_norm=0.0), "clip_norm must be > 0 or None"),
+        (lambda: train.Trainer(models.get("linear"), batch_size=0), "batch_size must be an integer >= 1"),
+        (lambda: train.Trainer(models.get("linear")).fit(SMALL, seeds=0), "seeds must be an integer >= 1"),
+        (lambda: train.Trainer(models.get("linear")).fit(SMALL, epochs=0), "epochs must be an integer >= 1"),
+        (lambda: train.Trainer(models.get("lstm_seq2seq")).fit(SMALL), "is trained on seq2seq targets, the data set holds one_step"),
+        (lambda: train.Trainer(models.get("linear"), learning_rate=[1e-3, 1e-2]).fit(SMALL, seeds=3),
+         r"learning_rate must be a number or one per replica \(3\)"),
+    ],
+)
+def test_training_errors(make, message):
+    with pytest.raises(InputError, match=message):
+        make()
