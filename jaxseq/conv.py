@@ -73,7 +73,7 @@ class GatedWaveNet(nn.Module):
     """
 
     outputs: int = 10
-    filters: int = 32
+    filters: int = 16
     kernel_size: int = 2
     dilations: Sequence[int] = CHAPTER_DILATIONS
 
