@@ -1,6 +1,15 @@
+import os
+
 import jax
 import numpy as np
 import pytest
+
+# Compiled programs are cached on disk across test runs (XLA compiles dominate this suite's
+# time on a CPU); the cache changes nothing but speed. JAXSEQ_TEST_CACHE="" turns it off.
+_cache = os.environ.get("JAXSEQ_TEST_CACHE", os.path.expanduser("~/.cache/jaxseq/xla-tests"))
+if _cache:
+    jax.config.update("jax_compilation_cache_dir", _cache)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 @pytest.fixture

@@ -34,12 +34,19 @@ def test_chunked_prediction_equals_one_batch(replicas):
     model, variables = replicas
     one = jax.tree_util.tree_map(lambda v: v[0], variables)
     X = jnp.asarray(SEQ.train.X[:50])
-    np.testing.assert_allclose(predict(model, one, X, batch_size=16), model.apply(one, X), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        predict(model, one, X, batch_size=16), model.apply(one, X), rtol=1e-6, atol=1e-7
+    )
 
 
 def test_summary_statistics():
     s = evaluate.summarize([1.0, 2.0, 4.0])
-    assert s == {"mean": pytest.approx(7 / 3), "std": pytest.approx(np.std([1, 2, 4])), "min": 1.0, "max": 4.0}
+    assert s == {
+        "mean": pytest.approx(7 / 3),
+        "std": pytest.approx(np.std([1, 2, 4])),
+        "min": 1.0,
+        "max": 4.0,
+    }
 
 
 def test_baselines():
@@ -59,14 +66,15 @@ def test_iterative_forecast_grow_equals_the_notebooks_loop_and_slide_keeps_the_w
     X = jnp.asarray(SEQ.valid.X[:5])
     grow = evaluate.forecast_iterative_replicas(model, variables, X, 4)
     slide = evaluate.forecast_iterative_replicas(model, variables, X, 4, window="slide")
+    apply = jax.jit(model.apply)
     for k in range(2):
         v = jax.tree_util.tree_map(lambda a, k=k: a[k], variables)
         x_grow, x_slide = X, X
         for step in range(4):
-            y = model.apply(v, x_grow)
+            y = apply(v, x_grow)
             np.testing.assert_allclose(grow[k, :, step], y[:, 0], rtol=1e-5, atol=1e-6)
             x_grow = jnp.concatenate([x_grow, y[:, None]], axis=1)
-            y = model.apply(v, x_slide)
+            y = apply(v, x_slide)
             np.testing.assert_allclose(slide[k, :, step], y[:, 0], rtol=1e-5, atol=1e-6)
             x_slide = jnp.concatenate([x_slide[:, 1:], y[:, None]], axis=1)
 
@@ -74,14 +82,24 @@ def test_iterative_forecast_grow_equals_the_notebooks_loop_and_slide_keeps_the_w
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: evaluate.forecast_iterative(models.get("lstm_seq2seq"), None, SEQ.valid.X, 3),
-         "needs a one_step model, 'lstm_seq2seq' is seq2seq"),
-        (lambda: evaluate.forecast_iterative(models.get("linear"), None, SEQ.valid.X, 3),
-         "cannot read a growing window"),
-        (lambda: evaluate.forecast_iterative(models.get("deep_rnn_dense"), None, SEQ.valid.X, 0),
-         "steps must be an integer >= 1"),
-        (lambda: evaluate.forecast_iterative(models.get("deep_rnn_dense"), None, SEQ.valid.X, 2, window="up"),
-         "window must be 'grow' or 'slide'"),
+        (
+            lambda: evaluate.forecast_iterative(models.get("lstm_seq2seq"), None, SEQ.valid.X, 3),
+            "needs a one_step model, 'lstm_seq2seq' is seq2seq",
+        ),
+        (
+            lambda: evaluate.forecast_iterative(models.get("linear"), None, SEQ.valid.X, 3),
+            "cannot read a growing window",
+        ),
+        (
+            lambda: evaluate.forecast_iterative(models.get("deep_rnn_dense"), None, SEQ.valid.X, 0),
+            "steps must be an integer >= 1",
+        ),
+        (
+            lambda: evaluate.forecast_iterative(
+                models.get("deep_rnn_dense"), None, SEQ.valid.X, 2, window="up"
+            ),
+            "window must be 'grow' or 'slide'",
+        ),
     ],
 )
 def test_forecast_errors(call, message):

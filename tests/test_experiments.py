@@ -7,15 +7,41 @@ import pytest
 from jaxseq import experiments
 from jaxseq.cli import main
 
-FIELDS = {"model", "metric", "mean", "std", "min", "max", "seeds", "epochs", "notebook",
-          "train_seconds", "backend", "device"}
+FIELDS = {
+    "model",
+    "metric",
+    "mean",
+    "std",
+    "min",
+    "max",
+    "seeds",
+    "epochs",
+    "notebook",
+    "train_seconds",
+    "backend",
+    "device",
+}
 
 
 @pytest.mark.slow
 def test_experiments_pipeline_end_to_end(tmp_path, capsys):
     out = tmp_path / "results"
-    code = main(["experiments", "--models", "deep_rnn_dense", "--epochs", "2", "--seeds", "2",
-                 "--jobs", "1", "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "experiments",
+            "--models",
+            "deep_rnn_dense",
+            "--epochs",
+            "2",
+            "--seeds",
+            "2",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     payload = json.loads((out / "results.json").read_text())
     rows = {r["model"]: r for r in payload["results"]}
@@ -29,8 +55,13 @@ def test_experiments_pipeline_end_to_end(tmp_path, capsys):
     assert rows["naive"]["mean"] == pytest.approx(0.020211367, rel=1e-7)
     assert rows["naive_multi"]["mean"] == pytest.approx(0.25697, abs=5e-6)
     assert trained["mean"] < rows["naive"]["mean"]  # two epochs already beat the naive forecast
-    for name in ("results.md", "series_prediction.png", "learning_curves.png",
-                 "forecast_ten_steps.png", "model_errors.png"):
+    for name in (
+        "results.md",
+        "series_prediction.png",
+        "learning_curves.png",
+        "forecast_ten_steps.png",
+        "model_errors.png",
+    ):
         assert (out / name).stat().st_size > 0
     assert "| 5 | deep_rnn_dense |" in (out / "results.md").read_text()
     curves = payload["learning_curves"]["deep_rnn_dense"]
@@ -48,4 +79,6 @@ def test_verdict_against_the_notebooks_spread():
 def test_unknown_model_is_one_readable_line(capsys):
     assert main(["experiments", "--models", "nope", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("jaxseq experiments: error: unknown model 'nope'") and err.count("\n") == 1
+    assert (
+        err.startswith("jaxseq experiments: error: unknown model 'nope'") and err.count("\n") == 1
+    )

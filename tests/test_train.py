@@ -83,7 +83,9 @@ def test_epoch_loss_is_the_sample_weighted_mean_of_batch_losses():
     losses, sizes = [], []
     s = state
     for start in range(0, 140, 32):
-        s, loss = train.train_step(model, opt, s, X[start : start + 32], Y[start : start + 32], None)
+        s, loss = train.train_step(
+            model, opt, s, X[start : start + 32], Y[start : start + 32], None
+        )
         losses.append(float(loss))
         sizes.append(len(X[start : start + 32]))
     assert float(metrics["loss"]) == pytest.approx(np.average(losses, weights=sizes), rel=1e-5)
@@ -96,14 +98,18 @@ def two_replicas():
 
 
 def test_replica_equals_its_single_seed_run(two_replicas):
-    single = train.Trainer(models.get("lstm_seq2seq"), batch_size=16).fit(SMALL_SEQ, seeds=[7], epochs=2)
+    single = train.Trainer(models.get("lstm_seq2seq"), batch_size=16).fit(
+        SMALL_SEQ, seeds=[7], epochs=2
+    )
     jax.tree_util.tree_map(
         lambda a, b: np.testing.assert_allclose(a[1], b[0], rtol=2e-4, atol=2e-6),
         two_replicas.state.variables,
         single.state.variables,
     )
     np.testing.assert_allclose(
-        two_replicas.history.curve("val_mse")[:, 1], single.history.curve("val_mse")[:, 0], rtol=1e-4
+        two_replicas.history.curve("val_mse")[:, 1],
+        single.history.curve("val_mse")[:, 0],
+        rtol=1e-4,
     )
 
 
@@ -111,8 +117,12 @@ def test_replicas_differ_and_training_lowers_the_loss(two_replicas):
     curve = two_replicas.history.curve("loss")  # [epochs, replicas]
     assert curve.shape == (2, 2)
     assert (curve[-1] < curve[0]).all()
-    a, b = (jax.tree_util.tree_map(lambda v, i=i: v[i], two_replicas.state.variables) for i in (0, 1))
-    assert not np.allclose(a["params"]["layers_0"]["cell"]["kernel"], b["params"]["layers_0"]["cell"]["kernel"])
+    a, b = (
+        jax.tree_util.tree_map(lambda v, i=i: v[i], two_replicas.state.variables) for i in (0, 1)
+    )
+    assert not np.allclose(
+        a["params"]["layers_0"]["cell"]["kernel"], b["params"]["layers_0"]["cell"]["kernel"]
+    )
 
 
 def test_learning_rate_sweep_trains_each_rate_as_its_own_run():
@@ -123,13 +133,16 @@ def test_learning_rate_sweep_trains_each_rate_as_its_own_run():
         np.testing.assert_allclose(
             sweep.state.variables["params"]["layers_1"]["kernel"][i],
             alone.state.variables["params"]["layers_1"]["kernel"][0],
-            rtol=1e-5, atol=1e-7,
+            rtol=1e-5,
+            atol=1e-7,
         )
 
 
 def test_clip_norm_sweep_and_schedule_are_accepted():
     model = models.get("linear")
-    r = train.Trainer(model, learning_rate=1e-2, clip_norm=[0.01, 10.0]).fit(SMALL, seeds=[1, 1], epochs=1)
+    r = train.Trainer(model, learning_rate=1e-2, clip_norm=[0.01, 10.0]).fit(
+        SMALL, seeds=[1, 1], epochs=1
+    )
     k = r.state.variables["params"]["layers_1"]["kernel"]
     assert not np.allclose(k[0], k[1])  # a tight threshold changes the run
     schedule = optax.exponential_decay(1e-2, transition_steps=5, decay_rate=0.5)
@@ -143,7 +156,9 @@ def test_resumed_run_ends_where_an_uninterrupted_run_ends():
     trainer = train.Trainer(model)
     first = trainer.fit(SMALL, seeds=2, epochs=1)
     rest = trainer.fit(SMALL, seeds=2, epochs=2, state=first.state, start_epoch=1)
-    jax.tree_util.tree_map(np.testing.assert_array_equal, full.state.variables, rest.state.variables)
+    jax.tree_util.tree_map(
+        np.testing.assert_array_equal, full.state.variables, rest.state.variables
+    )
 
 
 def test_batchnorm_statistics_are_updated_in_training():
@@ -158,12 +173,28 @@ def test_batchnorm_statistics_are_updated_in_training():
     [
         (lambda: train.make_optimizer(-0.1), "learning_rate must be a positive number"),
         (lambda: train.make_optimizer(1e-3, clip_norm=0.0), "clip_norm must be > 0 or None"),
-        (lambda: train.Trainer(models.get("linear"), batch_size=0), "batch_size must be an integer >= 1"),
-        (lambda: train.Trainer(models.get("linear")).fit(SMALL, seeds=0), "seeds must be an integer >= 1"),
-        (lambda: train.Trainer(models.get("linear")).fit(SMALL, epochs=0), "epochs must be an integer >= 1"),
-        (lambda: train.Trainer(models.get("lstm_seq2seq")).fit(SMALL), "is trained on seq2seq targets, the data set holds one_step"),
-        (lambda: train.Trainer(models.get("linear"), learning_rate=[1e-3, 1e-2]).fit(SMALL, seeds=3),
-         r"learning_rate must be a number or one per replica \(3\)"),
+        (
+            lambda: train.Trainer(models.get("linear"), batch_size=0),
+            "batch_size must be an integer >= 1",
+        ),
+        (
+            lambda: train.Trainer(models.get("linear")).fit(SMALL, seeds=0),
+            "seeds must be an integer >= 1",
+        ),
+        (
+            lambda: train.Trainer(models.get("linear")).fit(SMALL, epochs=0),
+            "epochs must be an integer >= 1",
+        ),
+        (
+            lambda: train.Trainer(models.get("lstm_seq2seq")).fit(SMALL),
+            "is trained on seq2seq targets, the data set holds one_step",
+        ),
+        (
+            lambda: train.Trainer(models.get("linear"), learning_rate=[1e-3, 1e-2]).fit(
+                SMALL, seeds=3
+            ),
+            r"learning_rate must be a number or one per replica \(3\)",
+        ),
     ],
 )
 def test_training_errors(make, message):
