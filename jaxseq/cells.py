@@ -98,7 +98,9 @@ def _masked(h: Array, state_mask: Array | None) -> Array:
 
 
 def _dense_projection(params, x):
-    return x @ params["kernel"] + params["bias"]
+    # On a 2-D view, so the kernel's gradient is a dot with one contracting dimension.
+    flat = x.reshape(-1, x.shape[-1]) @ params["kernel"] + params["bias"]
+    return flat.reshape(*x.shape[:-1], flat.shape[-1])
 
 
 def _symmetric_uniform(key, shape, dtype=jnp.float32):

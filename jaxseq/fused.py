@@ -60,8 +60,14 @@ def _shift_in(first: Array, stack: Array) -> Array:
 
 
 def _sum_outer(a: Array, b: Array) -> Array:
-    """``sum_t a_t^T b_t`` for ``a`` ``[T, B, H]``, ``b`` ``[T, B, G]``: one ``[H, G]`` matmul."""
-    return jnp.einsum("tbh,tbg->hg", a, b)
+    """``sum_t a_t^T b_t`` for ``a`` ``[T, B, H]``, ``b`` ``[T, B, G]``: one ``[H, G]`` matmul.
+
+    Written on 2-D views with one contracting dimension: XLA runs a dot that contracts two
+    dimensions (the einsum ``tbh,tbg->hg``) about half as fast on CPU.
+    """
+    a2 = a.reshape(-1, a.shape[-1])
+    b2 = b.reshape(-1, b.shape[-1])
+    return jax.lax.dot_general(a2, b2, (((0,), (0,)), ((), ())))
 
 
 # --------------------------------------------------------------------------- SimpleRNN

@@ -142,3 +142,32 @@ def experiment_figures(records: dict[str, dict], rows: list[dict], out: Path) ->
     ax.set_title("every model's validation error: mean, min-max over seeds, notebook figure")
     save(fig, "model_errors.png")
     return written
+
+
+def forecast_figure(history, forecast_mean, low, high, path, *, actual=None, title="", context=200):
+    """History, optional actual future, the forecast (mean over seeds) and its min-max band."""
+    history = np.ravel(history)[-context:]
+    n = len(history)
+    steps = np.arange(n, n + len(np.ravel(forecast_mean)))
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    ax.plot(np.arange(n), history, color="C0", label="history")
+    if actual is not None:
+        ax.plot(steps, np.ravel(actual), "bx-", label="actual")
+    ax.fill_between(steps, np.ravel(low), np.ravel(high), color="C3", alpha=0.25, label="seed range")
+    ax.plot(steps, np.ravel(forecast_mean), "ro-", markersize=3, label="forecast (mean)")
+    ax.set_title(title)
+    ax.grid(True)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def run_learning_curves(metrics: dict, path, title: str = ""):
+    """A run's learning curves (training and validation loss over epochs, band over seeds)."""
+    key = "val_last_step_mse" if "val_last_step_mse" in metrics else "val_mse"
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    learning_curves(ax, metrics, title, key)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -147,7 +147,9 @@ def run_epoch(
     as one extra step, so its gradient is exact), then the validation loss. Pure.
 
     Returns ``(state, metrics)`` with ``metrics['loss']`` the mean training loss over the epoch's
-    samples (Keras' figure) and the validation metrics as ``val_mse`` (and ``val_last_step_mse``).
+    samples (Keras' figure), the validation metrics as ``val_mse`` (and ``val_last_step_mse``),
+    and ``bad_step``: -1, or the first step whose loss or parameters were not finite, in which
+    case ``state`` holds the parameters from before that step.
     """
     X, Y = train.X, train.Y
     n = X.shape[0]
@@ -158,27 +160,50 @@ def run_epoch(
     rest = n - full * batch_size
     step_keys = jax.random.split(dropout_key, full + 1)
 
-    def body(state, batch):
-        x, y, k = batch
-        return train_step(model, optimizer, state, x, y, k)
+    def guarded_step(carry, x, y, k, index):
+        # A non-finite loss or parameter freezes the state from that step on (the last good
+        # parameters survive) and records the step, for Trainer.fit to report.
+        state, bad_step = carry
+        new_state, loss = train_step(model, optimizer, state, x, y, k)
+        finite = jnp.isfinite(loss) & _all_finite(new_state.variables["params"])
+        keep = finite & (bad_step < 0)
+        state = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), new_state, state)
+        bad_step = jnp.where((bad_step < 0) & ~finite, index, bad_step)
+        return (state, bad_step), loss
 
     batches = (
         X[: full * batch_size].reshape(full, batch_size, *X.shape[1:]),
         Y[: full * batch_size].reshape(full, batch_size, *Y.shape[1:]),
         step_keys[:full],
+        jnp.arange(full),
     )
+    carry = (state, jnp.asarray(-1, jnp.int32))
     total = jnp.zeros((), jnp.float32)
     if full:
-        state, losses = jax.lax.scan(body, state, batches)
+        carry, losses = jax.lax.scan(lambda c, b: guarded_step(c, *b), carry, batches)
         total = jnp.sum(losses) * batch_size
     if rest:
-        state, last = train_step(model, optimizer, state, X[-rest:], Y[-rest:], step_keys[-1])
+        carry, last = guarded_step(carry, X[-rest:], Y[-rest:], step_keys[-1], full)
         total = total + last * rest
-    metrics = {"loss": total / n}
+    state, bad_step = carry
+    metrics = {"loss": total / n, "bad_step": bad_step}
     if valid is not None:
         for name, value in evaluate_loss(model, state.variables, valid.X, valid.Y).items():
             metrics[f"val_{name}"] = value
     return state, metrics
+
+
+def _all_finite(tree) -> Array:
+    leaves = jax.tree_util.tree_leaves(tree)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
+
+
+class TrainingDiverged(RuntimeError):
+    """Training met a non-finite loss. ``result`` holds the last good state and the history."""
+
+    def __init__(self, message: str, result):
+        super().__init__(message)
+        self.result = result
 
 
 @dataclasses.dataclass
@@ -319,8 +344,11 @@ class Trainer:
         state: TrainState | None = None,
         start_epoch: int = 0,
         callback: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+        on_epoch_end: Callable[[int, TrainState, dict[str, np.ndarray]], None] | None = None,
     ) -> FitResult:
-        """Train for ``epochs`` epochs; ``callback(epoch, metrics)`` after each (for progress).
+        """Train for ``epochs`` epochs; ``callback(epoch, metrics)`` after each (for progress),
+        and ``on_epoch_end(epoch, state, metrics)`` (for checkpoints: the state is valid only
+        during the call, the next epoch reuses its buffers).
 
         ``state`` and ``start_epoch`` resume an earlier run: the epoch keys depend only on the
         replica key and the epoch number, so a resumed run ends where an uninterrupted one does.
@@ -342,10 +370,21 @@ class Trainer:
             t = time.perf_counter()
             state, metrics = epoch_fn(state, epoch_keys, train, valid)
             metrics = jax.device_get(metrics)
+            bad = np.asarray(metrics.pop("bad_step"))
             seconds = time.perf_counter() - t
             if epoch == start_epoch:
                 history.compile_seconds = seconds + (compiled_at - t0)
+            if (bad >= 0).any():
+                replica_index = int(np.argmax(bad >= 0))
+                raise TrainingDiverged(
+                    f"training stopped: non-finite loss at epoch {epoch + 1}, step "
+                    f"{int(bad[replica_index]) + 1} (replica {replica_index}); the last good "
+                    "parameters are kept. Lower the learning rate or set clip_norm.",
+                    FitResult(state, history, keys),
+                )
             history.record(metrics, seconds)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, state, metrics)
             if callback is not None:
                 callback(epoch, metrics)
         return FitResult(state, history, keys)

@@ -1,0 +1,339 @@
+"""``jaxseq bench``: time training steps and forward passes on whatever device JAX finds.
+
+Every workload is run by jaxseq and, when installed, by the peers a user would otherwise pick
+(:mod:`jaxseq.peers`: Flax linen ``nn.RNN``, Keras 3 on JAX). Contenders are timed
+*interleaved* (A B C A B C ...) in one process, so a slow spell of a shared machine hits them
+alike; each figure is the median over many timed steps (``block_until_ready``) after
+compilation, with its 10th-90th percentile spread, and each ratio is the median of the
+per-round ratios. Compile time is reported apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxseq import cells, models
+from jaxseq.layers import Dense, Sequential, TimeDistributed
+from jaxseq.peers import Contender, WorkloadSpec, flax_contender, keras_available, keras_contender
+from jaxseq.peers import random_data
+from jaxseq.recurrent import RNN
+from jaxseq.train import TrainState, make_optimizer, mse
+
+WORKLOADS = {
+    "W1": WorkloadSpec("W1", "LSTM(20, seq) x2 -> per-step Dense(10); batch 32, 50 steps, 1 feature",
+                       32, 50, 1, "lstm", 20, 10, True),
+    "W2": WorkloadSpec("W2", "GRU(20, seq) x2 -> per-step Dense(10); batch 32, 50 steps",
+                       32, 50, 1, "gru", 20, 10, True),
+    "W3": WorkloadSpec("W3", "SimpleRNN(20, seq) -> SimpleRNN(20) -> Dense(1); batch 32, 50 steps",
+                       32, 50, 1, "simple_rnn", 20, 1, False),
+    "W4": WorkloadSpec("W4", "LSTM(128, seq) x2 -> per-step Dense(8); batch 256, 100 steps, 8 features",
+                       256, 100, 8, "lstm", 128, 8, True),
+    "W5": WorkloadSpec("W5", "the chapter's WaveNet (8 causal Conv1D(20, 2), dilations 1..8 x2) -> Conv1D(10, 1)",
+                       32, 50, 1, "wavenet", 20, 10, True),
+    "W6": WorkloadSpec("W6", "LSTM(64, seq) over 2,000 steps -> per-step Dense(1); batch 16",
+                       16, 2000, 1, "lstm", 64, 1, True, layers=1),
+}
+SEEDS_AT_ONCE = 8
+
+
+def _timer(fn) -> float:
+    """Seconds for ``fn()`` (the first call of a step: tracing, compilation, one run)."""
+    start = time.perf_counter()
+    jax.block_until_ready(fn())
+    return time.perf_counter() - start
+
+
+def jaxseq_model(spec: WorkloadSpec) -> models.Model:
+    """The workload as a jaxseq model (zoo models where the chapter has them)."""
+    zoo = {"W1": "lstm_seq2seq", "W2": "gru_seq2seq", "W3": "deep_rnn_dense", "W5": "wavenet"}
+    if spec.name in zoo:
+        return models.get(zoo[spec.name])
+    layers = [RNN(cells.lstm(), spec.units, return_sequences=True) for _ in range(spec.layers)]
+    module = Sequential([*layers, TimeDistributed(Dense(spec.outputs))])
+    dims = models.Dims(spec.time, spec.features, spec.outputs, 1)
+    return models.Model(name=spec.name, module=module, task="seq2seq", mode="seq2seq", dims=dims)
+
+
+def _cast(tree, dtype):
+    return jax.tree_util.tree_map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree)
+
+
+def jaxseq_contender(spec: WorkloadSpec, *, replicas: int = 1, dtype=jnp.float32) -> Contender:
+    """jaxseq's train step (``replicas`` > 1: vmapped over independent replicas).
+
+    With ``dtype=bfloat16`` the model computes in bf16 while parameters, gradients and Adam stay
+    in float32 (the casts are part of the differentiated function).
+    """
+    model = jaxseq_model(spec)
+    X, Y = (jnp.asarray(a) for a in random_data(spec))
+    opt = make_optimizer(1e-3)
+
+    def loss(params, other):
+        variables = {"params": params, **other}
+        if dtype != jnp.float32:
+            variables, x = _cast(variables, dtype), X.astype(dtype)
+        else:
+            x = X
+        return mse(model.apply(variables, x).astype(jnp.float32), Y)
+
+    def step(state: TrainState):
+        params = state.variables["params"]
+        other = {k: v for k, v in state.variables.items() if k != "params"}
+        grads = jax.grad(loss)(params, other)
+        deltas, opt_state = opt.update(grads, state.opt_state, params)
+        return TrainState({"params": optax.apply_updates(params, deltas), **other}, opt_state)
+
+    def init(key):
+        variables = model.init(key)
+        return TrainState(variables, opt.init(variables["params"]))
+
+    keys = jax.random.split(jax.random.PRNGKey(0), replicas)
+    apply = lambda s: model.apply(_cast(s.variables, dtype), X.astype(dtype))
+    if replicas == 1:
+        state = jax.jit(init)(keys[0])
+        step_fn = jax.jit(step, donate_argnums=0)
+        forward = jax.jit(apply)
+    else:
+        state = jax.jit(jax.vmap(init))(keys)
+        step_fn = jax.jit(jax.vmap(step), donate_argnums=0)
+        forward = jax.jit(jax.vmap(apply))
+    fixed = jax.tree_util.tree_map(jnp.copy, state)  # the train step donates `state`
+    holder = {}
+    seconds = _timer(lambda: holder.setdefault("state", step_fn(state)))
+    forward(fixed)
+    return Contender(
+        "jaxseq" if replicas == 1 else f"jaxseq x{replicas}", step_fn,
+        lambda: forward(fixed), holder["state"], seconds,
+    )
+
+
+def time_interleaved(contenders: Sequence[Contender], *, rounds: int, budget_seconds: float,
+                     what: str = "train") -> dict[str, np.ndarray]:
+    """Time ``rounds`` rounds of one step per contender, A B C A B C ...; stop early when the
+    time budget is spent (after at least 5 rounds). Returns seconds per contender."""
+    states = {c.name: c.init_state for c in contenders}
+    times: dict[str, list[float]] = {c.name: [] for c in contenders}
+    for c in contenders:  # warm up: first executions allocate and fault pages in
+        for _ in range(3):
+            states[c.name] = _run(c, states[c.name], what)
+    start = time.perf_counter()
+    for r in range(rounds):
+        for c in contenders:
+            t = time.perf_counter()
+            states[c.name] = _run(c, states[c.name], what)
+            times[c.name].append(time.perf_counter() - t)
+        if r >= 4 and time.perf_counter() - start > budget_seconds:
+            break
+    return {k: np.asarray(v) for k, v in times.items()}
+
+
+def _run(c: Contender, state, what):
+    if what == "train":
+        return jax.block_until_ready(c.train_step(state))
+    jax.block_until_ready(c.forward())
+    return state
+
+
+def _summary(seconds: np.ndarray, batch: int, replicas: int = 1) -> dict:
+    ms = seconds * 1e3 / replicas
+    return {
+        "median_ms": float(np.median(ms)),
+        "p10_ms": float(np.percentile(ms, 10)),
+        "p90_ms": float(np.percentile(ms, 90)),
+        "steps": int(len(ms)),
+        "steps_per_second": float(1e3 / np.median(ms)),
+        "sequences_per_second": float(batch * 1e3 / np.median(ms)),
+    }
+
+
+def machine() -> dict:
+    device = jax.devices()[0]
+    return {
+        "backend": jax.default_backend(),
+        "device_kind": getattr(device, "device_kind", str(device)),
+        "device_count": jax.device_count(),
+        "jax": jax.__version__,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def run_workload(spec: WorkloadSpec, *, peers: Sequence[str], rounds: int, budget: float,
+                 dtype=jnp.float32) -> dict:
+    """Time jaxseq and the peers on one workload; ratios are peer / jaxseq (above 1: jaxseq faster)."""
+    contenders = [jaxseq_contender(spec, dtype=dtype)]
+    errors = {}
+    for peer in peers:
+        try:
+            contenders.append({"flax": flax_contender, "keras": keras_contender}[peer](spec, _timer))
+        except Exception as error:  # a peer that cannot build this workload is reported, not fatal
+            errors[peer] = f"{type(error).__name__}: {error}"
+    out = {"workload": spec.name, "description": spec.description, "contenders": {}, "peer_errors": errors}
+    for what in ("train", "forward"):
+        times = time_interleaved(contenders, rounds=rounds, budget_seconds=budget, what=what)
+        base = times[contenders[0].name]
+        for c in contenders:
+            entry = out["contenders"].setdefault(c.name, {"compile_seconds": c.compile_seconds})
+            entry[what] = _summary(times[c.name], spec.batch)
+            if c is not contenders[0]:
+                n = min(len(base), len(times[c.name]))
+                entry[what]["ratio_to_jaxseq"] = float(np.median(times[c.name][:n] / base[:n]))
+    return out
+
+
+def run_seeds_at_once(spec: WorkloadSpec, *, replicas: int, rounds: int, budget: float) -> dict:
+    """S8: ``replicas`` independent replicas trained at once by vmap against one replica."""
+    one = jaxseq_contender(spec)
+    many = jaxseq_contender(spec, replicas=replicas)
+    times = time_interleaved([one, many], rounds=rounds, budget_seconds=budget)
+    ratio = float(np.median(times[many.name] / times[one.name]))
+    return {
+        "workload": f"S{replicas}",
+        "description": f"{spec.name} with {replicas} seeds trained at once by vmap",
+        "one_replica": _summary(times[one.name], spec.batch),
+        "all_replicas": _summary(times[many.name], spec.batch * replicas),
+        "per_replica": _summary(times[many.name], spec.batch, replicas),
+        "cost_of_all_over_one": ratio,
+        "compile_seconds": many.compile_seconds,
+    }
+
+
+def bf16_error(spec: WorkloadSpec) -> dict:
+    """Forward-pass error of bf16 compute (float32 parameters) against float32."""
+    model = jaxseq_model(spec)
+    X, _ = random_data(spec)
+    variables = model.init(jax.random.PRNGKey(0))
+    f32 = np.asarray(model.apply(variables, jnp.asarray(X)), np.float64)
+    bf16 = np.asarray(model.apply(_cast(variables, jnp.bfloat16), jnp.asarray(X, jnp.bfloat16)).astype(jnp.float32), np.float64)
+    rel = np.sqrt(np.mean((bf16 - f32) ** 2) / np.mean(f32**2))
+    return {"relative_rms_error": float(rel), "max_abs_error": float(np.max(np.abs(bf16 - f32)))}
+
+
+def run_bench(names: Sequence[str] = tuple(WORKLOADS), *, peers: Sequence[str] | None = None,
+              rounds: int = 60, budget: float = 20.0, dtype: str = "float32",
+              out: Path | None = Path("experiments/results"), devices: bool = False,
+              log=print) -> dict:
+    """Run the suite; write ``bench.json``, ``bench.md`` and ``bench.png`` under ``out``."""
+    if peers is None:
+        peers = ["flax"] + (["keras"] if keras_available() else [])
+    compute = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[dtype]
+    result = {"machine": machine(), "dtype": dtype, "peers": list(peers), "workloads": []}
+    for name in names:
+        if name.startswith("S"):
+            log(f"{name}: {SEEDS_AT_ONCE} replicas of W1 by vmap")
+            result["workloads"].append(run_seeds_at_once(WORKLOADS["W1"], replicas=SEEDS_AT_ONCE,
+                                                         rounds=rounds, budget=budget))
+            continue
+        spec = WORKLOADS[name]
+        log(f"{name}: {spec.description}")
+        heavy = spec.batch * spec.time * spec.units > 1_000_000
+        entry = run_workload(spec, peers=peers, rounds=max(8, rounds // 4) if heavy else rounds,
+                             budget=budget, dtype=compute)
+        if dtype != "float32":
+            entry["bf16_error"] = bf16_error(spec)
+        result["workloads"].append(entry)
+        log("  " + format_line(entry))
+    if devices:
+        from jaxseq import distributed
+
+        log("throughput against the number of devices")
+        result["devices"] = distributed.throughput_by_devices()
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "bench.json").write_text(json.dumps(result, indent=1))
+        (out / "bench.md").write_text(markdown(result))
+        plot(result, out / "bench.png")
+    return result
+
+
+def format_line(entry: dict) -> str:
+    parts = []
+    for name, c in entry["contenders"].items():
+        ratio = c["train"].get("ratio_to_jaxseq")
+        tail = f" ({ratio:.2f}x jaxseq)" if ratio else ""
+        parts.append(f"{name} {c['train']['median_ms']:.2f} ms{tail}")
+    return "train step: " + ", ".join(parts)
+
+
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    lines = [
+        "# jaxseq bench",
+        "",
+        f"`{m['backend']}` ({m['device_kind']}, {m['device_count']} device(s), {m['cpu_count']} cores), "
+        f"jax {m['jax']}, compute dtype {result['dtype']}. Median ms per step after compilation "
+        "(10th-90th percentile); contenders interleaved in one process; ratio = median over rounds "
+        "of peer time / jaxseq time (above 1: jaxseq is faster).",
+        "",
+        "| workload | contender | train step ms | ratio | forward ms | ratio | sequences/s (train) | compile s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for w in result["workloads"]:
+        if "contenders" not in w:
+            continue
+        for name, c in w["contenders"].items():
+            tr, fw = c["train"], c["forward"]
+            r1 = f"{tr['ratio_to_jaxseq']:.2f}" if "ratio_to_jaxseq" in tr else "1"
+            r2 = f"{fw['ratio_to_jaxseq']:.2f}" if "ratio_to_jaxseq" in fw else "1"
+            lines.append(
+                f"| {w['workload']} | {name} | {tr['median_ms']:.2f} ({tr['p10_ms']:.2f}-{tr['p90_ms']:.2f}) | {r1} | "
+                f"{fw['median_ms']:.2f} | {r2} | {tr['sequences_per_second']:.0f} | {c['compile_seconds']:.1f} |"
+            )
+    for w in result["workloads"]:
+        if "cost_of_all_over_one" in w:
+            lines += [
+                "",
+                f"**{w['workload']}** ({w['description']}): one replica {w['one_replica']['median_ms']:.2f} ms, "
+                f"all {SEEDS_AT_ONCE} {w['all_replicas']['median_ms']:.2f} ms "
+                f"({w['per_replica']['median_ms']:.2f} ms per replica): "
+                f"{w['cost_of_all_over_one']:.2f}x the cost of one.",
+            ]
+        if "bf16_error" in w:
+            e = w["bf16_error"]
+            lines.append(f"\n{w['workload']} bf16 forward error vs float32: relative RMS "
+                         f"{e['relative_rms_error']:.2e}, max abs {e['max_abs_error']:.2e}.")
+    for w in result["workloads"]:
+        for peer, err in w.get("peer_errors", {}).items():
+            lines.append(f"\n{w['workload']}: {peer} not run ({err}).")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [w for w in result["workloads"] if "contenders" in w]
+    if not rows:
+        return
+    names = sorted({n for w in rows for n in w["contenders"]}, key=lambda n: (n != "jaxseq", n))
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    width = 0.8 / len(names)
+    for k, name in enumerate(names):
+        xs = [i + k * width for i, w in enumerate(rows) if name in w["contenders"]]
+        ys = [w["contenders"][name]["train"]["median_ms"] for w in rows if name in w["contenders"]]
+        lo = [w["contenders"][name]["train"]["median_ms"] - w["contenders"][name]["train"]["p10_ms"] for w in rows if name in w["contenders"]]
+        hi = [w["contenders"][name]["train"]["p90_ms"] - w["contenders"][name]["train"]["median_ms"] for w in rows if name in w["contenders"]]
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=name)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(rows))], [w["workload"] for w in rows])
+    ax.set_yscale("log")
+    ax.set_ylabel("ms per training step (median, p10-p90)")
+    ax.set_title(f"training step time, {result['machine']['backend']} ({result['machine']['device_kind']})")
+    ax.legend()
+    ax.grid(True, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

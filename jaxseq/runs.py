@@ -1,0 +1,145 @@
+"""A training run on disk: configuration, scaler, learning curves and orbax checkpoints.
+
+Layout of a run folder::
+
+    RUN/config.json        what was trained on what (model, window, columns, seeds, ...)
+    RUN/scaler.json        the standardisation fitted on the training split
+    RUN/history.json       learning curves and timings
+    RUN/checkpoints/<N>/   orbax checkpoint after epoch N: parameters, optimiser state, epoch
+
+Every file is written atomically (a temporary file renamed over the old one; orbax commits a
+checkpoint by renaming its temporary folder), so an interruption leaves the previous epoch's
+checkpoint whole. Only the two newest checkpoints are kept. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from jaxseq.data import Scaler
+from jaxseq.errors import InputError
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything needed to rebuild the model and the data windows of a run."""
+
+    model: str
+    data: str
+    columns: list[str]
+    targets: list[str]
+    window: int
+    horizon: int
+    task: str
+    seeds: int
+    epochs: int
+    batch_size: int = 32
+    learning_rate: float | None = None
+    clip_norm: float | None = None
+    time_column: str | None = None
+    fill: str | None = None
+    fractions: tuple[float, float, float] = (0.7, 0.2, 0.1)
+
+    @property
+    def target_indices(self) -> list[int]:
+        return [self.columns.index(t) for t in self.targets]
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write JSON atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=1))
+    tmp.replace(path)
+
+
+def _read_json(path: Path, what: str):
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path.parent} is not a jaxseq run folder (no {path.name})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{path} is damaged ({what} unreadable: {error})") from None
+
+
+class Run:
+    """A run folder. ``Run.create`` starts one; ``Run(path)`` opens an existing one."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        raw = _read_json(self.path / "config.json", "configuration")
+        try:
+            raw["fractions"] = tuple(raw.get("fractions", (0.7, 0.2, 0.1)))
+            self.config = RunConfig(**raw)
+        except TypeError as error:
+            raise InputError(f"{self.path}/config.json is not a jaxseq run configuration ({error})") from None
+        scaler = _read_json(self.path / "scaler.json", "scaler")
+        self.scaler = Scaler(np.asarray(scaler["mean"]), np.asarray(scaler["scale"]))
+
+    @classmethod
+    def create(cls, path: str | Path, config: RunConfig, scaler: Scaler, *, overwrite: bool = False) -> Run:
+        path = Path(path)
+        if (path / "config.json").exists() and not overwrite:
+            raise InputError(
+                f"{path} already holds a run; use --resume {path} to continue it, or another --out"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        write_json(path / "scaler.json", {"mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()})
+        write_json(path / "config.json", dataclasses.asdict(config))
+        return cls(path)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def _manager(self):
+        import orbax.checkpoint as ocp
+
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=2, enable_async_checkpointing=False, cleanup_tmp_directories=True
+        )
+        return ocp.CheckpointManager((self.path / "checkpoints").absolute(), options=options)
+
+    def save(self, epoch: int, state, history: dict) -> None:
+        """Checkpoint the state after ``epoch`` epochs (1-based count) and the history."""
+        import orbax.checkpoint as ocp
+
+        with self._manager() as manager:
+            manager.save(epoch, args=ocp.args.Composite(
+                state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave({"epoch": epoch}),
+            ))
+            manager.wait_until_finished()
+        write_json(self.path / "history.json", history)
+
+    def latest_epoch(self) -> int | None:
+        with self._manager() as manager:
+            return manager.latest_step()
+
+    def restore(self, target) -> tuple[int, Any]:
+        """The newest checkpoint's ``(epoch, state)``; ``target`` gives the tree structure
+        (e.g. ``jax.eval_shape`` of a fresh state)."""
+        import orbax.checkpoint as ocp
+
+        with self._manager() as manager:
+            epoch = manager.latest_step()
+            if epoch is None:
+                raise InputError(f"{self.path} has no checkpoint to resume from")
+            abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, target)
+            try:
+                restored = manager.restore(epoch, args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore(),
+                ))
+            except Exception as error:  # orbax raises many types for a damaged folder
+                raise InputError(
+                    f"checkpoint {self.path}/checkpoints/{epoch} is damaged or does not match the "
+                    f"model ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+                ) from None
+        return int(restored["meta"]["epoch"]), restored["state"]
+
+    def history(self) -> dict:
+        path = self.path / "history.json"
+        return _read_json(path, "history") if path.exists() else {}

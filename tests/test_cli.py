@@ -1,0 +1,180 @@
+"""The command line end to end on a small CSV: train, evaluate, forecast, plot, resume, impute."""
+
+import csv
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from jaxseq import workflow
+from jaxseq.cli import main
+from jaxseq.runs import Run
+
+T = np.arange(400)
+SIGNAL = np.sin(T / 6.0) + 0.5 * np.sin(T / 17.0)
+
+
+def _write(path, values, *, other=True, gaps=()):
+    with open(path, "w") as f:
+        f.write("time,value,other\n" if other else "time,value\n")
+        for i, v in enumerate(values):
+            cell = "" if i in gaps else f"{v:.6f}"
+            f.write(f"t{i},{cell},{np.cos(i / 9):.6f}\n" if other else f"t{i},{cell}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def trained(workdir):
+    data = _write(workdir / "series.csv", SIGNAL)
+    run = workdir / "runs" / "gru"
+    code = main(["train", "--model", "gru_seq2seq", "--data", str(data), "--column", "value,other",
+                 "--target", "value", "--time-column", "time", "--window", "20", "--horizon", "4",
+                 "--epochs", "2", "--seeds", "2", "--out", str(run), "--plot",
+                 str(workdir / "curves.png"), "--quiet"])
+    assert code == 0
+    return data, run
+
+
+@pytest.mark.slow
+def test_train_writes_a_run(trained, workdir):
+    _, run = trained
+    for name in ("config.json", "scaler.json", "history.json"):
+        assert (run / name).exists()
+    assert Run(run).latest_epoch() == 2
+    assert (workdir / "curves.png").stat().st_size > 0
+    config = Run(run).config
+    assert config.columns == ["value", "other"] and config.targets == ["value"]
+
+
+@pytest.mark.slow
+def test_evaluate_reports_units_and_baselines(trained, capsys):
+    _, run = trained
+    assert main(["evaluate", str(run), "--season", "5"]) == 0
+    out = capsys.readouterr().out
+    for word in ("valid", "test", "gru_seq2seq", "naive", "seasonal_naive(5)", "RMSE", "MAE"):
+        assert word in out
+
+
+@pytest.mark.slow
+def test_forecast_csv_and_plot(trained, workdir):
+    data, run = trained
+    out, plot = workdir / "f.csv", workdir / "f.png"
+    assert main(["forecast", str(run), "--data", str(data), "--steps", "4", "--out", str(out),
+                 "--plot", str(plot)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 4 and rows[0]["step"] == "1"
+    for row in rows:
+        seeds = [float(row["value_seed0"]), float(row["value_seed1"])]
+        assert float(row["value_mean"]) == pytest.approx(np.mean(seeds), abs=1e-5)
+        assert float(row["value_min"]) <= float(row["value_mean"]) <= float(row["value_max"])
+    assert plot.stat().st_size > 0
+
+
+def test_forecast_equals_the_model_on_the_last_window(trained):
+    """The CSV's numbers are the model's own prediction from the series' last window, unscaled."""
+    data, run_dir = trained
+    run = Run(run_dir)
+    forecast, series = workflow.forecast_run(run, str(data), 4)
+    model, state = workflow.load_run_state(run)
+    x = run.scaler.transform(series.values[-20:])[None]
+    pred = np.asarray(jax.vmap(model.apply, in_axes=(0, None))(state.variables, x))[:, 0, -1]
+    expected = pred * run.scaler.scale[0] + run.scaler.mean[0]
+    np.testing.assert_allclose(forecast.per_seed[:, :, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_resumed_training_equals_uninterrupted(workdir):
+    data = _write(workdir / "short.csv", SIGNAL[:200], other=False)
+    common = ["--model", "linear_multi", "--data", str(data), "--column", "value", "--window", "10",
+              "--horizon", "3", "--epochs", "3", "--seeds", "2", "--quiet"]
+    assert main(["train", *common, "--out", str(workdir / "full")]) == 0
+    config = workflow.make_config("linear_multi", str(data), ["value"], None, window=10, horizon=3,
+                                  seeds=2, epochs=3)
+
+    def stop_after_first(model, epoch, metrics):
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        workflow.train_run(config, workdir / "cut", progress=stop_after_first)
+    assert Run(workdir / "cut").latest_epoch() == 1
+    assert main(["train", "--resume", str(workdir / "cut"), "--quiet"]) == 0
+    _, full = workflow.load_run_state(Run(workdir / "full"))
+    _, resumed = workflow.load_run_state(Run(workdir / "cut"))
+    jax.tree_util.tree_map(np.testing.assert_array_equal, full, resumed)
+
+
+def test_impute_fills_removed_values(workdir):
+    gaps = set(range(300, 306)) | set(range(350, 352))
+    clean = _write(workdir / "clean.csv", SIGNAL, other=False)
+    holed = _write(workdir / "holed.csv", SIGNAL, other=False, gaps=gaps)
+    run = workdir / "imp"
+    assert main(["train", "--model", "linear_multi", "--data", str(clean), "--column", "value",
+                 "--time-column", "time", "--window", "24", "--horizon", "4", "--epochs", "40",
+                 "--learning-rate", "0.02",
+                 "--seeds", "2", "--out", str(run), "--quiet"]) == 0
+    out = workdir / "imputed.csv"
+    assert main(["impute", str(run), "--data", str(holed), "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    filled = [i for i, r in enumerate(rows) if r["filled"] == "1"]
+    assert filled == sorted(gaps)
+    values = np.array([float(r["value"]) for r in rows])
+    error = np.sqrt(np.mean((values[filled] - SIGNAL[filled]) ** 2))
+    assert error < 0.1 * SIGNAL.std()  # a linear model continues a sum of sines closely
+    untouched = [i for i in range(len(rows)) if i not in gaps]
+    np.testing.assert_allclose(values[untouched], SIGNAL[untouched], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--model", "nope", "--data", "{csv}"], "unknown model 'nope'"),
+        (["train", "--model", "linear", "--data", "{dir}/none.csv"], "no such file"),
+        (["train", "--model", "linear", "--data", "{csv}", "--column", "zz"], "no column 'zz'"),
+        (["train", "--model", "linear", "--data", "{csv}", "--window", "0"], "expected a positive integer, got 0"),
+        (["train", "--model", "linear", "--data", "{csv}", "--learning-rate", "-1"], "expected a positive number"),
+        (["train", "--data", "{csv}"], "--model required"),
+        (["train", "--model", "linear", "--data", "{csv}", "--column", "value", "--window", "500"],
+         "too short for window 500"),
+        (["evaluate", "{dir}"], "is not a jaxseq run folder"),
+        (["forecast", "{dir}/nothing"], "is not a jaxseq run folder"),
+        (["experiments", "--models", "nope"], "unknown model 'nope'"),
+        (["bench", "--workloads", "W9"], "unknown workload 'W9'"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(argv, message, workdir, capsys):
+    data = _write(workdir / "errs.csv", SIGNAL[:100])
+    assert _exit_code([a.format(csv=data, dir=workdir) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def _exit_code(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exit_info:  # argparse's own errors
+        return exit_info.code
+
+
+def test_no_traceback_from_the_installed_command(workdir):
+    bad = workdir / "bad.csv"
+    bad.write_text("a,b\n1,x\n")
+    proc = subprocess.run([sys.executable, "-m", "jaxseq", "train", "--model", "linear", "--data",
+                           str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr == "jaxseq train: error: bad.csv: column 'b' is not numeric (data row 1 holds 'x')\n"
+
+
+def test_help_for_every_subcommand(capsys):
+    for command in ("models", "train", "evaluate", "forecast", "impute", "experiments", "bench"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: jaxseq " + command in capsys.readouterr().out
