@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: venv test test-fast lint experiments experiments-quick bench clean
+.PHONY: venv test test-fast lint experiments experiments-quick bench example clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,12 @@ experiments-quick: $(STAMP)
 	$(PY) -m jaxseq experiments --quick
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m jaxseq bench
+
+example: $(STAMP)
+	$(PY) -m pip install -q -e '.[example]'
+	$(PY) experiments/co2_example.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -24,24 +24,85 @@ import optax
 
 from jaxseq import cells, models
 from jaxseq.layers import Dense, Sequential, TimeDistributed
-from jaxseq.peers import Contender, WorkloadSpec, flax_contender, keras_available, keras_contender
-from jaxseq.peers import random_data
+from jaxseq.peers import (
+    Contender,
+    WorkloadSpec,
+    flax_contender,
+    keras_available,
+    keras_contender,
+    random_data,
+)
 from jaxseq.recurrent import RNN
 from jaxseq.train import TrainState, make_optimizer, mse
 
 WORKLOADS = {
-    "W1": WorkloadSpec("W1", "LSTM(20, seq) x2 -> per-step Dense(10); batch 32, 50 steps, 1 feature",
-                       32, 50, 1, "lstm", 20, 10, True),
-    "W2": WorkloadSpec("W2", "GRU(20, seq) x2 -> per-step Dense(10); batch 32, 50 steps",
-                       32, 50, 1, "gru", 20, 10, True),
-    "W3": WorkloadSpec("W3", "SimpleRNN(20, seq) -> SimpleRNN(20) -> Dense(1); batch 32, 50 steps",
-                       32, 50, 1, "simple_rnn", 20, 1, False),
-    "W4": WorkloadSpec("W4", "LSTM(128, seq) x2 -> per-step Dense(8); batch 256, 100 steps, 8 features",
-                       256, 100, 8, "lstm", 128, 8, True),
-    "W5": WorkloadSpec("W5", "the chapter's WaveNet (8 causal Conv1D(20, 2), dilations 1..8 x2) -> Conv1D(10, 1)",
-                       32, 50, 1, "wavenet", 20, 10, True),
-    "W6": WorkloadSpec("W6", "LSTM(64, seq) over 2,000 steps -> per-step Dense(1); batch 16",
-                       16, 2000, 1, "lstm", 64, 1, True, layers=1),
+    "W1": WorkloadSpec(
+        "W1",
+        "LSTM(20, seq) x2 -> per-step Dense(10); batch 32, 50 steps, 1 feature",
+        32,
+        50,
+        1,
+        "lstm",
+        20,
+        10,
+        True,
+    ),
+    "W2": WorkloadSpec(
+        "W2",
+        "GRU(20, seq) x2 -> per-step Dense(10); batch 32, 50 steps",
+        32,
+        50,
+        1,
+        "gru",
+        20,
+        10,
+        True,
+    ),
+    "W3": WorkloadSpec(
+        "W3",
+        "SimpleRNN(20, seq) -> SimpleRNN(20) -> Dense(1); batch 32, 50 steps",
+        32,
+        50,
+        1,
+        "simple_rnn",
+        20,
+        1,
+        False,
+    ),
+    "W4": WorkloadSpec(
+        "W4",
+        "LSTM(128, seq) x2 -> per-step Dense(8); batch 256, 100 steps, 8 features",
+        256,
+        100,
+        8,
+        "lstm",
+        128,
+        8,
+        True,
+    ),
+    "W5": WorkloadSpec(
+        "W5",
+        "the chapter's WaveNet (8 causal Conv1D(20, 2), dilations 1..8 x2) -> Conv1D(10, 1)",
+        32,
+        50,
+        1,
+        "wavenet",
+        20,
+        10,
+        True,
+    ),
+    "W6": WorkloadSpec(
+        "W6",
+        "LSTM(64, seq) over 2,000 steps -> per-step Dense(1); batch 16",
+        16,
+        2000,
+        1,
+        "lstm",
+        64,
+        1,
+        True,
+        layers=1,
+    ),
 }
 SEEDS_AT_ONCE = 8
 
@@ -65,7 +126,9 @@ def jaxseq_model(spec: WorkloadSpec) -> models.Model:
 
 
 def _cast(tree, dtype):
-    return jax.tree_util.tree_map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree)
+    return jax.tree_util.tree_map(
+        lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree
+    )
 
 
 def jaxseq_contender(spec: WorkloadSpec, *, replicas: int = 1, dtype=jnp.float32) -> Contender:
@@ -112,13 +175,17 @@ def jaxseq_contender(spec: WorkloadSpec, *, replicas: int = 1, dtype=jnp.float32
     seconds = _timer(lambda: holder.setdefault("state", step_fn(state)))
     forward(fixed)
     return Contender(
-        "jaxseq" if replicas == 1 else f"jaxseq x{replicas}", step_fn,
-        lambda: forward(fixed), holder["state"], seconds,
+        "jaxseq" if replicas == 1 else f"jaxseq x{replicas}",
+        step_fn,
+        lambda: forward(fixed),
+        holder["state"],
+        seconds,
     )
 
 
-def time_interleaved(contenders: Sequence[Contender], *, rounds: int, budget_seconds: float,
-                     what: str = "train") -> dict[str, np.ndarray]:
+def time_interleaved(
+    contenders: Sequence[Contender], *, rounds: int, budget_seconds: float, what: str = "train"
+) -> dict[str, np.ndarray]:
     """Time ``rounds`` rounds of one step per contender, A B C A B C ...; stop early when the
     time budget is spent (after at least 5 rounds). Returns seconds per contender."""
     states = {c.name: c.init_state for c in contenders}
@@ -169,17 +236,25 @@ def machine() -> dict:
     }
 
 
-def run_workload(spec: WorkloadSpec, *, peers: Sequence[str], rounds: int, budget: float,
-                 dtype=jnp.float32) -> dict:
+def run_workload(
+    spec: WorkloadSpec, *, peers: Sequence[str], rounds: int, budget: float, dtype=jnp.float32
+) -> dict:
     """Time jaxseq and the peers on one workload; ratios are peer / jaxseq (above 1: jaxseq faster)."""
     contenders = [jaxseq_contender(spec, dtype=dtype)]
     errors = {}
     for peer in peers:
         try:
-            contenders.append({"flax": flax_contender, "keras": keras_contender}[peer](spec, _timer))
+            contenders.append(
+                {"flax": flax_contender, "keras": keras_contender}[peer](spec, _timer)
+            )
         except Exception as error:  # a peer that cannot build this workload is reported, not fatal
             errors[peer] = f"{type(error).__name__}: {error}"
-    out = {"workload": spec.name, "description": spec.description, "contenders": {}, "peer_errors": errors}
+    out = {
+        "workload": spec.name,
+        "description": spec.description,
+        "contenders": {},
+        "peer_errors": errors,
+    }
     for what in ("train", "forward"):
         times = time_interleaved(contenders, rounds=rounds, budget_seconds=budget, what=what)
         base = times[contenders[0].name]
@@ -215,15 +290,27 @@ def bf16_error(spec: WorkloadSpec) -> dict:
     X, _ = random_data(spec)
     variables = model.init(jax.random.PRNGKey(0))
     f32 = np.asarray(model.apply(variables, jnp.asarray(X)), np.float64)
-    bf16 = np.asarray(model.apply(_cast(variables, jnp.bfloat16), jnp.asarray(X, jnp.bfloat16)).astype(jnp.float32), np.float64)
+    bf16 = np.asarray(
+        model.apply(_cast(variables, jnp.bfloat16), jnp.asarray(X, jnp.bfloat16)).astype(
+            jnp.float32
+        ),
+        np.float64,
+    )
     rel = np.sqrt(np.mean((bf16 - f32) ** 2) / np.mean(f32**2))
     return {"relative_rms_error": float(rel), "max_abs_error": float(np.max(np.abs(bf16 - f32)))}
 
 
-def run_bench(names: Sequence[str] = tuple(WORKLOADS), *, peers: Sequence[str] | None = None,
-              rounds: int = 60, budget: float = 20.0, dtype: str = "float32",
-              out: Path | None = Path("experiments/results"), devices: bool = False,
-              log=print) -> dict:
+def run_bench(
+    names: Sequence[str] = tuple(WORKLOADS),
+    *,
+    peers: Sequence[str] | None = None,
+    rounds: int = 60,
+    budget: float = 20.0,
+    dtype: str = "float32",
+    out: Path | None = Path("experiments/results"),
+    devices: bool = False,
+    log=print,
+) -> dict:
     """Run the suite; write ``bench.json``, ``bench.md`` and ``bench.png`` under ``out``."""
     if peers is None:
         peers = ["flax"] + (["keras"] if keras_available() else [])
@@ -232,14 +319,22 @@ def run_bench(names: Sequence[str] = tuple(WORKLOADS), *, peers: Sequence[str] |
     for name in names:
         if name.startswith("S"):
             log(f"{name}: {SEEDS_AT_ONCE} replicas of W1 by vmap")
-            result["workloads"].append(run_seeds_at_once(WORKLOADS["W1"], replicas=SEEDS_AT_ONCE,
-                                                         rounds=rounds, budget=budget))
+            result["workloads"].append(
+                run_seeds_at_once(
+                    WORKLOADS["W1"], replicas=SEEDS_AT_ONCE, rounds=rounds, budget=budget
+                )
+            )
             continue
         spec = WORKLOADS[name]
         log(f"{name}: {spec.description}")
         heavy = spec.batch * spec.time * spec.units > 1_000_000
-        entry = run_workload(spec, peers=peers, rounds=max(8, rounds // 4) if heavy else rounds,
-                             budget=budget, dtype=compute)
+        entry = run_workload(
+            spec,
+            peers=peers,
+            rounds=max(8, rounds // 4) if heavy else rounds,
+            budget=budget,
+            dtype=compute,
+        )
         if dtype != "float32":
             entry["bf16_error"] = bf16_error(spec)
         result["workloads"].append(entry)
@@ -302,8 +397,10 @@ def markdown(result: dict) -> str:
             ]
         if "bf16_error" in w:
             e = w["bf16_error"]
-            lines.append(f"\n{w['workload']} bf16 forward error vs float32: relative RMS "
-                         f"{e['relative_rms_error']:.2e}, max abs {e['max_abs_error']:.2e}.")
+            lines.append(
+                f"\n{w['workload']} bf16 forward error vs float32: relative RMS "
+                f"{e['relative_rms_error']:.2e}, max abs {e['max_abs_error']:.2e}."
+            )
     for w in result["workloads"]:
         for peer, err in w.get("peer_errors", {}).items():
             lines.append(f"\n{w['workload']}: {peer} not run ({err}).")
@@ -325,13 +422,23 @@ def plot(result: dict, path: Path) -> None:
     for k, name in enumerate(names):
         xs = [i + k * width for i, w in enumerate(rows) if name in w["contenders"]]
         ys = [w["contenders"][name]["train"]["median_ms"] for w in rows if name in w["contenders"]]
-        lo = [w["contenders"][name]["train"]["median_ms"] - w["contenders"][name]["train"]["p10_ms"] for w in rows if name in w["contenders"]]
-        hi = [w["contenders"][name]["train"]["p90_ms"] - w["contenders"][name]["train"]["median_ms"] for w in rows if name in w["contenders"]]
+        lo = [
+            w["contenders"][name]["train"]["median_ms"] - w["contenders"][name]["train"]["p10_ms"]
+            for w in rows
+            if name in w["contenders"]
+        ]
+        hi = [
+            w["contenders"][name]["train"]["p90_ms"] - w["contenders"][name]["train"]["median_ms"]
+            for w in rows
+            if name in w["contenders"]
+        ]
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=name)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(rows))], [w["workload"] for w in rows])
     ax.set_yscale("log")
     ax.set_ylabel("ms per training step (median, p10-p90)")
-    ax.set_title(f"training step time, {result['machine']['backend']} ({result['machine']['device_kind']})")
+    ax.set_title(
+        f"training step time, {result['machine']['backend']} ({result['machine']['device_kind']})"
+    )
     ax.legend()
     ax.grid(True, axis="y")
     fig.tight_layout()

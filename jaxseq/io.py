@@ -90,7 +90,9 @@ def load_series(
             values, filled = fill_missing(values, fill), nan
     if np.isinf(values).any():
         col, row = _first_missing(np.isinf(values))
-        raise InputError(f"{path.name}: infinite value in column {names[col]!r}, data row {row + 1}")
+        raise InputError(
+            f"{path.name}: infinite value in column {names[col]!r}, data row {row + 1}"
+        )
     return Series(values.astype(np.float32), tuple(names), time, filled)
 
 
@@ -110,7 +112,9 @@ def _read_npy(path: Path):
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2:
-        raise InputError(f"{path.name} must be 1-D [time] or 2-D [time, features], got shape {array.shape}")
+        raise InputError(
+            f"{path.name} must be 1-D [time] or 2-D [time, features], got shape {array.shape}"
+        )
     return [str(i) for i in range(array.shape[1])], None, array.astype(np.float64)
 
 
@@ -131,15 +135,21 @@ def _read_csv(path: Path, time_column: str | None, wanted: Sequence[str] | None 
     if len(set(header)) != len(header):
         raise InputError(f"{path.name}: repeated column names in the header: {header}")
     if all(_is_number(h) for h in header):
-        raise InputError(f"{path.name}: the first row must be a header of column names, got {header}")
+        raise InputError(
+            f"{path.name}: the first row must be a header of column names, got {header}"
+        )
     if len(rows) < 2:
         raise InputError(f"{path.name} has a header but no data rows")
     if time_column is not None and time_column not in header:
-        raise InputError(f"{path.name}: no time column {time_column!r}; columns are: {', '.join(header)}")
+        raise InputError(
+            f"{path.name}: no time column {time_column!r}; columns are: {', '.join(header)}"
+        )
     if wanted:
         unknown = [c for c in wanted if c not in header]
         if unknown:
-            raise InputError(f"{path.name}: no column {unknown[0]!r}; columns are: {', '.join(header)}")
+            raise InputError(
+                f"{path.name}: no column {unknown[0]!r}; columns are: {', '.join(header)}"
+            )
         names = list(wanted)
     else:
         names = [h for h in header if h != time_column]

@@ -46,7 +46,9 @@ class WorkloadSpec(NamedTuple):
 def random_data(spec: WorkloadSpec, seed: int = 0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(spec.batch, spec.time, spec.features)).astype(np.float32)
-    shape = (spec.batch, spec.time, spec.outputs) if spec.per_step_head else (spec.batch, spec.outputs)
+    shape = (
+        (spec.batch, spec.time, spec.outputs) if spec.per_step_head else (spec.batch, spec.outputs)
+    )
     Y = rng.normal(size=shape).astype(np.float32)
     return X, Y
 
@@ -66,7 +68,9 @@ def flax_contender(spec: WorkloadSpec, timer) -> Contender:
         def __call__(self, x):
             if spec.kind == "wavenet":
                 for rate in (1, 2, 4, 8) * 2:
-                    x = nn.relu(nn.Conv(spec.units, (2,), padding="CAUSAL", kernel_dilation=(rate,))(x))
+                    x = nn.relu(
+                        nn.Conv(spec.units, (2,), padding="CAUSAL", kernel_dilation=(rate,))(x)
+                    )
                 return nn.Conv(spec.outputs, (1,))(x)
             cell = cells[spec.kind]
             for _ in range(spec.layers):
@@ -117,17 +121,25 @@ def keras_contender(spec: WorkloadSpec, timer) -> Contender:
     import keras
 
     if keras.backend.backend() != "jax":
-        raise RuntimeError(f"Keras runs on {keras.backend.backend()}, not jax: set KERAS_BACKEND=jax")
+        raise RuntimeError(
+            f"Keras runs on {keras.backend.backend()}, not jax: set KERAS_BACKEND=jax"
+        )
     keras.utils.set_random_seed(0)
     layers = [keras.Input((spec.time, spec.features))]
     if spec.kind == "wavenet":
         for rate in (1, 2, 4, 8) * 2:
-            layers.append(keras.layers.Conv1D(spec.units, 2, padding="causal", activation="relu",
-                                              dilation_rate=rate))
+            layers.append(
+                keras.layers.Conv1D(
+                    spec.units, 2, padding="causal", activation="relu", dilation_rate=rate
+                )
+            )
         layers.append(keras.layers.Conv1D(spec.outputs, 1))
     else:
-        rnn = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU,
-               "simple_rnn": keras.layers.SimpleRNN}[spec.kind]
+        rnn = {
+            "lstm": keras.layers.LSTM,
+            "gru": keras.layers.GRU,
+            "simple_rnn": keras.layers.SimpleRNN,
+        }[spec.kind]
         for k in range(spec.layers):
             last = k == spec.layers - 1
             layers.append(rnn(spec.units, return_sequences=spec.per_step_head or not last))

@@ -153,7 +153,9 @@ def forecast_figure(history, forecast_mean, low, high, path, *, actual=None, tit
     ax.plot(np.arange(n), history, color="C0", label="history")
     if actual is not None:
         ax.plot(steps, np.ravel(actual), "bx-", label="actual")
-    ax.fill_between(steps, np.ravel(low), np.ravel(high), color="C3", alpha=0.25, label="seed range")
+    ax.fill_between(
+        steps, np.ravel(low), np.ravel(high), color="C3", alpha=0.25, label="seed range"
+    )
     ax.plot(steps, np.ravel(forecast_mean), "ro-", markersize=3, label="forecast (mean)")
     ax.set_title(title)
     ax.grid(True)

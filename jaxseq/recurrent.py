@@ -60,6 +60,7 @@ def scan_cell(
     input_mask: Array | None = None,
     state_mask: Array | None = None,
     unroll: int = 1,
+    remat_chunk: int | None = None,
 ) -> tuple[Any, Array]:
     """Run ``cell`` over ``xs`` with ``jax.lax.scan``.
 
@@ -77,11 +78,17 @@ def scan_cell(
         input_mask: ``[batch, features]`` multiplied into every step's input (dropout).
         state_mask: ``[batch, hidden]`` passed to ``cell.recur`` (recurrent dropout).
         unroll: ``lax.scan`` unroll factor.
+        remat_chunk: for long sequences: keep only the state at every ``remat_chunk``-th step
+            for the backward pass and recompute the steps in between (``jax.checkpoint`` over
+            chunks of time). Memory for backpropagation through time falls from ``O(time)`` to
+            ``O(time / remat_chunk + remat_chunk)`` at the cost of one more forward pass.
 
     Returns:
         ``(final_carry, ys)`` with ``ys`` ``[batch, time, hidden]``.
     """
     _check_sequence(xs, lengths)
+    if remat_chunk is not None:
+        check_positive_int("remat_chunk", remat_chunk)
     batch = xs.shape[0]
     if reverse:
         xs = reverse_padded(xs, lengths)
@@ -112,11 +119,14 @@ def scan_cell(
     if carry is None:
         carry = cell.initial_state((batch,), hidden_size, xs_time_major.dtype)
 
-    if lengths is None and cell.scan is not None and cell.project is not None:
-        carry, ys = cell.scan(params, carry, xs_time_major, state_mask)
-    elif lengths is None:
-        carry, ys = jax.lax.scan(step, carry, xs_time_major, unroll=unroll)
-    else:
+    fused = lengths is None and cell.scan is not None and cell.project is not None
+
+    def run(carry, xs_tm, steps):
+        """The recurrence over a block of time-major steps (``steps``: their time indices)."""
+        if fused:
+            return cell.scan(params, carry, xs_tm, state_mask)
+        if lengths is None:
+            return jax.lax.scan(step, carry, xs_tm, unroll=unroll)
 
         def masked_step(c, inputs):
             x, t = inputs
@@ -129,11 +139,37 @@ def scan_cell(
             y = jnp.where(valid[:, None], y, jnp.zeros_like(y))
             return new_c, y
 
-        steps = jnp.arange(xs.shape[1])
-        carry, ys = jax.lax.scan(masked_step, carry, (xs_time_major, steps), unroll=unroll)
+        return jax.lax.scan(masked_step, carry, (xs_tm, steps), unroll=unroll)
+
+    steps = jnp.arange(xs_time_major.shape[0])
+    if remat_chunk is None or remat_chunk >= xs_time_major.shape[0]:
+        carry, ys = run(carry, xs_time_major, steps)
+    else:
+        carry, ys = _run_in_chunks(run, carry, xs_time_major, steps, remat_chunk)
     ys = jnp.swapaxes(ys, 0, 1)
     if reverse:
         ys = reverse_padded(ys, lengths)
+    return carry, ys
+
+
+def _run_in_chunks(run, carry, xs_tm, steps, chunk: int):
+    """``run`` over time in blocks of ``chunk`` steps, each rematerialised in the backward pass;
+    a remainder shorter than ``chunk`` runs as one more (plain) block."""
+    time = xs_tm.shape[0]
+    n = time // chunk
+    head = jax.tree_util.tree_map(
+        lambda a: a[: n * chunk].reshape(n, chunk, *a.shape[1:]), (xs_tm, steps)
+    )
+
+    @jax.checkpoint
+    def block(c, inputs):
+        return run(c, *inputs)
+
+    carry, ys = jax.lax.scan(block, carry, head)
+    ys = ys.reshape(n * chunk, *ys.shape[2:])
+    if n * chunk < time:
+        carry, tail = run(carry, xs_tm[n * chunk :], steps[n * chunk :])
+        ys = jnp.concatenate([ys, tail], axis=0)
     return carry, ys
 
 
@@ -157,6 +193,8 @@ class RNN(nn.Module):
         recurrent_dropout: dropout rate on the state entering the recurrent matmuls; one mask per
             sequence, off unless ``train``.
         unroll: ``lax.scan`` unroll factor.
+        remat_chunk: rematerialise the backward pass in chunks of this many steps (long
+            sequences; see :func:`scan_cell`).
 
     Call: ``layer(x, lengths=None, initial_state=None, *, train=False)``. Dropout needs a
     ``'dropout'`` PRNG stream when ``train`` is true. The parameters live under ``cell``.
@@ -170,6 +208,7 @@ class RNN(nn.Module):
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
     unroll: int = 1
+    remat_chunk: int | None = None
 
     @nn.compact
     def __call__(self, x, lengths=None, initial_state=None, *, train: bool = False):
@@ -200,6 +239,7 @@ class RNN(nn.Module):
             input_mask=input_mask,
             state_mask=state_mask,
             unroll=self.unroll,
+            remat_chunk=self.remat_chunk,
         )
         if self.return_sequences:
             out = ys

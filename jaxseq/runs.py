@@ -14,8 +14,12 @@ checkpoint whole. Only the two newest checkpoints are kept. No pickle anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import logging
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +55,44 @@ class RunConfig:
         return [self.columns.index(t) for t in self.targets]
 
 
+_saving = threading.Event()
+_stop_requested = threading.Event()
+
+
+def _on_stop_signal(signum, frame):
+    """SIGINT/SIGTERM: stop now, unless a checkpoint is being written; then stop right after."""
+    if _saving.is_set():
+        _stop_requested.set()
+        return
+    raise KeyboardInterrupt
+
+
+def install_stop_handlers() -> dict:
+    """Route SIGINT and SIGTERM through :func:`_on_stop_signal` (main thread only); returns the
+    previous handlers for :func:`restore_handlers`."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, _on_stop_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def restore_handlers(previous: dict) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _uninterruptible():
+    """A stop signal that arrives while a checkpoint is written takes effect once it is whole."""
+    _saving.set()
+    try:
+        yield
+    finally:
+        _saving.clear()
+    if _stop_requested.is_set():
+        _stop_requested.clear()
+        raise KeyboardInterrupt
+
+
 def write_json(path: Path, payload: Any) -> None:
     """Write JSON atomically."""
     path = Path(path)
@@ -78,29 +120,44 @@ class Run:
             raw["fractions"] = tuple(raw.get("fractions", (0.7, 0.2, 0.1)))
             self.config = RunConfig(**raw)
         except TypeError as error:
-            raise InputError(f"{self.path}/config.json is not a jaxseq run configuration ({error})") from None
+            raise InputError(
+                f"{self.path}/config.json is not a jaxseq run configuration ({error})"
+            ) from None
         scaler = _read_json(self.path / "scaler.json", "scaler")
         self.scaler = Scaler(np.asarray(scaler["mean"]), np.asarray(scaler["scale"]))
 
     @classmethod
-    def create(cls, path: str | Path, config: RunConfig, scaler: Scaler, *, overwrite: bool = False) -> Run:
+    def create(
+        cls, path: str | Path, config: RunConfig, scaler: Scaler, *, overwrite: bool = False
+    ) -> Run:
         path = Path(path)
         if (path / "config.json").exists() and not overwrite:
             raise InputError(
                 f"{path} already holds a run; use --resume {path} to continue it, or another --out"
             )
         path.mkdir(parents=True, exist_ok=True)
-        write_json(path / "scaler.json", {"mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()})
+        write_json(
+            path / "scaler.json", {"mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()}
+        )
         write_json(path / "config.json", dataclasses.asdict(config))
         return cls(path)
 
     # ------------------------------------------------------------------ checkpoints
 
-    def _manager(self):
+    def _manager(self, *, write: bool = False):
+        """An orbax manager; only the writer cleans up temporary folders (a reader must never
+        touch a checkpoint another process is still writing)."""
         import orbax.checkpoint as ocp
 
+        logging.getLogger("absl").setLevel(
+            logging.ERROR
+        )  # orbax's notices are not the user's business
         options = ocp.CheckpointManagerOptions(
-            max_to_keep=2, enable_async_checkpointing=False, cleanup_tmp_directories=True
+            max_to_keep=2,
+            enable_async_checkpointing=False,
+            cleanup_tmp_directories=write,
+            read_only=not write,
+            create=write,
         )
         return ocp.CheckpointManager((self.path / "checkpoints").absolute(), options=options)
 
@@ -108,14 +165,21 @@ class Run:
         """Checkpoint the state after ``epoch`` epochs (1-based count) and the history."""
         import orbax.checkpoint as ocp
 
-        with self._manager() as manager:
-            manager.save(epoch, args=ocp.args.Composite(
-                state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave({"epoch": epoch}),
-            ))
-            manager.wait_until_finished()
-        write_json(self.path / "history.json", history)
+        with _uninterruptible():
+            with self._manager(write=True) as manager:
+                manager.save(
+                    epoch,
+                    args=ocp.args.Composite(
+                        state=ocp.args.StandardSave(state),
+                        meta=ocp.args.JsonSave({"epoch": epoch}),
+                    ),
+                )
+                manager.wait_until_finished()
+            write_json(self.path / "history.json", history)
 
     def latest_epoch(self) -> int | None:
+        if not (self.path / "checkpoints").exists():
+            return None
         with self._manager() as manager:
             return manager.latest_step()
 
@@ -124,15 +188,21 @@ class Run:
         (e.g. ``jax.eval_shape`` of a fresh state)."""
         import orbax.checkpoint as ocp
 
+        if not (self.path / "checkpoints").exists():
+            raise InputError(f"{self.path} has no checkpoint to resume from")
         with self._manager() as manager:
             epoch = manager.latest_step()
             if epoch is None:
                 raise InputError(f"{self.path} has no checkpoint to resume from")
             abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, target)
             try:
-                restored = manager.restore(epoch, args=ocp.args.Composite(
-                    state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore(),
-                ))
+                restored = manager.restore(
+                    epoch,
+                    args=ocp.args.Composite(
+                        state=ocp.args.StandardRestore(abstract),
+                        meta=ocp.args.JsonRestore(),
+                    ),
+                )
             except Exception as error:  # orbax raises many types for a damaged folder
                 raise InputError(
                     f"checkpoint {self.path}/checkpoints/{epoch} is damaged or does not match the "

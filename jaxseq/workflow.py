@@ -8,6 +8,7 @@ part only, and every metric and forecast is given back in the data's own units.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,39 +23,70 @@ from jaxseq.runs import Run, RunConfig
 from jaxseq.train import Trainer, TrainingDiverged, replica_keys
 
 
-def load_for(config: RunConfig, path: str | Path | None = None, *, allow_missing: bool = False) -> Series:
+def load_for(
+    config: RunConfig, path: str | Path | None = None, *, allow_missing: bool = False
+) -> Series:
     """The run's columns (inputs first, as trained) from ``path`` (default: the training file)."""
     return load_series(
-        path or config.data, config.columns, time_column=config.time_column, fill=config.fill,
+        path or config.data,
+        config.columns,
+        time_column=config.time_column,
+        fill=config.fill,
         allow_missing=allow_missing,
     )
 
 
 def build_model(config: RunConfig) -> models.Model:
     return models.get(
-        config.model, window=config.window, features=len(config.columns),
-        horizon=config.horizon, targets=len(config.targets),
+        config.model,
+        window=config.window,
+        features=len(config.columns),
+        horizon=config.horizon,
+        targets=len(config.targets),
     )
 
 
-def dataset_for(config: RunConfig, series: Series, scaler: data.Scaler | None = None) -> data.Dataset:
+def dataset_for(
+    config: RunConfig, series: Series, scaler: data.Scaler | None = None
+) -> data.Dataset:
     """Chronological windows of ``series``, scaled with ``scaler`` (or one fitted on train)."""
     ds = data.split_series(
-        series.values, window=config.window, horizon=config.horizon, task=config.task,
-        targets=config.target_indices, fractions=config.fractions, scale=scaler is None,
+        series.values,
+        window=config.window,
+        horizon=config.horizon,
+        task=config.task,
+        targets=config.target_indices,
+        fractions=config.fractions,
+        scale=scaler is None,
     )
     if scaler is None:
         return ds
     return data.split_series(
-        scaler.transform(series.values), window=config.window, horizon=config.horizon,
-        task=config.task, targets=config.target_indices, fractions=config.fractions,
+        scaler.transform(series.values),
+        window=config.window,
+        horizon=config.horizon,
+        task=config.task,
+        targets=config.target_indices,
+        fractions=config.fractions,
     )
 
 
-def make_config(model: str, data_path: str, columns: list[str] | None, targets: list[str] | None,
-                *, window: int, horizon: int, seeds: int, epochs: int, batch_size: int = 32,
-                learning_rate: float | None = None, clip_norm: float | None = None,
-                time_column: str | None = None, fill: str | None = None) -> RunConfig:
+def make_config(
+    model: str,
+    data_path: str,
+    columns: list[str] | None,
+    targets: list[str] | None,
+    *,
+    window: int,
+    horizon: int,
+    seeds: int,
+    epochs: int,
+    batch_size: int = 32,
+    learning_rate: float | None = None,
+    clip_norm: float | None = None,
+    time_column: str | None = None,
+    fill: str | None = None,
+) -> RunConfig:
     """Check the options against the file and the zoo, and return the run's configuration."""
     if model not in models.names():
         raise InputError(f"unknown model {model!r}; known models: {', '.join(models.names())}")
@@ -67,16 +99,31 @@ def make_config(model: str, data_path: str, columns: list[str] | None, targets: 
             raise InputError(f"target column {t!r} is not among the input columns {columns}")
     horizon = 1 if entry_task == "one_step" else check_positive_int("horizon", horizon)
     return RunConfig(
-        model=model, data=str(Path(data_path).absolute()), columns=columns, targets=targets,
-        window=check_positive_int("window", window), horizon=horizon, task=entry_task,
-        seeds=check_positive_int("seeds", seeds), epochs=check_positive_int("epochs", epochs),
-        batch_size=check_positive_int("batch_size", batch_size), learning_rate=learning_rate,
-        clip_norm=clip_norm, time_column=time_column, fill=fill,
+        model=model,
+        data=str(Path(data_path).absolute()),
+        columns=columns,
+        targets=targets,
+        window=check_positive_int("window", window),
+        horizon=horizon,
+        task=entry_task,
+        seeds=check_positive_int("seeds", seeds),
+        epochs=check_positive_int("epochs", epochs),
+        batch_size=check_positive_int("batch_size", batch_size),
+        learning_rate=learning_rate,
+        clip_norm=clip_norm,
+        time_column=time_column,
+        fill=fill,
     )
 
 
-def train_run(config: RunConfig, out: str | Path, *, resume: bool = False,
-              progress: Callable | None = None) -> Run:
+def train_run(
+    config: RunConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    progress: Callable | None = None,
+    overwrite: bool = False,
+) -> Run:
     """Train (or resume) a run, checkpointing after every epoch.
 
     A resumed run continues from its newest checkpoint to ``config.epochs`` and ends with the
@@ -90,9 +137,15 @@ def train_run(config: RunConfig, out: str | Path, *, resume: bool = False,
         ds = dataset_for(config, series, run.scaler)
     else:
         ds = dataset_for(config, series)
-        run = Run.create(out, config, ds.scaler)
-    trainer = Trainer(model, batch_size=config.batch_size, learning_rate=config.learning_rate,
-                      clip_norm=config.clip_norm)
+        if overwrite:
+            shutil.rmtree(Path(out) / "checkpoints", ignore_errors=True)
+        run = Run.create(out, config, ds.scaler, overwrite=overwrite)
+    trainer = Trainer(
+        model,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        clip_norm=config.clip_norm,
+    )
     keys = replica_keys(config.seeds)
     state, start, history = None, 0, {"metrics": {}, "epoch_seconds": []}
     if resume:
@@ -112,8 +165,15 @@ def train_run(config: RunConfig, out: str | Path, *, resume: bool = False,
             progress(config.model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()})
 
     try:
-        trainer.fit(ds, seeds=keys, epochs=config.epochs - start, state=state, start_epoch=start,
-                    callback=report, on_epoch_end=checkpoint)
+        trainer.fit(
+            ds,
+            seeds=keys,
+            epochs=config.epochs - start,
+            state=state,
+            start_epoch=start,
+            callback=report,
+            on_epoch_end=checkpoint,
+        )
     except TrainingDiverged as error:
         raise InputError(str(error)) from None
     return run
@@ -154,7 +214,9 @@ def evaluate_run(run: Run, data_path: str | None = None, *, season: int | None =
             "naive": _errors(naive[None], truth),
         }
         if season:
-            rows[f"seasonal_naive({season})"] = _errors(_seasonal(X, cols, config.horizon, season)[None], truth)
+            rows[f"seasonal_naive({season})"] = _errors(
+                _seasonal(X, cols, config.horizon, season)[None], truth
+            )
         out[name] = {"windows": int(len(split)), "metrics": rows}
     return out
 
@@ -163,8 +225,11 @@ def _errors(preds: np.ndarray, truth: np.ndarray) -> dict:
     diff = preds.astype(np.float64) - truth[None]
     mse = np.mean(diff**2, axis=tuple(range(1, diff.ndim)))
     mae = np.mean(np.abs(diff), axis=tuple(range(1, diff.ndim)))
-    return {"mse": evaluate.summarize(mse), "rmse": evaluate.summarize(np.sqrt(mse)),
-            "mae": evaluate.summarize(mae)}
+    return {
+        "mse": evaluate.summarize(mse),
+        "rmse": evaluate.summarize(np.sqrt(mse)),
+        "mae": evaluate.summarize(mae),
+    }
 
 
 def _seasonal(X: np.ndarray, cols, horizon: int, season: int) -> np.ndarray:
@@ -203,8 +268,14 @@ class Forecast:
         return self.per_seed.max(0)
 
 
-def forecast_values(model: models.Model, variables, scaler: data.Scaler, config: RunConfig,
-                    history: np.ndarray, steps: int) -> np.ndarray:
+def forecast_values(
+    model: models.Model,
+    variables,
+    scaler: data.Scaler,
+    config: RunConfig,
+    history: np.ndarray,
+    steps: int,
+) -> np.ndarray:
     """Forecast ``steps`` values after ``history`` ``[time, features]`` (data units) with every
     replica: ``[seeds, steps, targets]`` in data units.
 
@@ -213,14 +284,18 @@ def forecast_values(model: models.Model, variables, scaler: data.Scaler, config:
     """
     steps = check_positive_int("steps", steps)
     if len(history) < config.window:
-        raise InputError(f"the series has {len(history)} steps, the model needs a window of {config.window}")
-    x = jnp.asarray(scaler.transform(history[-config.window:]))[None]
+        raise InputError(
+            f"the series has {len(history)} steps, the model needs a window of {config.window}"
+        )
+    x = jnp.asarray(scaler.transform(history[-config.window :]))[None]
     cols = config.target_indices
     n_targets = len(cols)
     if config.task == "one_step":
         if len(config.columns) != 1:
             if steps > 1:
-                raise InputError("a one-step model with several input columns forecasts one step only")
+                raise InputError(
+                    "a one-step model with several input columns forecasts one step only"
+                )
         if steps == 1:
             out = evaluate.predict_replicas(model, variables, x)[:, 0]
             out = out[:, None, :]
@@ -229,8 +304,10 @@ def forecast_values(model: models.Model, variables, scaler: data.Scaler, config:
             out = out[:, 0, :, None]
     else:
         if steps > config.horizon:
-            raise InputError(f"--steps {steps} exceeds the model's horizon {config.horizon}; train "
-                             f"with --horizon {steps} or ask for fewer steps")
+            raise InputError(
+                f"--steps {steps} exceeds the model's horizon {config.horizon}; train "
+                f"with --horizon {steps} or ask for fewer steps"
+            )
         pred = evaluate.predict_replicas(model, variables, x)[:, 0]
         if config.task == "seq2seq":
             pred = pred[:, -1]
@@ -278,7 +355,9 @@ def impute_run(run: Run, data_path: str | None) -> tuple[np.ndarray, np.ndarray,
                 "before it (the model's window)"
             )
         steps = min(chunk, int(np.argmax(~np.isnan(values[t:]))) or len(values) - t)
-        per_seed = forecast_values(model, state.variables, run.scaler, config, values[:t, None], steps)
+        per_seed = forecast_values(
+            model, state.variables, run.scaler, config, values[:t, None], steps
+        )
         values[t : t + steps] = per_seed.mean(0)[:, 0]
         t += steps
     return values, missing, series

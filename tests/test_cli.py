@@ -34,10 +34,34 @@ def workdir(tmp_path_factory):
 def trained(workdir):
     data = _write(workdir / "series.csv", SIGNAL)
     run = workdir / "runs" / "gru"
-    code = main(["train", "--model", "gru_seq2seq", "--data", str(data), "--column", "value,other",
-                 "--target", "value", "--time-column", "time", "--window", "20", "--horizon", "4",
-                 "--epochs", "2", "--seeds", "2", "--out", str(run), "--plot",
-                 str(workdir / "curves.png"), "--quiet"])
+    code = main(
+        [
+            "train",
+            "--model",
+            "gru_seq2seq",
+            "--data",
+            str(data),
+            "--column",
+            "value,other",
+            "--target",
+            "value",
+            "--time-column",
+            "time",
+            "--window",
+            "20",
+            "--horizon",
+            "4",
+            "--epochs",
+            "2",
+            "--seeds",
+            "2",
+            "--out",
+            str(run),
+            "--plot",
+            str(workdir / "curves.png"),
+            "--quiet",
+        ]
+    )
     assert code == 0
     return data, run
 
@@ -66,8 +90,23 @@ def test_evaluate_reports_units_and_baselines(trained, capsys):
 def test_forecast_csv_and_plot(trained, workdir):
     data, run = trained
     out, plot = workdir / "f.csv", workdir / "f.png"
-    assert main(["forecast", str(run), "--data", str(data), "--steps", "4", "--out", str(out),
-                 "--plot", str(plot)]) == 0
+    assert (
+        main(
+            [
+                "forecast",
+                str(run),
+                "--data",
+                str(data),
+                "--steps",
+                "4",
+                "--out",
+                str(out),
+                "--plot",
+                str(plot),
+            ]
+        )
+        == 0
+    )
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 4 and rows[0]["step"] == "1"
     for row in rows:
@@ -91,11 +130,27 @@ def test_forecast_equals_the_model_on_the_last_window(trained):
 
 def test_resumed_training_equals_uninterrupted(workdir):
     data = _write(workdir / "short.csv", SIGNAL[:200], other=False)
-    common = ["--model", "linear_multi", "--data", str(data), "--column", "value", "--window", "10",
-              "--horizon", "3", "--epochs", "3", "--seeds", "2", "--quiet"]
+    common = [
+        "--model",
+        "linear_multi",
+        "--data",
+        str(data),
+        "--column",
+        "value",
+        "--window",
+        "10",
+        "--horizon",
+        "3",
+        "--epochs",
+        "3",
+        "--seeds",
+        "2",
+        "--quiet",
+    ]
     assert main(["train", *common, "--out", str(workdir / "full")]) == 0
-    config = workflow.make_config("linear_multi", str(data), ["value"], None, window=10, horizon=3,
-                                  seeds=2, epochs=3)
+    config = workflow.make_config(
+        "linear_multi", str(data), ["value"], None, window=10, horizon=3, seeds=2, epochs=3
+    )
 
     def stop_after_first(model, epoch, metrics):
         if epoch == 0:
@@ -115,10 +170,35 @@ def test_impute_fills_removed_values(workdir):
     clean = _write(workdir / "clean.csv", SIGNAL, other=False)
     holed = _write(workdir / "holed.csv", SIGNAL, other=False, gaps=gaps)
     run = workdir / "imp"
-    assert main(["train", "--model", "linear_multi", "--data", str(clean), "--column", "value",
-                 "--time-column", "time", "--window", "24", "--horizon", "4", "--epochs", "40",
-                 "--learning-rate", "0.02",
-                 "--seeds", "2", "--out", str(run), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "linear_multi",
+                "--data",
+                str(clean),
+                "--column",
+                "value",
+                "--time-column",
+                "time",
+                "--window",
+                "24",
+                "--horizon",
+                "4",
+                "--epochs",
+                "40",
+                "--learning-rate",
+                "0.02",
+                "--seeds",
+                "2",
+                "--out",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = workdir / "imputed.csv"
     assert main(["impute", str(run), "--data", str(holed), "--out", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
@@ -137,11 +217,29 @@ def test_impute_fills_removed_values(workdir):
         (["train", "--model", "nope", "--data", "{csv}"], "unknown model 'nope'"),
         (["train", "--model", "linear", "--data", "{dir}/none.csv"], "no such file"),
         (["train", "--model", "linear", "--data", "{csv}", "--column", "zz"], "no column 'zz'"),
-        (["train", "--model", "linear", "--data", "{csv}", "--window", "0"], "expected a positive integer, got 0"),
-        (["train", "--model", "linear", "--data", "{csv}", "--learning-rate", "-1"], "expected a positive number"),
+        (
+            ["train", "--model", "linear", "--data", "{csv}", "--window", "0"],
+            "expected a positive integer, got 0",
+        ),
+        (
+            ["train", "--model", "linear", "--data", "{csv}", "--learning-rate", "-1"],
+            "expected a positive number",
+        ),
         (["train", "--data", "{csv}"], "--model required"),
-        (["train", "--model", "linear", "--data", "{csv}", "--column", "value", "--window", "500"],
-         "too short for window 500"),
+        (
+            [
+                "train",
+                "--model",
+                "linear",
+                "--data",
+                "{csv}",
+                "--column",
+                "value",
+                "--window",
+                "500",
+            ],
+            "too short for window 500",
+        ),
         (["evaluate", "{dir}"], "is not a jaxseq run folder"),
         (["forecast", "{dir}/nothing"], "is not a jaxseq run folder"),
         (["experiments", "--models", "nope"], "unknown model 'nope'"),
@@ -166,10 +264,16 @@ def _exit_code(argv) -> int:
 def test_no_traceback_from_the_installed_command(workdir):
     bad = workdir / "bad.csv"
     bad.write_text("a,b\n1,x\n")
-    proc = subprocess.run([sys.executable, "-m", "jaxseq", "train", "--model", "linear", "--data",
-                           str(bad)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jaxseq", "train", "--model", "linear", "--data", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
-    assert proc.stderr == "jaxseq train: error: bad.csv: column 'b' is not numeric (data row 1 holds 'x')\n"
+    assert (
+        proc.stderr
+        == "jaxseq train: error: bad.csv: column 'b' is not numeric (data row 1 holds 'x')\n"
+    )
 
 
 def test_help_for_every_subcommand(capsys):
