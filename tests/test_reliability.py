@@ -195,7 +195,7 @@ def test_rematerialised_scan_gives_the_same_gradients():
         X = jax.random.normal(jax.random.PRNGKey(1), (3, 45, 2))
         lengths = jnp.array([45, 30, 7])
 
-        def loss(p, chunk, lengths=None):
+        def loss(p, chunk, lengths=None, cell=cell, X=X):
             return jnp.sum(
                 scan_cell(cell, p, X, hidden_size=6, remat_chunk=chunk, lengths=lengths)[1] ** 2
             )
