@@ -167,26 +167,28 @@ def _lstm_fwd(use_peep, U, peep, h0, c0, xp, mask):
 
     def step(carry, x):
         h, c = carry
-        t, c, tc, h = _lstm_step(x, h, c, U, mask, peep if use_peep else None, scale)
-        return (h, c), jnp.concatenate([t, c, tc, h], axis=-1)
+        t, c, _, h = _lstm_step(x, h, c, U, mask, peep if use_peep else None, scale)
+        # The stash keeps the gates' tanh and c; tanh(c) is recomputed in the backward pass
+        # (one transcendental on [batch, H] is cheaper than writing and zero-filling it).
+        return (h, c), (jnp.concatenate([t, c], axis=-1), h)
 
-    (h, c), stash = jax.lax.scan(step, (h0, c0), xp)
-    return (stash[..., 6 * H :], (h, c)), (U, peep, h0, c0, mask, stash)
+    (h, c), (stash, ys) = jax.lax.scan(step, (h0, c0), xp)
+    return (ys, (h, c)), (U, peep, h0, c0, mask, stash, ys)
 
 
 def _lstm_bwd(use_peep, res, cotangents):
-    U, peep, h0, c0, mask, stash = res
+    U, peep, h0, c0, mask, stash, ys = res
     dys, (dhT, dcT) = cotangents
     H = h0.shape[-1]
     scale = _gate_scale(H, stash.dtype)
     scale2 = scale * scale
-    cs = stash[..., 4 * H : 5 * H]
+    cs = stash[..., 4 * H :]
     c_prev_all = _shift_in(c0, cs)
 
     def step(carry, inputs):
         dh, dc = carry
         s, c_prev, dy = inputs
-        t, tc = s[:, : 4 * H], s[:, 5 * H : 6 * H]
+        t, tc = s[:, : 4 * H], jnp.tanh(s[:, 4 * H :])
         a = t * scale + (1 - scale)
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         dh = dh + dy
@@ -204,7 +206,7 @@ def _lstm_bwd(use_peep, res, cotangents):
         return (_mul(dhm, mask), dc_prev), (dz, None if mask is None else dhm)
 
     (dh0, dc0), (dz, dhm) = _rscan(step, (dhT, dcT), (stash, c_prev_all, dys))
-    h_prev = _shift_in(h0, stash[..., 6 * H :])
+    h_prev = _shift_in(h0, ys)
     dU = _sum_outer(_mul(h_prev, mask), dz)
     if use_peep:
         dpeep = jnp.stack(
