@@ -14,9 +14,8 @@ Three modes (``fit_sharded(..., mode=...)``):
   communication at all during an epoch. K must be a multiple of the number of devices.
 - ``"data"``: every replica's minibatch split over a 1-D mesh with axis ``"data"``; parameters
   and optimiser state are copied to every device, the gradient is summed across devices by
-  XLA. Uses :func:`data_parallel_epoch`, a copy of :func:`jaxseq.train.run_epoch` with a
-  sharding constraint on each minibatch (see its docstring for the hook that would let
-  ``run_epoch`` itself be reused).
+  XLA. Uses :func:`data_parallel_epoch`: :func:`jaxseq.train.run_epoch` with a sharding
+  constraint on each minibatch.
 - ``"hybrid"``: both, on a 2-D mesh ``("replica", "data")``.
 
 Multi-host: call :func:`initialize` first in every process (one process per host), then build
@@ -41,14 +40,12 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding
@@ -59,12 +56,10 @@ from jaxseq.errors import InputError, check_positive_int
 from jaxseq.models import Model
 from jaxseq.train import (
     FitResult,
-    History,
     Trainer,
     TrainState,
-    evaluate_loss,
     replica_keys,
-    train_step,
+    run_epoch,
 )
 
 Array = jax.Array
@@ -285,8 +280,8 @@ def data_parallel_epoch(
 ):
     """:func:`jaxseq.train.run_epoch` with every minibatch split over devices. Pure.
 
-    Identical arithmetic to ``run_epoch`` (same permutation, same keys, same short last batch),
-    only each minibatch ``x`` ``[batch, time, features]`` and ``y`` ``[batch, ...]`` is
+    The same arithmetic as ``run_epoch`` (same permutation, keys, short last batch, non-finite
+    guard): only each minibatch ``x`` ``[batch, time, features]`` and ``y`` ``[batch, ...]`` is
     constrained to ``batch_sharding`` (``P("data")`` on its first axis), the stacked minibatches
     ``[steps, batch, ...]`` to the same split on their second axis, and the validation inputs
     to it too. Parameters are not constrained: replicated in, they stay replicated; the mean
@@ -295,52 +290,14 @@ def data_parallel_epoch(
 
     A batch size that is not a multiple of the ``data`` axis size still works (XLA pads the
     uneven shards), only less efficiently; so does the short last batch.
-
-    Hook that would make this copy unnecessary: ``run_epoch(..., constrain=lambda t: t)``, an
-    identity applied to the stacked minibatches, to each ``(x, y)`` in the scan body and to the
-    last batch; this function would then be ``run_epoch(..., constrain=<sharding constraint>)``.
     """
-    spec = batch_sharding.spec
-    stacked = NamedSharding(batch_sharding.mesh, P(None, *spec))
+    stacked_sharding = NamedSharding(batch_sharding.mesh, P(None, *batch_sharding.spec))
 
-    def along_batch(tree, sharding=batch_sharding):
+    def constrain(tree, stacked=False):
+        sharding = stacked_sharding if stacked else batch_sharding
         return jax.tree_util.tree_map(lambda v: jax.lax.with_sharding_constraint(v, sharding), tree)
 
-    X, Y = train.X, train.Y
-    n = X.shape[0]
-    shuffle_key, dropout_key = jax.random.split(key)
-    perm = jax.random.permutation(shuffle_key, n)
-    X, Y = X[perm], Y[perm]
-    full = n // batch_size
-    rest = n - full * batch_size
-    step_keys = jax.random.split(dropout_key, full + 1)
-
-    def body(state, batch):
-        x, y, k = batch
-        x, y = along_batch((x, y))
-        return train_step(model, optimizer, state, x, y, k)
-
-    total = jnp.zeros((), jnp.float32)
-    if full:
-        xs, ys = along_batch(
-            (
-                X[: full * batch_size].reshape(full, batch_size, *X.shape[1:]),
-                Y[: full * batch_size].reshape(full, batch_size, *Y.shape[1:]),
-            ),
-            stacked,
-        )
-        state, losses = jax.lax.scan(body, state, (xs, ys, step_keys[:full]))
-        total = jnp.sum(losses) * batch_size
-    if rest:
-        x, y = along_batch((X[-rest:], Y[-rest:]))
-        state, last = train_step(model, optimizer, state, x, y, step_keys[-1])
-        total = total + last * rest
-    metrics = {"loss": total / n}
-    if valid is not None:
-        vx, vy = along_batch((valid.X, valid.Y))
-        for name, value in evaluate_loss(model, state.variables, vx, vy).items():
-            metrics[f"val_{name}"] = value
-    return state, metrics
+    return run_epoch(model, optimizer, batch_size, state, key, train, valid, constrain=constrain)
 
 
 _EPOCH_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -465,34 +422,39 @@ def fit_sharded(
     trainer._check_data(dataset)
 
     replica_spec = P(REPLICA) if split_replicas else P()
-    train = _put(Split(np.asarray(dataset.train.X), np.asarray(dataset.train.Y)), mesh, P())
-    valid = _put(Split(np.asarray(dataset.valid.X), np.asarray(dataset.valid.Y)), mesh, P())
-    history = History()
-    t0 = time.perf_counter()
-    if state is None:
-        state = trainer.init(keys)
-    else:
+    placed = Dataset(
+        _put(Split(np.asarray(dataset.train.X), np.asarray(dataset.train.Y)), mesh, P()),
+        _put(Split(np.asarray(dataset.valid.X), np.asarray(dataset.valid.Y)), mesh, P()),
+        dataset.test,
+        task=dataset.task,
+        window=dataset.window,
+        horizon=dataset.horizon,
+        target_columns=dataset.target_columns,
+        scaler=dataset.scaler,
+    )
+    if state is not None:
         _check_state(state, K)
-    state = _put(state, mesh, replica_spec)
-    if mode == "replica":
-        epoch_fn = trainer.epoch_fn()
-    else:
-        epoch_fn = data_parallel_epoch_fn(trainer, mesh, hybrid=mode == "hybrid")
-    shuffle_base = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
-    compiled_at = time.perf_counter()
-    for epoch in range(start_epoch, start_epoch + epochs):
-        epoch_keys = jax.vmap(lambda k, e=epoch: jax.random.fold_in(k, e))(shuffle_base)
-        epoch_keys = _put(epoch_keys, mesh, replica_spec)
-        t = time.perf_counter()
-        state, metrics = epoch_fn(state, epoch_keys, train, valid)
-        metrics = _to_host(metrics)
-        seconds = time.perf_counter() - t
-        if epoch == start_epoch:
-            history.compile_seconds = seconds + (compiled_at - t0)
-        history.record(metrics, seconds)
-        if callback is not None:
-            callback(epoch, metrics)
-    return FitResult(state, history, keys)
+    epoch_fn = (
+        trainer.epoch_fn()
+        if mode == "replica"
+        else data_parallel_epoch_fn(trainer, mesh, hybrid=mode == "hybrid")
+    )
+    result = trainer.fit(
+        placed,
+        seeds=keys,
+        epochs=epochs,
+        state=state,
+        start_epoch=start_epoch,
+        callback=None if callback is None else lambda e, m: callback(e, _to_host(m)),
+        epoch_fn=lambda st, k, tr, va: _gathered(epoch_fn(st, k, tr, va)),
+        place=lambda tree: _put(tree, mesh, replica_spec),
+    )
+    return result
+
+
+def _gathered(out):
+    state, metrics = out
+    return state, _to_host(metrics)
 
 
 def _check_state(state, K: int) -> None:

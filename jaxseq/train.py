@@ -142,9 +142,15 @@ def run_epoch(
     key: Array,
     train: Split,
     valid: Split | None,
+    *,
+    constrain: Callable | None = None,
 ):
     """One epoch: shuffle with ``key``, every minibatch in one ``lax.scan`` (the short last batch
     as one extra step, so its gradient is exact), then the validation loss. Pure.
+
+    ``constrain(tree, stacked)`` (optional) is applied to every minibatch ``(x, y)`` (``stacked``
+    false) and to the stacked minibatches ``[steps, batch, ...]`` (true) and the validation
+    inputs: :mod:`jaxseq.distributed` passes a sharding constraint there for data parallelism.
 
     Returns ``(state, metrics)`` with ``metrics['loss']`` the mean training loss over the epoch's
     samples (Keras' figure), the validation metrics as ``val_mse`` (and ``val_last_step_mse``),
@@ -159,11 +165,14 @@ def run_epoch(
     full = n // batch_size
     rest = n - full * batch_size
     step_keys = jax.random.split(dropout_key, full + 1)
+    if constrain is None:
+        constrain = lambda tree, stacked=False: tree
 
     def guarded_step(carry, x, y, k, index):
         # A non-finite loss or parameter freezes the state from that step on (the last good
         # parameters survive) and records the step, for Trainer.fit to report.
         state, bad_step = carry
+        x, y = constrain((x, y))
         new_state, loss = train_step(model, optimizer, state, x, y, k)
         finite = jnp.isfinite(loss) & _all_finite(new_state.variables["params"])
         keep = finite & (bad_step < 0)
@@ -171,12 +180,14 @@ def run_epoch(
         bad_step = jnp.where((bad_step < 0) & ~finite, index, bad_step)
         return (state, bad_step), loss
 
-    batches = (
-        X[: full * batch_size].reshape(full, batch_size, *X.shape[1:]),
-        Y[: full * batch_size].reshape(full, batch_size, *Y.shape[1:]),
-        step_keys[:full],
-        jnp.arange(full),
+    stacked = constrain(
+        (
+            X[: full * batch_size].reshape(full, batch_size, *X.shape[1:]),
+            Y[: full * batch_size].reshape(full, batch_size, *Y.shape[1:]),
+        ),
+        True,
     )
+    batches = (*stacked, step_keys[:full], jnp.arange(full))
     carry = (state, jnp.asarray(-1, jnp.int32))
     total = jnp.zeros((), jnp.float32)
     if full:
@@ -188,7 +199,8 @@ def run_epoch(
     state, bad_step = carry
     metrics = {"loss": total / n, "bad_step": bad_step}
     if valid is not None:
-        for name, value in evaluate_loss(model, state.variables, valid.X, valid.Y).items():
+        vx, vy = constrain((valid.X, valid.Y))
+        for name, value in evaluate_loss(model, state.variables, vx, vy).items():
             metrics[f"val_{name}"] = value
     return state, metrics
 
@@ -345,6 +357,8 @@ class Trainer:
         start_epoch: int = 0,
         callback: Callable[[int, dict[str, np.ndarray]], None] | None = None,
         on_epoch_end: Callable[[int, TrainState, dict[str, np.ndarray]], None] | None = None,
+        epoch_fn: Callable | None = None,
+        place: Callable | None = None,
     ) -> FitResult:
         """Train for ``epochs`` epochs; ``callback(epoch, metrics)`` after each (for progress),
         and ``on_epoch_end(epoch, state, metrics)`` (for checkpoints: the state is valid only
@@ -352,21 +366,24 @@ class Trainer:
 
         ``state`` and ``start_epoch`` resume an earlier run: the epoch keys depend only on the
         replica key and the epoch number, so a resumed run ends where an uninterrupted one does.
+
+        ``epoch_fn`` replaces the compiled epoch and ``place(tree)`` puts the state and the
+        epoch keys on devices (both used by :func:`jaxseq.distributed.fit_sharded`).
         """
         epochs = check_positive_int("epochs", epochs)
         keys = replica_keys(seeds)
         self._check_data(dataset)
         train = _device_split(dataset.train)
         valid = _device_split(dataset.valid)
+        place = place or (lambda tree: tree)
         history = History()
         t0 = time.perf_counter()
-        if state is None:
-            state = self.init(keys)
-        epoch_fn = self.epoch_fn()
+        state = place(self.init(keys) if state is None else state)
+        epoch_fn = epoch_fn or self.epoch_fn()
         shuffle_base = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
         compiled_at = time.perf_counter()
         for epoch in range(start_epoch, start_epoch + epochs):
-            epoch_keys = jax.vmap(lambda k, e=epoch: jax.random.fold_in(k, e))(shuffle_base)
+            epoch_keys = place(jax.vmap(lambda k, e=epoch: jax.random.fold_in(k, e))(shuffle_base))
             t = time.perf_counter()
             state, metrics = epoch_fn(state, epoch_keys, train, valid)
             metrics = jax.device_get(metrics)
@@ -409,7 +426,8 @@ class FitResult(NamedTuple):
 
 
 def _device_split(split: Split) -> Split:
-    return Split(jnp.asarray(split.X), jnp.asarray(split.Y))
+    # Arrays already on devices (e.g. placed on a mesh) keep their placement.
+    return Split(*(a if isinstance(a, jax.Array) else jnp.asarray(a) for a in (split.X, split.Y)))
 
 
 def replica(tree, i: int):
