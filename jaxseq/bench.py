@@ -11,8 +11,6 @@ per-round ratios. Compile time is reported apart.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +21,7 @@ import numpy as np
 import optax
 
 from jaxseq import cells, models
+from jaxseq.experiments import machine
 from jaxseq.layers import Dense, Sequential, TimeDistributed
 from jaxseq.peers import (
     Contender,
@@ -223,19 +222,6 @@ def _summary(seconds: np.ndarray, batch: int, replicas: int = 1) -> dict:
     }
 
 
-def machine() -> dict:
-    device = jax.devices()[0]
-    return {
-        "backend": jax.default_backend(),
-        "device_kind": getattr(device, "device_kind", str(device)),
-        "device_count": jax.device_count(),
-        "jax": jax.__version__,
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
-
-
 def run_workload(
     spec: WorkloadSpec, *, peers: Sequence[str], rounds: int, budget: float, dtype=jnp.float32
 ) -> dict:
@@ -367,7 +353,7 @@ def markdown(result: dict) -> str:
     lines = [
         "# jaxseq bench",
         "",
-        f"`{m['backend']}` ({m['device_kind']}, {m['device_count']} device(s), {m['cpu_count']} cores), "
+        f"`{m['backend']}` ({m['device']}, {m['device_count']} device(s), {m['cpu_count']} cores), "
         f"jax {m['jax']}, compute dtype {result['dtype']}. Median ms per step after compilation "
         "(10th-90th percentile); contenders interleaved in one process; ratio = median over rounds "
         "of peer time / jaxseq time (above 1: jaxseq is faster).",
@@ -437,7 +423,7 @@ def plot(result: dict, path: Path) -> None:
     ax.set_yscale("log")
     ax.set_ylabel("ms per training step (median, p10-p90)")
     ax.set_title(
-        f"training step time, {result['machine']['backend']} ({result['machine']['device_kind']})"
+        f"training step time, {result['machine']['backend']} ({result['machine']['device']})"
     )
     ax.legend()
     ax.grid(True, axis="y")
