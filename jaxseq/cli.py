@@ -58,6 +58,18 @@ def _names(text: str | None) -> list[str] | None:
     return names
 
 
+def _output(path: str) -> str:
+    from jaxseq.io import check_output_file
+
+    return str(check_output_file(path, "--out"))
+
+
+def _figure(path: str) -> str:
+    from jaxseq.plots import check_figure_path
+
+    return str(check_figure_path(path))
+
+
 def _reporter(args, models, epochs):
     from jaxseq.progress import Reporter
 
@@ -79,7 +91,18 @@ def cmd_train(args) -> int:
     from jaxseq import workflow
     from jaxseq.runs import Run
 
+    if args.plot:
+        _figure(args.plot)
     if args.resume:
+        given = [
+            f"--{k.replace('_', '-')}"
+            for k in ("model", "data", "column", "target", "out")
+            if getattr(args, k) is not None
+        ]
+        if given:
+            raise CommandError(
+                f"--resume takes every setting from the run; drop {', '.join(given)}"
+            )
         run = Run(args.resume)
         config = run.config
         out = args.resume
@@ -152,6 +175,9 @@ def cmd_forecast(args) -> int:
     from jaxseq.io import write_csv
     from jaxseq.runs import Run
 
+    out = _output(args.out or str(Path(args.run) / "forecast.csv"))
+    if args.plot:
+        _figure(args.plot)
     run = Run(args.run)
     forecast, series = workflow.forecast_run(run, args.data, args.steps)
     header = ["step"]
@@ -170,7 +196,6 @@ def cmd_forecast(args) -> int:
             ]
             row += [f"{v:.6g}" for v in forecast.per_seed[:, s, j]]
         rows.append(row)
-    out = args.out or str(Path(args.run) / "forecast.csv")
     write_csv(out, header, rows)
     print(f"wrote {args.steps} forecast step(s) of {', '.join(forecast.targets)} to {out}")
     if args.plot:
@@ -194,13 +219,13 @@ def cmd_impute(args) -> int:
     from jaxseq.io import write_csv
     from jaxseq.runs import Run
 
+    out = _output(args.out or str(Path(args.run) / "imputed.csv"))
     run = Run(args.run)
     values, filled, series = workflow.impute_run(run, args.data)
     name = run.config.targets[0]
     header = ([run.config.time_column] if series.time is not None else ["row"]) + [name, "filled"]
     labels = series.time if series.time is not None else range(1, len(values) + 1)
     rows = [[label, f"{v:.6g}", int(f)] for label, v, f in zip(labels, values, filled, strict=True)]
-    out = args.out or str(Path(args.run) / "imputed.csv")
     write_csv(out, header, rows)
     print(f"filled {int(filled.sum())} missing value(s) of {name}; wrote {out}")
     return 0

@@ -201,9 +201,16 @@ def as_series(series, name: str = "series") -> np.ndarray:
 
     Accepts 1-D ``[time]`` (univariate) or 2-D ``[time, features]`` (multivariate) numbers.
     """
-    array = np.asarray(series)
+    try:
+        array = np.asarray(series)
+    except ValueError:
+        raise InputError(
+            f"{name} must be a rectangular array of numbers (rows of equal length)"
+        ) from None
     if array.dtype == object or not np.issubdtype(array.dtype, np.number):
         raise InputError(f"{name} must hold numbers, got dtype {array.dtype}")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise InputError(f"{name} must hold real numbers, got dtype {array.dtype}")
     if array.ndim not in (1, 2):
         raise InputError(
             f"{name} must be 1-D [time] or 2-D [time, features], got shape {array.shape}"
@@ -296,8 +303,8 @@ def split_series(
     window = check_positive_int("window", window)
     horizon = 1 if task == "one_step" else check_positive_int("horizon", horizon)
     cols = _check_targets(targets, data.shape[1])
-    if len(fractions) != 3 or any(f <= 0 for f in fractions):
-        raise InputError(f"fractions must be three positive numbers, got {fractions!r}")
+    if len(fractions) != 3 or not all(np.isfinite(f) and f > 0 for f in fractions):
+        raise InputError(f"fractions must be three positive finite numbers, got {fractions!r}")
     total = float(sum(fractions))
     cut1 = int(round(len(data) * fractions[0] / total))
     cut2 = int(round(len(data) * (fractions[0] + fractions[1]) / total))

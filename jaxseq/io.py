@@ -63,6 +63,10 @@ def load_series(
     if path.is_dir():
         raise InputError(f"{path} is a folder, expected a .csv or .npy file")
     if path.suffix == ".npy":
+        if time_column is not None:
+            raise InputError(
+                f"{path.name}: a .npy array has no named columns; time_column applies to CSV files"
+            )
         names, time, values = _read_npy(path)
     else:
         names, time, values = _read_csv(path, time_column, columns)
@@ -76,6 +80,8 @@ def load_series(
         values, names = values[:, index], [names[i] for i in index]
     if values.shape[0] == 0:
         raise InputError(f"{path.name} holds no rows of data")
+    if values.shape[1] == 0:
+        raise InputError(f"{path.name} holds no data columns (only a time column?)")
     nan = np.isnan(values)
     filled = None
     if nan.any():
@@ -88,10 +94,16 @@ def load_series(
             )
         if fill is not None:
             values, filled = fill_missing(values, fill), nan
-    if np.isinf(values).any():
-        col, row = _first_missing(np.isinf(values))
+    # inf, or finite in float64 but beyond float32 (the computations run in float32)
+    too_big = np.abs(values) > np.finfo(np.float32).max
+    if too_big.any():
+        col, row = _first_missing(too_big)
+        where = f"in column {names[col]!r}, data row {row + 1}"
+        if np.isinf(values[row, col]):
+            raise InputError(f"{path.name}: infinite value {where}")
         raise InputError(
-            f"{path.name}: infinite value in column {names[col]!r}, data row {row + 1}"
+            f"{path.name}: value {float(values[row, col]):g} {where} is too large for float32; "
+            "rescale the data"
         )
     return Series(values.astype(np.float32), tuple(names), time, filled)
 
@@ -105,10 +117,14 @@ def _first_missing(mask: np.ndarray) -> tuple[int, int]:
 def _read_npy(path: Path):
     try:
         array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as error:
-        raise InputError(f"{path.name} is not a readable .npy array of numbers ({error})") from None
-    if not np.issubdtype(array.dtype, np.number):
-        raise InputError(f"{path.name} holds {array.dtype} values, expected numbers")
+    except Exception as error:  # numpy raises many types for a damaged file
+        raise InputError(
+            f"{path.name} is not a readable .npy array ({type(error).__name__})"
+        ) from None
+    if not isinstance(array, np.ndarray):  # an .npz archive under a .npy name
+        raise InputError(f"{path.name} is an archive of arrays, expected one .npy array")
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise InputError(f"{path.name} holds {array.dtype} values, expected real numbers")
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2:
@@ -130,7 +146,10 @@ def _read_csv(path: Path, time_column: str | None, wanted: Sequence[str] | None 
         dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(lines, dialect))
+    try:
+        rows = list(csv.reader(lines, dialect))
+    except csv.Error as error:
+        raise InputError(f"{path.name} is not a readable CSV file ({error})") from None
     header = [h.strip() for h in rows[0]]
     if len(set(header)) != len(header):
         raise InputError(f"{path.name}: repeated column names in the header: {header}")
@@ -216,9 +235,20 @@ def fill_missing(values: np.ndarray, how: str) -> np.ndarray:
     return out
 
 
+def check_output_file(path: str | Path, what: str = "output") -> Path:
+    """Refuse an output path that is a folder or sits under a file, before any work is done."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} {path} is a folder; give a file name")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(f"{what} {path}: {parent} is a file, not a folder")
+    return path
+
+
 def write_csv(path: str | Path, header: Sequence[str], rows) -> None:
     """Write rows atomically (a temporary file renamed over the target)."""
-    path = Path(path)
+    path = check_output_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", newline="") as f:

@@ -16,7 +16,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxseq.errors import InputError
+from jaxseq.errors import InputError, check_positive_int
 
 glorot_uniform = nn.initializers.glorot_uniform
 
@@ -130,6 +130,17 @@ class Conv1D(nn.Module):
     def __call__(self, x):
         if x.ndim != 3:
             raise InputError(f"Conv1D inputs must be [batch, time, channels], got shape {x.shape}")
+        check_positive_int("Conv1D filters", self.filters)
+        check_positive_int("Conv1D kernel_size", self.kernel_size)
+        check_positive_int("Conv1D strides", self.strides)
+        check_positive_int("Conv1D dilation_rate", self.dilation_rate)
+        if self.has_variable("params", "Conv_0"):  # before flax's own, deeper shape error
+            kernel = self.get_variable("params", "Conv_0")["kernel"]
+            if kernel.shape[1] != x.shape[-1]:
+                raise InputError(
+                    f"Conv1D {self.name}: inputs have {x.shape[-1]} channels but its kernel expects "
+                    f"{kernel.shape[1]} (input shape {tuple(x.shape)})"
+                )
         padding = self.padding.upper()
         if padding not in ("VALID", "SAME", "CAUSAL"):
             raise InputError(f"Conv1D padding must be valid, same or causal, got {self.padding!r}")

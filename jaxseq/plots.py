@@ -10,6 +10,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+FIGURE_FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+
+
+def check_figure_path(path) -> Path:
+    """Refuse a figure path matplotlib cannot write, before any work is done."""
+    from jaxseq.errors import InputError
+    from jaxseq.io import check_output_file
+
+    path = check_output_file(path, "figure")
+    if path.suffix.lower() not in FIGURE_FORMATS:
+        raise InputError(
+            f"figure {path}: unknown format {path.suffix!r}; use one of {', '.join(FIGURE_FORMATS)}"
+        )
+    return path
+
 
 def plot_series(ax, series, target=None, prediction=None, *, horizon_start=None, label_x=True):
     """A series as a line; its target(s) as blue x and prediction(s) as red o after the window."""

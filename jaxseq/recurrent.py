@@ -14,6 +14,7 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxseq.cells import Cell
 from jaxseq.errors import InputError, check_fraction, check_positive_int
@@ -39,6 +40,13 @@ def _check_sequence(xs, lengths):
     if not hasattr(xs, "ndim") or xs.ndim != 3:
         shape = getattr(xs, "shape", type(xs).__name__)
         raise InputError(f"inputs must be [batch, time, features], got shape {shape}")
+    if lengths is not None and not isinstance(lengths, jax.core.Tracer):
+        concrete = np.asarray(lengths)
+        if concrete.size and (concrete.min() < 0 or concrete.max() > xs.shape[1]):
+            raise InputError(
+                f"lengths must lie in [0, {xs.shape[1]}] (the time steps of the inputs), got "
+                f"values from {concrete.min()} to {concrete.max()}"
+            )
     if lengths is not None:
         if getattr(lengths, "shape", None) != (xs.shape[0],):
             raise InputError(
@@ -87,6 +95,7 @@ def scan_cell(
         ``(final_carry, ys)`` with ``ys`` ``[batch, time, hidden]``.
     """
     _check_sequence(xs, lengths)
+    _check_params(params, xs, hidden_size, cell.name)
     if remat_chunk is not None:
         check_positive_int("remat_chunk", remat_chunk)
     batch = xs.shape[0]
@@ -115,9 +124,8 @@ def scan_cell(
     else:
         step = lambda c, x: cell.step(params, c, x)
 
-    carry = initial_state
-    if carry is None:
-        carry = cell.initial_state((batch,), hidden_size, xs_time_major.dtype)
+    default = cell.initial_state((batch,), hidden_size, xs_time_major.dtype)
+    carry = default if initial_state is None else _check_state(initial_state, default, cell.name)
 
     fused = lengths is None and cell.scan is not None and cell.project is not None
 
@@ -217,7 +225,7 @@ class RNN(nn.Module):
         check_fraction("recurrent_dropout", self.recurrent_dropout)
         _check_sequence(x, lengths)
         if self.has_variable("params", "cell"):  # check before flax's own, deeper shape error
-            _check_input_size(self.get_variable("params", "cell"), x, self.name)
+            _check_input_size(self.get_variable("params", "cell"), x, self.name or "RNN")
         params = self.param("cell", lambda key: self.cell.init(key, x.shape[-1], self.units))
         input_mask = state_mask = None
         if train and self.dropout > 0:
@@ -252,6 +260,42 @@ class RNN(nn.Module):
                 :, 0
             ]
         return (out, state) if self.return_state else out
+
+
+def _check_params(params, xs, hidden_size: int, cell_name: str) -> None:
+    """Built-in (Keras-layout) parameters against the inputs and the hidden size."""
+    if not isinstance(params, dict):
+        return
+    kernel, recurrent = params.get("kernel"), params.get("recurrent_kernel")
+    if getattr(kernel, "ndim", 0) == 2 and kernel.shape[0] != xs.shape[-1]:
+        raise InputError(
+            f"cell {cell_name}: inputs have {xs.shape[-1]} features but its parameters expect "
+            f"{kernel.shape[0]} (input shape {tuple(xs.shape)})"
+        )
+    if getattr(recurrent, "ndim", 0) == 2 and recurrent.shape[0] != hidden_size:
+        raise InputError(
+            f"cell {cell_name}: hidden_size is {hidden_size} but its parameters have "
+            f"{recurrent.shape[0]} units"
+        )
+
+
+def _check_state(state, default, cell_name: str):
+    """An initial state must have the structure and shapes of the cell's own initial state."""
+    got = jax.tree_util.tree_structure(state)
+    want = jax.tree_util.tree_structure(default)
+    if got != want:
+        raise InputError(
+            f"initial_state of cell {cell_name} must be structured like {want}, got {got}"
+        )
+    for a, b in zip(
+        jax.tree_util.tree_leaves(state), jax.tree_util.tree_leaves(default), strict=True
+    ):
+        if tuple(a.shape) != tuple(b.shape):
+            raise InputError(
+                f"initial_state of cell {cell_name} must have shape {tuple(b.shape)} "
+                f"([batch, hidden]), got {tuple(a.shape)}"
+            )
+    return state
 
 
 def _check_input_size(params, x, layer_name):

@@ -110,27 +110,70 @@ def _read_json(path: Path, what: str):
         raise InputError(f"{path} is damaged ({what} unreadable: {error})") from None
 
 
+def _parse_config(raw, path: Path) -> RunConfig:
+    """A run configuration from JSON, checked field by field (a damaged file is an InputError)."""
+    if not isinstance(raw, dict):
+        raise InputError(f"{path} is damaged (expected a JSON object)")
+    try:
+        raw = dict(raw, fractions=tuple(raw.get("fractions", (0.7, 0.2, 0.1))))
+        config = RunConfig(**raw)
+    except TypeError as error:
+        raise InputError(f"{path} is not a jaxseq run configuration ({error})") from None
+    columns, targets = config.columns, config.targets
+    if not (isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns)):
+        raise InputError(f"{path} is damaged (columns must be a list of names)")
+    if not (isinstance(targets, list) and targets and all(t in columns for t in targets)):
+        raise InputError(
+            f"{path} is damaged (targets {targets!r} must be among the columns {columns})"
+        )
+    for name in ("window", "horizon", "seeds", "epochs", "batch_size"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(
+                f"{path} is damaged ({name} must be a positive integer, got {value!r})"
+            )
+    return config
+
+
 class Run:
     """A run folder. ``Run.create`` starts one; ``Run(path)`` opens an existing one."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"{self.path} is a file, not a jaxseq run folder")
         raw = _read_json(self.path / "config.json", "configuration")
-        try:
-            raw["fractions"] = tuple(raw.get("fractions", (0.7, 0.2, 0.1)))
-            self.config = RunConfig(**raw)
-        except TypeError as error:
-            raise InputError(
-                f"{self.path}/config.json is not a jaxseq run configuration ({error})"
-            ) from None
+        self.config = _parse_config(raw, self.path / "config.json")
         scaler = _read_json(self.path / "scaler.json", "scaler")
-        self.scaler = Scaler(np.asarray(scaler["mean"]), np.asarray(scaler["scale"]))
+        try:
+            mean = np.asarray(scaler["mean"], np.float64)
+            scale = np.asarray(scaler["scale"], np.float64)
+        except (TypeError, KeyError, IndexError, ValueError):
+            raise InputError(
+                f"{self.path}/scaler.json is damaged (expected mean and scale lists)"
+            ) from None
+        n = len(self.config.columns)
+        if (
+            mean.shape != (n,)
+            or scale.shape != (n,)
+            or not np.isfinite(scale).all()
+            or (scale <= 0).any()
+        ):
+            raise InputError(
+                f"{self.path}/scaler.json is damaged (expected {n} means and positive scales)"
+            )
+        self.scaler = Scaler(mean, scale)
 
     @classmethod
     def create(
         cls, path: str | Path, config: RunConfig, scaler: Scaler, *, overwrite: bool = False
     ) -> Run:
         path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise InputError(f"--out {path} is a file; give a folder for the run")
+        for parent in path.parents:
+            if parent.exists() and not parent.is_dir():
+                raise InputError(f"--out {path}: {parent} is a file, not a folder")
         if (path / "config.json").exists() and not overwrite:
             raise InputError(
                 f"{path} already holds a run; use --resume {path} to continue it, or another --out"
@@ -149,9 +192,8 @@ class Run:
         touch a checkpoint another process is still writing)."""
         import orbax.checkpoint as ocp
 
-        logging.getLogger("absl").setLevel(
-            logging.ERROR
-        )  # orbax's notices are not the user's business
+        # orbax logs its notices and parse failures through absl; jaxseq reports problems itself
+        logging.getLogger("absl").setLevel(logging.CRITICAL)
         options = ocp.CheckpointManagerOptions(
             max_to_keep=2,
             enable_async_checkpointing=False,
@@ -195,6 +237,7 @@ class Run:
             if epoch is None:
                 raise InputError(f"{self.path} has no checkpoint to resume from")
             abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, target)
+            self._check_matches(epoch, abstract)
             try:
                 restored = manager.restore(
                     epoch,
@@ -209,6 +252,27 @@ class Run:
                     f"model ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
                 ) from None
         return int(restored["meta"]["epoch"]), restored["state"]
+
+    def _check_matches(self, epoch: int, abstract) -> None:
+        """Compare the checkpoint's stored array shapes with the model's before restoring, so a
+        run whose configuration no longer matches its checkpoint gets a clear error (and orbax
+        never starts a restore that fails half-way)."""
+        import orbax.checkpoint as ocp
+
+        try:
+            stored = ocp.StandardCheckpointer().metadata(
+                self.path / "checkpoints" / str(epoch) / "state"
+            )
+            leaves = jax.tree_util.tree_leaves(getattr(stored, "item_metadata", stored))
+            have = sorted(tuple(leaf.shape) for leaf in leaves)
+        except Exception:  # unreadable metadata: the restore itself reports the damage
+            return
+        want = sorted(tuple(a.shape) for a in jax.tree_util.tree_leaves(abstract))
+        if have and have != want:  # no leaves at all: unreadable, the restore reports it
+            raise InputError(
+                f"checkpoint {self.path}/checkpoints/{epoch} does not match the model of "
+                f"{self.path}/config.json (stored shapes differ); was the configuration edited?"
+            )
 
     def history(self) -> dict:
         path = self.path / "history.json"

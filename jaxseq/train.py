@@ -71,7 +71,8 @@ def make_optimizer(
 
 
 def _check_rate(rate):
-    if not (isinstance(rate, int | float | np.floating) and math.isfinite(rate) and rate > 0):
+    number = isinstance(rate, int | float | np.floating | np.integer) and not isinstance(rate, bool)
+    if not (number and math.isfinite(rate) and rate > 0):
         raise InputError(
             f"learning_rate must be a positive number or an optax schedule, got {rate!r}"
         )
@@ -257,15 +258,23 @@ def _as_replica_vector(name: str, value, replicas: int) -> np.ndarray | None:
 
 
 def replica_keys(seeds: int | Sequence[int] | Array) -> Array:
-    """PRNG keys for replicas: ``n`` seeds ``0..n-1``, an explicit list of seeds, or keys as given."""
+    """PRNG keys for replicas: ``n`` seeds ``0..n-1``, an explicit list of seeds, or keys as given
+    (``[K, 2]`` uint32)."""
     if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
         seeds = check_positive_int("seeds", seeds)
         return jax.vmap(jax.random.PRNGKey)(jnp.arange(seeds))
-    if isinstance(seeds, jax.Array) and seeds.ndim == 2:
+    if isinstance(seeds, jax.Array) and seeds.ndim == 2 and seeds.dtype == jnp.uint32:
         return seeds
+    if isinstance(seeds, bool | str | bytes | float) or not hasattr(seeds, "__iter__"):
+        raise InputError(
+            f"seeds must be a number of replicas (an integer >= 1), a list of integer seeds or "
+            f"[K, 2] keys; got {seeds!r}"
+        )
     seeds = list(seeds)
     if not seeds:
         raise InputError("seeds must name at least one seed")
+    if not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in seeds):
+        raise InputError(f"seeds must be integers, got {seeds!r}")
     return jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds))
 
 

@@ -8,22 +8,17 @@ finite float32 values with the right column names (NaN only with ``allow_missing
 ``main()`` gets random argument vectors for train/evaluate/forecast/impute/models over tmp
 files: it returns 0 or 2, or raises ``SystemExit`` with 0 or 2 (argparse), nothing else.
 
-Bugs found are pinned below as ``xfail(strict=True)`` regression tests with the exact input.
-Until they are fixed, the fuzzers recognise exactly those failures (``KNOWN_BUGS``, matched by
-exception type and message) and count them as hypothesis events instead of failing; run with
-``JAXSEQ_FUZZ_STRICT=1`` to see them fail too.
+Every bug the fuzzers found is pinned below as a regression test with its exact input.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import io as _io
 import itertools
 import os
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -35,56 +30,7 @@ from jaxseq import io
 from jaxseq.cli import main
 from jaxseq.errors import InputError
 
-STRICT = os.environ.get("JAXSEQ_FUZZ_STRICT", "") not in ("", "0")
 F32_MAX = float(np.finfo(np.float32).max)
-
-# --------------------------------------------------------------------------- known bugs
-
-
-def _float32_overflow(path: Path) -> bool:
-    """Whether the file holds a number that is finite in float64 but beyond float32's range."""
-    if path.suffix == ".npy":
-        try:
-            values = np.asarray(np.load(path, allow_pickle=False), np.float64)
-        except Exception:
-            return False
-        finite = values[np.isfinite(values)]
-        return bool((np.abs(finite) > F32_MAX).any())
-    text = path.read_bytes().decode("utf-8", "replace")
-    for token in re.findall(r"[-+]?(?:[\w.]|(?<=[eE])[-+])+", text):
-        try:
-            x = float(token)
-        except ValueError:
-            continue
-        if np.isfinite(x) and abs(x) > F32_MAX:
-            return True
-    return False
-
-
-#: name -> (what escapes, predicate on (exception or None, path)); each has a regression test.
-KNOWN_BUGS = {
-    "float32 overflow loads as inf": lambda error, path: error is None and _float32_overflow(path),
-    "empty .npy raises EOFError": lambda error, path: isinstance(error, EOFError),
-    ".npy with zip magic raises BadZipFile": lambda error, path: isinstance(
-        error, zipfile.BadZipFile
-    ),
-    ".npz saved as .npy raises AttributeError": lambda error, path: (
-        isinstance(error, AttributeError) and "NpzFile" in str(error)
-    ),
-    "malformed .npy header raises TokenError": lambda error, path: (
-        type(error).__name__ == "TokenError"
-    ),
-}
-
-
-def _known(error: BaseException | None, path: Path) -> str | None:
-    if STRICT:
-        return None
-    for name, matches in KNOWN_BUGS.items():
-        if matches(error, path):
-            return name
-    return None
-
 
 # --------------------------------------------------------------------------- file strategies
 
@@ -235,12 +181,6 @@ def _check_load(path: Path, options: dict, header: list[str] | None):
         assert str(error) and "\n" not in str(error)  # one sentence
         event("refused with InputError")
         return
-    except Exception as error:
-        known = _known(error, path)
-        if known is None:
-            raise
-        event(f"known bug: {known}")
-        return
     event("loaded")
     values = series.values
     assert isinstance(values, np.ndarray) and values.dtype == np.float32 and values.ndim == 2
@@ -253,10 +193,7 @@ def _check_load(path: Path, options: dict, header: list[str] | None):
         assert len(series.time) == len(values)
     nan_ok = options["allow_missing"] and options["fill"] is None
     bad = np.isinf(values) | (np.isnan(values) & (not nan_ok))
-    if bad.any():
-        known = _known(None, path)
-        assert known is not None, f"non-finite values returned: {values}"
-        event(f"known bug: {known}")
+    assert not bad.any(), f"non-finite values returned: {values}"
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -283,10 +220,6 @@ def test_load_series_on_folders_and_missing_paths(target, data, fuzz_dir):
 # --------------------------------------------------------------------------- loader regressions
 
 
-def _bug(raises, reason):
-    return pytest.mark.xfail(strict=True, raises=raises, reason=reason)
-
-
 @pytest.mark.parametrize(
     ("name", "content", "options", "match"),
     [
@@ -296,10 +229,6 @@ def _bug(raises, reason):
             {},
             r"huge\.csv: .*column 'value', data row 2",
             id="csv-number-beyond-float32",
-            marks=_bug(
-                pytest.fail.Exception,
-                "accepted: 1e39 is finite in float64 and loads as float32 inf",
-            ),
         ),
         pytest.param(
             "huge.csv",
@@ -307,9 +236,6 @@ def _bug(raises, reason):
             {"allow_missing": True},
             r"huge\.csv: .*column 'value', data row 3",
             id="csv-number-beyond-float32-allow-missing",
-            marks=_bug(
-                pytest.fail.Exception, "accepted: -1e39 loads as float32 -inf beside the NaN"
-            ),
         ),
         pytest.param(
             "huge.npy",
@@ -317,7 +243,6 @@ def _bug(raises, reason):
             {},
             r"huge\.npy: .*column '0', data row 2",
             id="npy-number-beyond-float32",
-            marks=_bug(pytest.fail.Exception, "accepted: 1e39 (float64) loads as float32 inf"),
         ),
         pytest.param(
             "long.csv",
@@ -325,7 +250,6 @@ def _bug(raises, reason):
             {},
             r"long\.csv",
             id="csv-field-beyond-the-csv-module-limit",
-            marks=_bug(csv.Error, "_csv.Error: field larger than field limit (131072)"),
         ),
         pytest.param(
             "empty.npy",
@@ -333,10 +257,6 @@ def _bug(raises, reason):
             {},
             r"empty\.npy",
             id="npy-empty-file",
-            marks=_bug(
-                EOFError,
-                "EOFError: No data left in file (np.load; only ValueError and OSError are caught)",
-            ),
         ),
         pytest.param(
             "zip.npy",
@@ -344,7 +264,6 @@ def _bug(raises, reason):
             {},
             r"zip\.npy",
             id="npy-with-zip-magic",
-            marks=_bug(zipfile.BadZipFile, "zipfile.BadZipFile: File is not a zip file"),
         ),
         pytest.param(
             "npz.npy",
@@ -352,7 +271,6 @@ def _bug(raises, reason):
             {},
             r"npz\.npy",
             id="npz-archive-named-npy",
-            marks=_bug(AttributeError, "AttributeError: 'NpzFile' object has no attribute 'dtype'"),
         ),
         pytest.param(
             "header.npy",
@@ -360,11 +278,6 @@ def _bug(raises, reason):
             {},
             r"header\.npy",
             id="npy-header-unbalanced-brace",
-            marks=_bug(
-                Exception,
-                "tokenize.TokenError: ('EOF in multi-line statement', (2, 0)) "
-                "from numpy's header parser",
-            ),
         ),
     ],
 )
@@ -475,15 +388,6 @@ LITERAL = {
 }
 
 #: command-line failures already pinned in test_bad_input.py (same exception and path).
-KNOWN_CLI_BUGS = {
-    "--out/--resume/run is a file": lambda e, argv: (
-        isinstance(e, FileExistsError | NotADirectoryError) and "afile" in str(e)
-    ),
-    "--out is a folder": lambda e, argv: isinstance(e, IsADirectoryError) and "adir" in str(e),
-    "--plot has an unknown format": lambda e, argv: (
-        isinstance(e, ValueError) and "is not supported (supported formats" in str(e)
-    ),
-}
 FRESH_TRAININGS = 2  # complete valid trainings allowed per session (each takes a few seconds)
 _fresh = itertools.count()
 
@@ -530,16 +434,6 @@ def test_command_line_exits_with_0_or_2_and_nothing_else(data, cli_env):
             code = main(argv)
     except SystemExit as exit_info:  # argparse: --help (0) or a usage error (2)
         code = exit_info.code
-    except Exception as error:
-        known = (
-            None
-            if STRICT
-            else next((name for name, hit in KNOWN_CLI_BUGS.items() if hit(error, argv)), None)
-        )
-        if known is None:
-            raise
-        event(f"known bug: {known}")
-        return
     finally:
         os.chdir(cwd)
     event(f"{argv[0]}: exit {code}")
