@@ -43,17 +43,28 @@ def plot_series(ax, series, target=None, prediction=None, *, horizon_start=None,
         ax.set_xlabel("t")
 
 
-def learning_curves(ax, metrics: dict, title: str, val_key: str):
+def learning_curves(ax, metrics: dict, title: str):
     """Training loss (plotted half an epoch early: it is averaged over the epoch) and validation
-    loss; the line is the mean over seeds, the band their min-max."""
+    loss on the same metric; seq2seq models add the validation last-step MSE (dashed). Lines are
+    means over seeds, bands their min-max."""
     loss = np.asarray(metrics["loss"])  # [epochs, seeds]
-    val = np.asarray(metrics[val_key])
     epochs = np.arange(1, len(loss) + 1)
-    for values, x, label, color in (
-        (loss, epochs - 0.5, "training loss", "C0"),
-        (val, epochs, f"validation ({val_key[4:]})", "C3"),
-    ):
-        ax.plot(x, values.mean(1), color=color, label=label)
+    curves = [
+        (loss, epochs - 0.5, "training loss", "C0", "-"),
+        (np.asarray(metrics["val_mse"]), epochs, "validation loss", "C3", "-"),
+    ]
+    if "val_last_step_mse" in metrics:
+        curves.append(
+            (
+                np.asarray(metrics["val_last_step_mse"]),
+                epochs,
+                "validation last-step MSE",
+                "C2",
+                "--",
+            )
+        )
+    for values, x, label, color, style in curves:
+        ax.plot(x, values.mean(1), style, color=color, label=label)
         ax.fill_between(x, values.min(1), values.max(1), color=color, alpha=0.2)
     ax.set_yscale("log")
     ax.set_title(title)
@@ -123,9 +134,7 @@ def experiment_figures(records: dict[str, dict], rows: list[dict], out: Path) ->
             squeeze=False,
         )
         for ax, name in zip(axes.ravel(), shown, strict=False):
-            metrics = records[name]["history"]["metrics"]
-            key = "val_last_step_mse" if "val_last_step_mse" in metrics else "val_mse"
-            learning_curves(ax, metrics, name, key)
+            learning_curves(ax, records[name]["history"]["metrics"], name)
         for ax in axes.ravel()[len(shown) :]:
             ax.axis("off")
         save(fig, "learning_curves.png")
@@ -182,9 +191,8 @@ def forecast_figure(history, forecast_mean, low, high, path, *, actual=None, tit
 
 def run_learning_curves(metrics: dict, path, title: str = ""):
     """A run's learning curves (training and validation loss over epochs, band over seeds)."""
-    key = "val_last_step_mse" if "val_last_step_mse" in metrics else "val_mse"
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    learning_curves(ax, metrics, title, key)
+    learning_curves(ax, metrics, title)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
