@@ -387,6 +387,16 @@ def markdown(result: dict) -> str:
                 f"\n{w['workload']} bf16 forward error vs float32: relative RMS "
                 f"{e['relative_rms_error']:.2e}, max abs {e['max_abs_error']:.2e}."
             )
+    if result.get("devices"):
+        lines += [
+            "",
+            "Training throughput against the number of devices (lstm_seq2seq, replicas split over "
+            "devices; on a CPU the devices are forced host devices sharing its cores):",
+            "",
+            "| devices | sequences/s |",
+            "|---|---|",
+            *(f"| {n} | {v:.0f} |" for n, v in result["devices"].items()),
+        ]
     for w in result["workloads"]:
         for peer, err in w.get("peer_errors", {}).items():
             lines.append(f"\n{w['workload']}: {peer} not run ({err}).")
