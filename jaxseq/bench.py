@@ -21,6 +21,7 @@ import numpy as np
 import optax
 
 from jaxseq import cells, models
+from jaxseq.errors import InputError
 from jaxseq.experiments import machine
 from jaxseq.layers import Dense, Sequential, TimeDistributed
 from jaxseq.peers import (
@@ -104,6 +105,7 @@ WORKLOADS = {
     ),
 }
 SEEDS_AT_ONCE = 8
+PEERS = {"flax": flax_contender, "keras": keras_contender}
 
 
 def _timer(fn) -> float:
@@ -231,7 +233,7 @@ def run_workload(
     for peer in peers:
         try:
             contenders.append(
-                {"flax": flax_contender, "keras": keras_contender}[peer](spec, _timer)
+                PEERS[peer](spec, _timer)
             )
         except Exception as error:  # a peer that cannot build this workload is reported, not fatal
             errors[peer] = f"{type(error).__name__}: {error}"
@@ -297,9 +299,23 @@ def run_bench(
     devices: bool = False,
     log=print,
 ) -> dict:
-    """Run the suite; write ``bench.json``, ``bench.md`` and ``bench.png`` under ``out``."""
+    """Run the suite; write ``bench.json``, ``bench.md`` and ``bench.png`` under ``out``.
+
+    ``names``: workloads among ``W1``..``W6`` and ``S8``; ``peers``: among ``flax`` and ``keras``
+    (``["none"]`` or empty: jaxseq alone; ``None``: those installed).
+    """
+    known = [*WORKLOADS, "S8"]
+    for name in names:
+        if name not in known:
+            raise InputError(f"unknown workload {name!r}; known: {', '.join(known)}")
     if peers is None:
         peers = ["flax"] + (["keras"] if keras_available() else [])
+    peers = [p for p in peers if p != "none"]
+    for peer in peers:
+        if peer not in PEERS:
+            raise InputError(f"unknown peer {peer!r}; known: {', '.join(PEERS)}, none")
+    if dtype not in ("float32", "bfloat16"):
+        raise InputError(f"dtype must be 'float32' or 'bfloat16', got {dtype!r}")
     compute = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[dtype]
     result = {"machine": machine(), "dtype": dtype, "peers": list(peers), "workloads": []}
     for name in names:

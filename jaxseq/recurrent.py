@@ -105,13 +105,17 @@ def scan_cell(
         xs = xs * input_mask[:, None, :]
     # Time-major before the projection: the transpose then moves the narrower input array.
     xs_time_major = jnp.swapaxes(xs, 0, 1)
+    chunked = remat_chunk is not None and remat_chunk < xs_time_major.shape[0]
     if cell.project is not None:
-        xs_time_major = cell.project(
-            params, xs_time_major
-        )  # all steps in one matmul, outside the loop
         recur = cell.recur
+        # All steps in one matmul, outside the loop; when rematerialising, per chunk instead,
+        # so the [time, batch, gates] projection is never held whole.
+        project = lambda xs_tm: cell.project(params, xs_tm)
     else:
         recur = None
+        project = lambda xs_tm: xs_tm
+    if not chunked:
+        xs_time_major = project(xs_time_major)
     if state_mask is not None:
         if recur is None:
             raise InputError(
@@ -124,7 +128,7 @@ def scan_cell(
     else:
         step = lambda c, x: cell.step(params, c, x)
 
-    default = cell.initial_state((batch,), hidden_size, xs_time_major.dtype)
+    default = cell.initial_state((batch,), hidden_size, xs.dtype)
     carry = default if initial_state is None else _check_state(initial_state, default, cell.name)
 
     fused = lengths is None and cell.scan is not None and cell.project is not None
@@ -150,10 +154,11 @@ def scan_cell(
         return jax.lax.scan(masked_step, carry, (xs_tm, steps), unroll=unroll)
 
     steps = jnp.arange(xs_time_major.shape[0])
-    if remat_chunk is None or remat_chunk >= xs_time_major.shape[0]:
-        carry, ys = run(carry, xs_time_major, steps)
+    if chunked:
+        run_block = lambda c, xs_tm, ts: run(c, project(xs_tm), ts)
+        carry, ys = _run_in_chunks(run_block, carry, xs_time_major, steps, remat_chunk)
     else:
-        carry, ys = _run_in_chunks(run, carry, xs_time_major, steps, remat_chunk)
+        carry, ys = run(carry, xs_time_major, steps)
     ys = jnp.swapaxes(ys, 0, 1)
     if reverse:
         ys = reverse_padded(ys, lengths)
