@@ -29,12 +29,27 @@ def build(name: str):
     L = keras.layers
     stacks = {
         "linear_multi": ("multi_step", lambda: [L.Flatten(), L.Dense(10)]),
-        "rnn_multi": ("multi_step", lambda: [L.SimpleRNN(20, return_sequences=True), L.SimpleRNN(20), L.Dense(10)]),
-        "conv_gru_seq2seq": ("seq2seq", lambda: [
-            L.Conv1D(20, 4, strides=2, padding="valid"), L.GRU(20, return_sequences=True),
-            L.GRU(20, return_sequences=True), L.TimeDistributed(L.Dense(10))]),
-        "lstm_seq2seq": ("seq2seq", lambda: [
-            L.LSTM(20, return_sequences=True), L.LSTM(20, return_sequences=True), L.TimeDistributed(L.Dense(10))]),
+        "rnn_multi": (
+            "multi_step",
+            lambda: [L.SimpleRNN(20, return_sequences=True), L.SimpleRNN(20), L.Dense(10)],
+        ),
+        "conv_gru_seq2seq": (
+            "seq2seq",
+            lambda: [
+                L.Conv1D(20, 4, strides=2, padding="valid"),
+                L.GRU(20, return_sequences=True),
+                L.GRU(20, return_sequences=True),
+                L.TimeDistributed(L.Dense(10)),
+            ],
+        ),
+        "lstm_seq2seq": (
+            "seq2seq",
+            lambda: [
+                L.LSTM(20, return_sequences=True),
+                L.LSTM(20, return_sequences=True),
+                L.TimeDistributed(L.Dense(10)),
+            ],
+        ),
     }
     task, layers = stacks[name]
     return task, keras.Sequential([keras.Input((50, 1)), *layers()])
@@ -59,9 +74,17 @@ def run(name: str, seeds: int, epochs: int) -> dict:
         err = (pred[:, -1] - Yv[:, -1]) if task == "seq2seq" else (pred - Yv)
         values.append(float(np.mean(np.square(err.astype(np.float64)))))
         print(f"{name} seed {seed}: {values[-1]:.5f}", flush=True)
-    return {"model": name, "values": values, "mean": float(np.mean(values)), "std": float(np.std(values)),
-            "min": float(np.min(values)), "max": float(np.max(values)), "seconds": time.perf_counter() - start,
-            "keras": keras.__version__, "backend": keras.backend.backend()}
+    return {
+        "model": name,
+        "values": values,
+        "mean": float(np.mean(values)),
+        "std": float(np.std(values)),
+        "min": float(np.min(values)),
+        "max": float(np.max(values)),
+        "seconds": time.perf_counter() - start,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+    }
 
 
 def main() -> int:
@@ -74,8 +97,10 @@ def main() -> int:
     rows = [run(name, args.seeds, args.epochs) for name in args.models.split(",")]
     Path(args.out).write_text(json.dumps(rows, indent=1))
     for r in rows:
-        print(f"{r['model']:<20} Keras {r['keras']} ({r['backend']}): {r['mean']:.5f} ± {r['std']:.5f} "
-              f"[{r['min']:.5f}-{r['max']:.5f}] over {len(r['values'])} seeds, {r['seconds']:.0f} s")
+        print(
+            f"{r['model']:<20} Keras {r['keras']} ({r['backend']}): {r['mean']:.5f} ± {r['std']:.5f} "
+            f"[{r['min']:.5f}-{r['max']:.5f}] over {len(r['values'])} seeds, {r['seconds']:.0f} s"
+        )
     return 0
 
 

@@ -1,0 +1,175 @@
+"""How long the notebook's own single-seed Keras run of the chapter's models takes on this machine.
+
+The chapter's trained models (#2-#5, #8-#17 of the reference table) built as the notebook builds
+them, one seed each, 20 epochs, batch 32, Adam (epsilon 1e-7), ``model.fit`` as the notebook calls
+it; the figure to beat for ``make experiments`` (all models x 5 seeds). Either Keras stack:
+
+- ``--stack tf_keras``: Keras 2 on TensorFlow, the book's stack (``pip install tensorflow tf_keras``);
+- ``--stack keras``: Keras 3, on the backend ``KERAS_BACKEND`` names (default jax).
+
+Data: jaxseq.data.chapter_data (the notebook's generator bit for bit). Writes
+``experiments/results/keras_timing_<stack>.json`` and prints a table.
+
+Run: ``python experiments/keras_timing.py --stack tf_keras [--models linear,lstm_seq2seq]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+# (task, learning rate, target slice for conv_gru) per model, as in the notebook
+MODELS = {
+    "linear": ("one_step", 1e-3),
+    "simple_rnn": ("one_step", 5e-3),
+    "deep_rnn": ("one_step", 1e-3),
+    "deep_rnn_dense": ("one_step", 1e-3),
+    "linear_multi": ("multi_step", 1e-3),
+    "rnn_multi": ("multi_step", 1e-3),
+    "rnn_seq2seq": ("seq2seq", 1e-2),
+    "rnn_bn_seq2seq": ("seq2seq", 1e-3),
+    "ln_rnn_seq2seq": ("seq2seq", 1e-3),
+    "lstm_seq2seq": ("seq2seq", 1e-3),
+    "gru_seq2seq": ("seq2seq", 1e-3),
+    "conv_gru_seq2seq": ("seq2seq", 1e-3),
+    "wavenet": ("seq2seq", 1e-3),
+}
+
+
+def import_keras(stack: str):
+    if stack == "tf_keras":
+        import tf_keras as keras
+    else:
+        os.environ.setdefault("KERAS_BACKEND", "jax")
+        import keras
+    return keras
+
+
+def layer_norm_cell(keras):
+    """The book's LNSimpleRNNCell (chapter 15)."""
+
+    class LNSimpleRNNCell(keras.layers.Layer):
+        def __init__(self, units, activation="tanh", **kwargs):
+            super().__init__(**kwargs)
+            self.state_size = units
+            self.output_size = units
+            self.simple_rnn_cell = keras.layers.SimpleRNNCell(units, activation=None)
+            self.layer_norm = keras.layers.LayerNormalization()
+            self.activation = keras.activations.get(activation)
+
+        def build(self, input_shape):
+            self.simple_rnn_cell.build(input_shape)
+            self.layer_norm.build((None, self.state_size))
+            self.built = True
+
+        def call(self, inputs, states, training=False):
+            outputs, _ = self.simple_rnn_cell(inputs, states)
+            norm_outputs = self.activation(self.layer_norm(outputs))
+            return norm_outputs, [norm_outputs]
+
+    return LNSimpleRNNCell
+
+
+def build(keras, name: str):
+    L = keras.layers
+    seq = dict(return_sequences=True)
+    stacks = {
+        "linear": lambda: [L.Flatten(), L.Dense(1)],
+        "simple_rnn": lambda: [L.SimpleRNN(1)],
+        "deep_rnn": lambda: [L.SimpleRNN(20, **seq), L.SimpleRNN(20, **seq), L.SimpleRNN(1)],
+        "deep_rnn_dense": lambda: [L.SimpleRNN(20, **seq), L.SimpleRNN(20), L.Dense(1)],
+        "linear_multi": lambda: [L.Flatten(), L.Dense(10)],
+        "rnn_multi": lambda: [L.SimpleRNN(20, **seq), L.SimpleRNN(20), L.Dense(10)],
+        "rnn_seq2seq": lambda: [
+            L.SimpleRNN(20, **seq),
+            L.SimpleRNN(20, **seq),
+            L.TimeDistributed(L.Dense(10)),
+        ],
+        "rnn_bn_seq2seq": lambda: [
+            L.SimpleRNN(20, **seq),
+            L.BatchNormalization(),
+            L.SimpleRNN(20, **seq),
+            L.BatchNormalization(),
+            L.TimeDistributed(L.Dense(10)),
+        ],
+        "ln_rnn_seq2seq": lambda: [
+            L.RNN(layer_norm_cell(keras)(20), **seq),
+            L.RNN(layer_norm_cell(keras)(20), **seq),
+            L.TimeDistributed(L.Dense(10)),
+        ],
+        "lstm_seq2seq": lambda: [
+            L.LSTM(20, **seq),
+            L.LSTM(20, **seq),
+            L.TimeDistributed(L.Dense(10)),
+        ],
+        "gru_seq2seq": lambda: [L.GRU(20, **seq), L.GRU(20, **seq), L.TimeDistributed(L.Dense(10))],
+        "conv_gru_seq2seq": lambda: [
+            L.Conv1D(20, 4, strides=2, padding="valid"),
+            L.GRU(20, **seq),
+            L.GRU(20, **seq),
+            L.TimeDistributed(L.Dense(10)),
+        ],
+        "wavenet": lambda: [
+            *[
+                L.Conv1D(20, 2, padding="causal", activation="relu", dilation_rate=rate)
+                for rate in (1, 2, 4, 8) * 2
+            ],
+            L.Conv1D(10, 1),
+        ],
+    }
+    return keras.Sequential([keras.Input((50, 1)), *stacks[name]()])
+
+
+def run(keras, name: str, epochs: int, datasets: dict) -> dict:
+    task, lr = MODELS[name]
+    ds = datasets[task]
+    Xt, Yt, Xv, Yv = ds.train.X, ds.train.Y, ds.valid.X, ds.valid.Y
+    if name == "conv_gru_seq2seq":
+        Yt, Yv = Yt[:, 3::2], Yv[:, 3::2]
+    keras.utils.set_random_seed(42)
+    start = time.perf_counter()
+    model = build(keras, name)
+    model.compile(loss="mse", optimizer=keras.optimizers.Adam(learning_rate=lr, epsilon=1e-7))
+    model.fit(Xt, Yt, epochs=epochs, batch_size=32, validation_data=(Xv, Yv), verbose=0)
+    seconds = time.perf_counter() - start
+    pred = model.predict(Xv, verbose=0)
+    err = (pred[:, -1] - Yv[:, -1]) if task == "seq2seq" else (pred - Yv.reshape(pred.shape))
+    return {"model": name, "seconds": seconds, "valid": float(np.mean(np.square(err)))}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", choices=["tf_keras", "keras"], default="tf_keras")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    names = args.models.split(",")
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
+    keras = import_keras(args.stack)
+    from jaxseq import data
+
+    datasets = {task: data.chapter_data(task) for task in {MODELS[n][0] for n in names}}
+    rows = []
+    for name in names:
+        rows.append(run(keras, name, args.epochs, datasets))
+        print(f"{name:<20} {rows[-1]['seconds']:7.1f} s  valid {rows[-1]['valid']:.5f}", flush=True)
+    total = sum(r["seconds"] for r in rows)
+    version = getattr(keras, "__version__", "?")
+    print(f"total {total:.0f} s ({total / 60:.1f} min), {args.stack} {version}, one seed")
+    out = args.out or Path(f"experiments/results/keras_timing_{args.stack}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    record = {"stack": args.stack, "version": version, "epochs": args.epochs, "seeds": 1}
+    out.write_text(json.dumps({**record, "total_seconds": total, "models": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

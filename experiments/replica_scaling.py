@@ -1,0 +1,145 @@
+"""Why eight vmapped replicas of W1 cost about eight times one on this CPU.
+
+Times, interleaved in one process:
+1. W1's whole training step: one replica; 8 replicas by ``vmap``; 8 replicas as 8 separate
+   graphs in one ``jit`` (no batched ops at all);
+2. one LSTM(20) layer over 50 steps, forward and gradient, per time step: 1 replica at batch 32,
+   8 vmapped replicas at batch 32, and 1 replica at batch 256 (the same number of elements as
+   8 x 32 with no replica axis).
+If (2) shows 8 x 32 costing what 1 x 256 costs, the step is bound by per-element work, not by a
+per-step overhead that batching replicas could amortise.
+Writes ``experiments/results/replica_scaling.md``.
+
+Run: ``python experiments/replica_scaling.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxseq import bench, cells
+from jaxseq.recurrent import scan_cell
+from jaxseq.train import TrainState, make_optimizer, mse
+
+REPLICAS = 8
+
+
+def interleave(fns: dict, rounds: int) -> dict[str, np.ndarray]:
+    """Seconds per call of each ``fn()``, timed A B C A B C ... after one warm-up call each."""
+    for fn in fns.values():
+        jax.block_until_ready(fn())
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[k].append(time.perf_counter() - start)
+    return {k: np.asarray(v) for k, v in times.items()}
+
+
+def train_steps(rounds: int) -> list[str]:
+    spec = bench.WORKLOADS["W1"]
+    model = bench.jaxseq_model(spec)
+    X, Y = (jnp.asarray(a) for a in bench.random_data(spec))
+    opt = make_optimizer(1e-3)
+
+    def step(state):
+        params = state.variables["params"]
+        grads = jax.grad(lambda p: mse(model.apply({"params": p}, X), Y))(params)
+        deltas, opt_state = opt.update(grads, state.opt_state, params)
+        return TrainState({"params": optax.apply_updates(params, deltas)}, opt_state)
+
+    def init(key):
+        variables = model.init(key)
+        return TrainState(variables, opt.init(variables["params"]))
+
+    def separate(states):
+        outs = [step(jax.tree.map(lambda a, i=i: a[i], states)) for i in range(REPLICAS)]
+        return jax.tree.map(lambda *a: jnp.stack(a), *outs)
+
+    keys = jax.random.split(jax.random.PRNGKey(0), REPLICAS)
+    one, many = jax.jit(init)(keys[0]), jax.jit(jax.vmap(init))(keys)
+    single, vmapped, looped = jax.jit(step), jax.jit(jax.vmap(step)), jax.jit(separate)
+    fns = {
+        "1 replica": lambda: single(one),
+        f"{REPLICAS} replicas, vmap": lambda: vmapped(many),
+        f"{REPLICAS} replicas, separate graphs": lambda: looped(many),
+    }
+    times = interleave(fns, rounds)
+    base = times["1 replica"]
+    return [
+        f"| {k} | {np.median(v) * 1e3:.2f} | {np.median(v / base):.2f} |" for k, v in times.items()
+    ]
+
+
+def lstm_layer(rounds: int, steps: int = 50, units: int = 20) -> list[str]:
+    cell = cells.lstm()
+
+    def case(replicas, batch):
+        keys = jax.random.split(jax.random.key(0), replicas)
+        params = jax.vmap(lambda k: cell.init(k, units, units))(keys)
+        x = jax.random.normal(jax.random.key(1), (replicas, batch, steps, units))
+        run = lambda p, x: scan_cell(cell, p, x, hidden_size=units)[1]
+        fwd = jax.jit(jax.vmap(run))
+        grad = jax.jit(jax.vmap(jax.grad(lambda p, x: jnp.sum(run(p, x) ** 2))))
+        return (lambda: fwd(params, x)), (lambda: grad(params, x))
+
+    shapes = {
+        "1 x batch 32": (1, 32),
+        f"{REPLICAS} x batch 32": (REPLICAS, 32),
+        "1 x batch 256": (1, 256),
+    }
+    fns = {}
+    for label, shape in shapes.items():
+        fwd, grad = case(*shape)
+        fns[(label, "fwd")], fns[(label, "grad")] = fwd, grad
+    times = interleave(fns, rounds)
+    return [
+        f"| {label} | {np.median(times[(label, 'fwd')]) * 1e6 / steps:.1f} "
+        f"| {np.median(times[(label, 'grad')]) * 1e6 / steps:.1f} |"
+        for label in shapes
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=Path("experiments/results/replica_scaling.md"))
+    args = parser.parse_args()
+    steps = train_steps(args.rounds)
+    layer = lstm_layer(args.rounds)
+    text = "\n".join(
+        [
+            "# Replica scaling on this machine",
+            "",
+            f"`python experiments/replica_scaling.py` on {jax.devices()[0].device_kind}, "
+            f"jax {jax.__version__}; medians of interleaved runs.",
+            "",
+            "W1 training step (forward + backward + Adam):",
+            "",
+            "| run | ms | cost vs 1 replica |",
+            "|---|---|---|",
+            *steps,
+            "",
+            "One LSTM(20) layer over 50 steps, microseconds per time step:",
+            "",
+            "| replicas x batch | forward | gradient |",
+            "|---|---|---|",
+            *layer,
+            "",
+        ]
+    )
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
