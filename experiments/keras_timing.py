@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxseq import data, interop
+
 # (task, learning rate, target slice for conv_gru) per model, as in the notebook
 MODELS = {
     "linear": ("one_step", 1e-3),
@@ -50,33 +52,9 @@ def import_keras(stack: str):
     return keras
 
 
-def layer_norm_cell(keras):
-    """The book's LNSimpleRNNCell (chapter 15)."""
-
-    class LNSimpleRNNCell(keras.layers.Layer):
-        def __init__(self, units, activation="tanh", **kwargs):
-            super().__init__(**kwargs)
-            self.state_size = units
-            self.output_size = units
-            self.simple_rnn_cell = keras.layers.SimpleRNNCell(units, activation=None)
-            self.layer_norm = keras.layers.LayerNormalization()
-            self.activation = keras.activations.get(activation)
-
-        def build(self, input_shape):
-            self.simple_rnn_cell.build(input_shape)
-            self.layer_norm.build((None, self.state_size))
-            self.built = True
-
-        def call(self, inputs, states, training=False):
-            outputs, _ = self.simple_rnn_cell(inputs, states)
-            norm_outputs = self.activation(self.layer_norm(outputs))
-            return norm_outputs, [norm_outputs]
-
-    return LNSimpleRNNCell
-
-
 def build(keras, name: str):
     L = keras.layers
+    LNCell = interop.keras_layer_norm_cell(keras)  # the book's LNSimpleRNNCell
     seq = dict(return_sequences=True)
     stacks = {
         "linear": lambda: [L.Flatten(), L.Dense(1)],
@@ -98,8 +76,8 @@ def build(keras, name: str):
             L.TimeDistributed(L.Dense(10)),
         ],
         "ln_rnn_seq2seq": lambda: [
-            L.RNN(layer_norm_cell(keras)(20), **seq),
-            L.RNN(layer_norm_cell(keras)(20), **seq),
+            L.RNN(LNCell(20), **seq),
+            L.RNN(LNCell(20), **seq),
             L.TimeDistributed(L.Dense(10)),
         ],
         "lstm_seq2seq": lambda: [
@@ -154,8 +132,6 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
     keras = import_keras(args.stack)
-    from jaxseq import data
-
     datasets = {task: data.chapter_data(task) for task in {MODELS[n][0] for n in names}}
     rows = []
     for name in names:

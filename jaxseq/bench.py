@@ -232,9 +232,7 @@ def run_workload(
     errors = {}
     for peer in peers:
         try:
-            contenders.append(
-                PEERS[peer](spec, _timer)
-            )
+            contenders.append(PEERS[peer](spec, _timer))
         except Exception as error:  # a peer that cannot build this workload is reported, not fatal
             errors[peer] = f"{type(error).__name__}: {error}"
     out = {

@@ -89,6 +89,7 @@ __all__ = [
     "from_torch_linear",
     "from_torch_rnn",
     "keras_cell",
+    "keras_layer_norm_cell",
     "to_keras_batch_norm",
     "to_keras_conv1d",
     "to_keras_dense",
@@ -355,6 +356,38 @@ def _layer_norm_parts(layer):
             "variance (no rms_scaling)"
         )
     return cell, rnn_cell, norm
+
+
+def keras_layer_norm_cell(keras=None, **cell_options):
+    """The book's ``LNSimpleRNNCell`` (chapter 15) as a Keras layer class, for ``keras`` (the
+    module: Keras 3 by default, or ``tf_keras``, the book's Keras 2). Run it with
+    ``keras.layers.RNN(cls(units), ...)``; ``cell_options`` go to its inner ``SimpleRNNCell``
+    (initialisers, for example). Its weights convert with :func:`from_keras_layer_norm_rnn`.
+    """
+    keras = keras or _keras()
+
+    class LNSimpleRNNCell(keras.layers.Layer):
+        def __init__(self, units, activation="tanh", **kwargs):
+            super().__init__(**kwargs)
+            self.state_size = units
+            self.output_size = units
+            self.simple_rnn_cell = keras.layers.SimpleRNNCell(
+                units, activation=None, **cell_options
+            )
+            self.layer_norm = keras.layers.LayerNormalization()
+            self.activation = keras.activations.get(activation)
+
+        def build(self, input_shape):
+            self.simple_rnn_cell.build(input_shape)
+            self.layer_norm.build((None, self.state_size))
+            self.built = True
+
+        def call(self, inputs, states, training=False):
+            outputs, _ = self.simple_rnn_cell(inputs, states)
+            norm_outputs = self.activation(self.layer_norm(outputs))
+            return norm_outputs, [norm_outputs]
+
+    return LNSimpleRNNCell
 
 
 def from_keras_layer_norm_rnn(layer) -> Params:

@@ -125,26 +125,7 @@ def test_keras_conv1d(config, rng):
     _check_round_trip(layer, params)
 
 
-class LNSimpleRNNCell(keras.layers.Layer):
-    """The book's layer-normalised cell (chapter 15), in Keras 3."""
-
-    def __init__(self, units, activation="tanh", **kwargs):
-        super().__init__(**kwargs)
-        self.state_size = units
-        self.output_size = units
-        self.simple_rnn_cell = keras.layers.SimpleRNNCell(units, activation=None, **KR)
-        self.layer_norm = keras.layers.LayerNormalization()
-        self.activation = keras.activations.get(activation)
-
-    def build(self, input_shape):
-        self.simple_rnn_cell.build(input_shape)
-        self.layer_norm.build((None, self.state_size))
-        self.built = True
-
-    def call(self, inputs, states, training=False):
-        outputs, new_states = self.simple_rnn_cell(inputs, states)
-        norm_outputs = self.activation(self.layer_norm(outputs))
-        return norm_outputs, [norm_outputs]
+LNSimpleRNNCell = interop.keras_layer_norm_cell(keras, **KR)
 
 
 def test_keras_layer_norm_cell(rng):
