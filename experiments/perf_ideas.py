@@ -1,0 +1,161 @@
+"""What each speed idea gives on W1 (LSTM(20, seq) x2 -> per-step Dense(10), batch 32, 50 steps).
+
+Every variant is timed in one process, interleaved (A B C ... A B C ...), and compared with
+jaxseq's default by the median of per-round ratios (above 1: the default is faster):
+
+- training step variants: autodiff instead of the hand-written backward pass (``cell.scan``
+  removed); additionally the input projection inside the loop instead of one matmul before it;
+  ``lax.scan`` ``unroll`` 2 and 4 (autodiff path, where it applies); no buffer donation;
+- a whole epoch of the chapter's data (7,000 series, 219 minibatches) as one compiled call
+  against a Python loop of compiled steps.
+Writes ``experiments/results/perf_ideas.md``.
+
+Run: ``python experiments/perf_ideas.py [--rounds 40]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxseq import bench, cells, data, models, train
+from jaxseq.layers import Dense, Sequential, TimeDistributed
+from jaxseq.recurrent import RNN
+
+
+def w1_model(cell: cells.Cell, unroll: int = 1) -> models.Model:
+    layers = [RNN(cell, 20, return_sequences=True, unroll=unroll) for _ in range(2)]
+    module = Sequential([*layers, TimeDistributed(Dense(10))])
+    return models.Model(
+        name="W1", module=module, task="seq2seq", mode="seq2seq", dims=models.Dims(50, 1, 10, 1)
+    )
+
+
+def interleave(fns: dict, rounds: int) -> dict[str, np.ndarray]:
+    for fn in fns.values():  # compile and warm up
+        jax.block_until_ready(fn())
+        jax.block_until_ready(fn())
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[k].append(time.perf_counter() - start)
+    return {k: np.asarray(v) for k, v in times.items()}
+
+
+def table(times: dict[str, np.ndarray], unit: float, label: str) -> list[str]:
+    base = times[next(iter(times))]
+    rows = [f"| variant | {label} | cost vs default |", "|---|---|---|"]
+    for k, v in times.items():
+        rows.append(f"| {k} | {np.median(v) * unit:.2f} | {np.median(v / base):.2f}x |")
+    return rows
+
+
+def step_variants(rounds: int) -> list[str]:
+    lstm = cells.lstm()
+    autodiff = lstm._replace(scan=None)
+    in_loop = lstm._replace(scan=None, project=None, recur=None)
+    variants = {
+        "default: hand-written backward, projection before the scan, donated state": (lstm, 1, True),
+        "autodiff backward": (autodiff, 1, True),
+        "autodiff, projection inside the loop": (in_loop, 1, True),
+        "autodiff, unroll 2": (autodiff, 2, True),
+        "autodiff, unroll 4": (autodiff, 4, True),
+        "default without donation": (lstm, 1, False),
+    }
+    X, Y = (jnp.asarray(a) for a in bench.random_data(bench.WORKLOADS["W1"]))
+    optimizer = train.make_optimizer(1e-3)
+    fns = {}
+    for label, (cell, unroll, donate) in variants.items():
+        model = w1_model(cell, unroll)
+        variables = model.init(jax.random.PRNGKey(0))
+        state = train.TrainState(variables, optimizer.init(variables["params"]))
+        step = lambda s, model=model: train.train_step(model, optimizer, s, X, Y, None)[0]
+        compiled = jax.jit(step, donate_argnums=0 if donate else ())
+        holder = {"state": state}
+
+        def run(compiled=compiled, holder=holder):
+            holder["state"] = compiled(holder["state"])
+            return holder["state"]
+
+        fns[label] = run
+    return table(interleave(fns, rounds), 1e3, "train step ms")
+
+
+def epoch_variants(rounds: int) -> list[str]:
+    dataset = data.chapter_data("seq2seq")
+    split = jax.device_put(dataset.train)
+    model = models.get("lstm_seq2seq")
+    optimizer = train.make_optimizer(1e-3)
+    variables = model.init(jax.random.PRNGKey(0))
+    start_state = train.TrainState(variables, optimizer.init(variables["params"]))
+    batch = 32
+    n = split.X.shape[0]
+
+    epoch = jax.jit(
+        lambda s, k: train.run_epoch(model, optimizer, batch, s, k, split, None)[0],
+        donate_argnums=0,
+    )
+    step = jax.jit(
+        lambda s, x, y: train.train_step(model, optimizer, s, x, y, None)[0], donate_argnums=0
+    )
+    X, Y = np.asarray(split.X), np.asarray(split.Y)
+    states = {"one": jax.tree.map(jnp.copy, start_state), "loop": start_state}
+    rng = np.random.default_rng(0)
+
+    def one_call():
+        states["one"] = epoch(states["one"], jax.random.PRNGKey(1))
+        return states["one"]
+
+    def python_loop():
+        perm = rng.permutation(n)
+        s = states["loop"]
+        for i in range(0, n, batch):  # the short last batch compiles once more, then is reused
+            idx = perm[i : i + batch]
+            s = step(s, X[idx], Y[idx])
+        states["loop"] = s
+        return s
+
+    fns = {"one compiled call per epoch": one_call, "Python loop of compiled steps": python_loop}
+    return table(interleave(fns, rounds), 1e3, "epoch ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--epoch-rounds", type=int, default=6)
+    parser.add_argument("--out", type=Path, default=Path("experiments/results/perf_ideas.md"))
+    args = parser.parse_args()
+    steps = step_variants(args.rounds)
+    epochs = epoch_variants(args.epoch_rounds)
+    text = "\n".join(
+        [
+            "# Speed ideas on W1, measured",
+            "",
+            f"`python experiments/perf_ideas.py` on {jax.devices()[0].device_kind}, "
+            f"jax {jax.__version__}; medians of interleaved runs, ratio = median of per-round "
+            "ratios to the first row.",
+            "",
+            "W1 training step (forward + backward + Adam):",
+            "",
+            *steps,
+            "",
+            "One epoch of the chapter's seq2seq data (lstm_seq2seq, 7,000 series, batch 32):",
+            "",
+            *epochs,
+            "",
+        ]
+    )
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
