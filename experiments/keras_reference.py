@@ -21,38 +21,15 @@ import numpy as np
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import keras  # noqa: E402
+from keras_timing import MODELS  # noqa: E402  (experiments/ is on the path when run as a script)
+from keras_timing import build as build_model  # noqa: E402
 
 from jaxseq import data  # noqa: E402
 
 
 def build(name: str):
-    L = keras.layers
-    stacks = {
-        "linear_multi": ("multi_step", lambda: [L.Flatten(), L.Dense(10)]),
-        "rnn_multi": (
-            "multi_step",
-            lambda: [L.SimpleRNN(20, return_sequences=True), L.SimpleRNN(20), L.Dense(10)],
-        ),
-        "conv_gru_seq2seq": (
-            "seq2seq",
-            lambda: [
-                L.Conv1D(20, 4, strides=2, padding="valid"),
-                L.GRU(20, return_sequences=True),
-                L.GRU(20, return_sequences=True),
-                L.TimeDistributed(L.Dense(10)),
-            ],
-        ),
-        "lstm_seq2seq": (
-            "seq2seq",
-            lambda: [
-                L.LSTM(20, return_sequences=True),
-                L.LSTM(20, return_sequences=True),
-                L.TimeDistributed(L.Dense(10)),
-            ],
-        ),
-    }
-    task, layers = stacks[name]
-    return task, keras.Sequential([keras.Input((50, 1)), *layers()])
+    """``(task, model)``: the notebook's Keras model, as ``keras_timing`` builds it."""
+    return MODELS[name][0], build_model(keras, name)
 
 
 def last_step_mse(y_true, y_pred):

@@ -16,12 +16,12 @@ Run: ``python experiments/perf_ideas.py [--rounds 40]``.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from timing import interleave, write_report
 
 from jaxseq import bench, cells, data, models, train
 from jaxseq.layers import Dense, Sequential, TimeDistributed
@@ -34,19 +34,6 @@ def w1_model(cell: cells.Cell, unroll: int = 1) -> models.Model:
     return models.Model(
         name="W1", module=module, task="seq2seq", mode="seq2seq", dims=models.Dims(50, 1, 10, 1)
     )
-
-
-def interleave(fns: dict, rounds: int) -> dict[str, np.ndarray]:
-    for fn in fns.values():  # compile and warm up
-        jax.block_until_ready(fn())
-        jax.block_until_ready(fn())
-    times = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            start = time.perf_counter()
-            jax.block_until_ready(fn())
-            times[k].append(time.perf_counter() - start)
-    return {k: np.asarray(v) for k, v in times.items()}
 
 
 def table(times: dict[str, np.ndarray], unit: float, label: str) -> list[str]:
@@ -62,7 +49,11 @@ def step_variants(rounds: int) -> list[str]:
     autodiff = lstm._replace(scan=None)
     in_loop = lstm._replace(scan=None, project=None, recur=None)
     variants = {
-        "default: hand-written backward, projection before the scan, donated state": (lstm, 1, True),
+        "default: hand-written backward, projection before the scan, donated state": (
+            lstm,
+            1,
+            True,
+        ),
         "autodiff backward": (autodiff, 1, True),
         "autodiff, projection inside the loop": (in_loop, 1, True),
         "autodiff, unroll 2": (autodiff, 2, True),
@@ -134,14 +125,11 @@ def main() -> None:
     args = parser.parse_args()
     steps = step_variants(args.rounds)
     epochs = epoch_variants(args.epoch_rounds)
-    text = "\n".join(
+    write_report(
+        args.out,
+        "Speed ideas on W1, measured",
+        "python experiments/perf_ideas.py",
         [
-            "# Speed ideas on W1, measured",
-            "",
-            f"`python experiments/perf_ideas.py` on {jax.devices()[0].device_kind}, "
-            f"jax {jax.__version__}; medians of interleaved runs, ratio = median of per-round "
-            "ratios to the first row.",
-            "",
             "W1 training step (forward + backward + Adam):",
             "",
             *steps,
@@ -150,11 +138,8 @@ def main() -> None:
             "",
             *epochs,
             "",
-        ]
+        ],
     )
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
 
 
 if __name__ == "__main__":

@@ -16,32 +16,19 @@ Run: ``python experiments/replica_scaling.py``.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from timing import interleave, write_report
 
 from jaxseq import bench, cells
 from jaxseq.recurrent import scan_cell
 from jaxseq.train import TrainState, make_optimizer, mse
 
 REPLICAS = 8
-
-
-def interleave(fns: dict, rounds: int) -> dict[str, np.ndarray]:
-    """Seconds per call of each ``fn()``, timed A B C A B C ... after one warm-up call each."""
-    for fn in fns.values():
-        jax.block_until_ready(fn())
-    times = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            start = time.perf_counter()
-            jax.block_until_ready(fn())
-            times[k].append(time.perf_counter() - start)
-    return {k: np.asarray(v) for k, v in times.items()}
 
 
 def train_steps(rounds: int) -> list[str]:
@@ -115,13 +102,11 @@ def main() -> None:
     args = parser.parse_args()
     steps = train_steps(args.rounds)
     layer = lstm_layer(args.rounds)
-    text = "\n".join(
+    write_report(
+        args.out,
+        "Replica scaling on this machine",
+        "python experiments/replica_scaling.py",
         [
-            "# Replica scaling on this machine",
-            "",
-            f"`python experiments/replica_scaling.py` on {jax.devices()[0].device_kind}, "
-            f"jax {jax.__version__}; medians of interleaved runs.",
-            "",
             "W1 training step (forward + backward + Adam):",
             "",
             "| run | ms | cost vs 1 replica |",
@@ -134,11 +119,8 @@ def main() -> None:
             "|---|---|---|",
             *layer,
             "",
-        ]
+        ],
     )
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
 
 
 if __name__ == "__main__":
