@@ -389,10 +389,11 @@ class Trainer:
         t0 = time.perf_counter()
         state = place(self.init(keys) if state is None else state)
         epoch_fn = epoch_fn or self.epoch_fn()
-        shuffle_base = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
+        fold_in_each = jax.vmap(jax.random.fold_in, in_axes=(0, None))
+        shuffle_base = fold_in_each(keys, 1)
         compiled_at = time.perf_counter()
         for epoch in range(start_epoch, start_epoch + epochs):
-            epoch_keys = place(jax.vmap(lambda k, e=epoch: jax.random.fold_in(k, e))(shuffle_base))
+            epoch_keys = place(fold_in_each(shuffle_base, epoch))
             t = time.perf_counter()
             state, metrics = epoch_fn(state, epoch_keys, train, valid)
             metrics = jax.device_get(metrics)

@@ -50,24 +50,14 @@ def dataset_for(
     config: RunConfig, series: Series, scaler: data.Scaler | None = None
 ) -> data.Dataset:
     """Chronological windows of ``series``, scaled with ``scaler`` (or one fitted on train)."""
-    ds = data.split_series(
-        series.values,
+    return data.split_series(
+        series.values if scaler is None else scaler.transform(series.values),
         window=config.window,
         horizon=config.horizon,
         task=config.task,
         targets=config.target_indices,
         fractions=config.fractions,
         scale=scaler is None,
-    )
-    if scaler is None:
-        return ds
-    return data.split_series(
-        scaler.transform(series.values),
-        window=config.window,
-        horizon=config.horizon,
-        task=config.task,
-        targets=config.target_indices,
-        fractions=config.fractions,
     )
 
 
@@ -291,11 +281,8 @@ def forecast_values(
     cols = config.target_indices
     n_targets = len(cols)
     if config.task == "one_step":
-        if len(config.columns) != 1:
-            if steps > 1:
-                raise InputError(
-                    "a one-step model with several input columns forecasts one step only"
-                )
+        if len(config.columns) != 1 and steps > 1:
+            raise InputError("a one-step model with several input columns forecasts one step only")
         if steps == 1:
             out = evaluate.predict_replicas(model, variables, x)[:, 0]
             out = out[:, None, :]
