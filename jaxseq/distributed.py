@@ -546,8 +546,7 @@ def throughput_by_devices(
     """
     from jaxseq import models
 
-    if model_name not in models.names():
-        raise InputError(f"unknown model {model_name!r}; known models: {', '.join(models.names())}")
+    models.check_name(model_name)
     if mode not in ("replica", "data"):
         raise InputError(f"mode must be 'replica' or 'data', got {mode!r}")
     counts = [check_positive_int("device_counts", c) for c in device_counts]

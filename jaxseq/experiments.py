@@ -78,6 +78,12 @@ class Settings:
     out: Path = Path("experiments/results")
     quick: bool = False
 
+    def __post_init__(self):
+        from jaxseq import models
+
+        for name in self.models:  # refused here, before any worker starts
+            models.check_name(name)
+
 
 # --------------------------------------------------------------------------- one model
 

@@ -232,6 +232,13 @@ def names() -> list[str]:
     return list(_ZOO)
 
 
+def check_name(name: str) -> str:
+    """``name`` if the zoo has it; else an :class:`InputError` that lists the zoo."""
+    if name not in _ZOO:
+        raise InputError(f"unknown model {name!r}; known models: {', '.join(_ZOO)}")
+    return name
+
+
 def get(
     name: str, *, window: int = 50, features: int = 1, horizon: int = 10, targets: int = 1
 ) -> Model:
@@ -244,9 +251,7 @@ def get(
         horizon: steps ahead (ignored by one-step models, which forecast 1).
         targets: number of forecast columns.
     """
-    if name not in _ZOO:
-        raise InputError(f"unknown model {name!r}; known models: {', '.join(_ZOO)}")
-    entry = _ZOO[name]
+    entry = _ZOO[check_name(name)]
     window = check_positive_int("window", window)
     features = check_positive_int("features", features)
     targets = check_positive_int("targets", targets)
