@@ -68,9 +68,11 @@ class Cell(NamedTuple):
         recur: optional ``(params, carry, xp, state_mask=None) -> (carry, y)``, the step on a
             projected input. Needed for ``recurrent_dropout``.
         name: a short name for tables and error messages.
-        scan: optional ``(params, carry, xp[time, batch, G], state_mask) -> (carry, ys[time, batch, H])``,
-            the whole recurrence at once with a hand-written backward pass (:mod:`jaxseq.fused`);
-            the runner uses it when present. It must equal scanning ``recur``.
+        scan: optional ``(params, carry, xs[time, batch, in], state_mask) -> (carry, ys[time, batch, H])``,
+            the whole recurrence at once, input projection included, with a hand-written
+            backward pass (:mod:`jaxseq.fused`); the runner uses it when present (and ``project``
+            is given) on the *unprojected* time-major inputs. It must equal scanning ``recur``
+            over ``project(xs)``.
     """
 
     init: Callable[[Array, int, int], Params]
@@ -101,6 +103,17 @@ def _dense_projection(params, x):
     # On a 2-D view, so the kernel's gradient is a dot with one contracting dimension.
     flat = x.reshape(-1, x.shape[-1]) @ params["kernel"] + params["bias"]
     return flat.reshape(*x.shape[:-1], flat.shape[-1])
+
+
+def _fused_inputs(params, xs):
+    """``(W, xs)`` for a fused scan (:mod:`jaxseq.fused`): the kernel and the raw inputs when the
+    projection runs inside the loop, else ``None`` and ``xs W`` for all steps (no bias: the
+    fused scans add it inside the loop)."""
+    kernel = params["kernel"]
+    if fused.projects_in_loop(xs.shape[-1]):
+        return kernel, xs
+    flat = xs.reshape(-1, xs.shape[-1]) @ kernel
+    return None, flat.reshape(*xs.shape[:-1], flat.shape[-1])
 
 
 def _symmetric_uniform(key, shape, dtype=jnp.float32):
@@ -139,8 +152,11 @@ def simple_rnn(
         h = activation(xp + _masked(h, state_mask) @ params["recurrent_kernel"])
         return h, h
 
-    def scan(params, h, xp, state_mask=None):
-        ys, h = fused.simple_rnn_scan(activation, params["recurrent_kernel"], h, xp, state_mask)
+    def scan(params, h, xs, state_mask=None):
+        W, xs = _fused_inputs(params, xs)
+        ys, h = fused.simple_rnn_scan(
+            activation, params["recurrent_kernel"], W, params["bias"], h, xs, state_mask
+        )
         return h, ys
 
     return _split_cell(init, _dense_projection, recur, name="simple_rnn", scan=scan)
@@ -217,14 +233,14 @@ def lstm(
         h = recurrent_activation(zo) * activation(c)
         return LSTMState(h, c), h
 
-    def scan(params, state: LSTMState, xp, state_mask=None):
+    def scan(params, state: LSTMState, xs, state_mask=None):
         if peephole:
             peep = jnp.stack([params["peephole_i"], params["peephole_f"], params["peephole_o"]])
         else:
-            peep = jnp.zeros((3, state.h.shape[-1]), xp.dtype)
-        ys, (h, c) = fused.lstm_scan(
-            peephole, params["recurrent_kernel"], peep, state.h, state.c, xp, state_mask
-        )
+            peep = jnp.zeros((3, state.h.shape[-1]), state.h.dtype)
+        W, xs = _fused_inputs(params, xs)
+        U, b = params["recurrent_kernel"], params["bias"]
+        ys, (h, c) = fused.lstm_scan(peephole, U, peep, W, b, state.h, state.c, xs, state_mask)
         return LSTMState(h, c), ys
 
     standard = activation is jnp.tanh and recurrent_activation in _LOGISTIC
@@ -302,10 +318,10 @@ def gru(
         h = z * h + (1.0 - z) * g
         return h, h
 
-    def scan(params, h, xp, state_mask=None):
-        ys, h = fused.gru_scan(
-            params["recurrent_kernel"], params["recurrent_bias"], h, xp, state_mask
-        )
+    def scan(params, h, xs, state_mask=None):
+        W, xs = _fused_inputs(params, xs)
+        U, b_rec = params["recurrent_kernel"], params["recurrent_bias"]
+        ys, h = fused.gru_scan(U, b_rec, W, params["bias"], h, xs, state_mask)
         return h, ys
 
     recur = recur_reset_after if reset_after else recur_reset_before

@@ -17,10 +17,21 @@ full-width elementwise passes:
 The results equal autodiff of the plain cells to float rounding: ``tests/test_fused.py`` checks
 them against autodiff and against finite differences.
 
-Each function runs one recurrence over time-major inputs already projected for all steps
-(``xp = x W + b``, one matmul before the loop):
+Each function runs one recurrence over time-major inputs ``xs`` and adds the input bias ``b``
+inside the loop, where it fuses into the gate arithmetic (added to a projection before the loop
+it would be one more pass over a ``[time, batch, G * H]`` array). Where the input projection
+``x W`` happens depends on the kernel argument ``W`` (:func:`projects_in_loop` chooses):
 
-- ``xp``: ``[time, batch, G * H]``; ``h0`` (and ``c0``): ``[batch, H]``;
+- ``W=None``: ``xs`` is ``x W`` for all steps, ``[time, batch, G * H]``, one matmul before the
+  loop; its cotangent is the gates' gradient ``dz``, and autodiff of that matmul gives ``dW``
+  and ``dx``;
+- ``W`` given: ``xs`` is the raw ``[time, batch, in]`` and each step computes ``x_t W``. For
+  narrow inputs (the chapter's series have 1 feature) the projected array is ``G * H / in``
+  times larger than the input and costs more to write and read than the small per-step product
+  (which XLA folds into the gate arithmetic when ``in`` is 1). The backward pass still computes
+  ``dW = sum_t x_t^T dz_t`` and ``dx = dz W^T`` as single matmuls after the loop.
+
+Shapes: ``h0`` (and ``c0``): ``[batch, H]``;
 - ``mask``: ``[batch, H]`` or ``None``: recurrent dropout, multiplied into the state where it
   enters the recurrent matmul;
 - returns ``(ys [time, batch, H], final carry)``.
@@ -59,6 +70,32 @@ def _shift_in(first: Array, stack: Array) -> Array:
     return jnp.concatenate([first[None], stack[:-1]], axis=0)
 
 
+#: Inputs with at most this many features are projected inside the loop (see the module docstring).
+IN_LOOP_MAX_FEATURES = 16
+
+
+def projects_in_loop(features: int) -> bool:
+    """Whether the fused scans project an input of ``features`` features inside the loop."""
+    return features <= IN_LOOP_MAX_FEATURES
+
+
+def _gate_input(W: Array | None, b: Array) -> Callable[[Array], Array]:
+    """The per-step input to the gates: ``x_t W + b`` (projection inside) or ``xp_t + b``."""
+    if W is None:
+        return lambda x: x + b
+    return lambda x: x @ W + b
+
+
+def _input_grads(W: Array | None, xs: Array, dz: Array):
+    """Cotangents of ``(W, b, xs)`` from the gates' gradient ``dz`` ``[time, batch, G]``."""
+    db = jnp.sum(dz, axis=(0, 1))
+    if W is None:
+        return None, db, dz
+    dW = _sum_outer(xs, dz)
+    dxs = (dz.reshape(-1, dz.shape[-1]) @ W.T).reshape(xs.shape)
+    return dW, db, dxs
+
+
 def _sum_outer(a: Array, b: Array) -> Array:
     """``sum_t a_t^T b_t`` for ``a`` ``[T, B, H]``, ``b`` ``[T, B, G]``: one ``[H, G]`` matmul.
 
@@ -74,29 +111,33 @@ def _sum_outer(a: Array, b: Array) -> Array:
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(0,))
-def simple_rnn_scan(activation: Callable, U, h0, xp, mask):
-    """``h_t = activation(xp_t + (h_{t-1} * mask) U)``; any activation (its VJP is taken per step)."""
+def simple_rnn_scan(activation: Callable, U, W, b, h0, xs, mask):
+    """``h_t = activation(x_t W + b + (h_{t-1} * mask) U)``; any activation (its VJP is taken
+    per step)."""
+    gate_input = _gate_input(W, b)
 
     def step(h, x):
-        h = activation(x + _mul(h, mask) @ U)
+        h = activation(gate_input(x) + _mul(h, mask) @ U)
         return h, h
 
-    h, ys = jax.lax.scan(step, h0, xp)
+    h, ys = jax.lax.scan(step, h0, xs)
     return ys, h
 
 
-def _simple_rnn_fwd(activation, U, h0, xp, mask):
+def _simple_rnn_fwd(activation, U, W, b, h0, xs, mask):
+    gate_input = _gate_input(W, b)
+
     def step(h, x):
-        a = x + _mul(h, mask) @ U
+        a = gate_input(x) + _mul(h, mask) @ U
         h = activation(a)
         return h, (a, h)
 
-    h, (pre, ys) = jax.lax.scan(step, h0, xp)
-    return (ys, h), (U, h0, mask, pre, ys)
+    h, (pre, ys) = jax.lax.scan(step, h0, xs)
+    return (ys, h), (U, W, xs if W is not None else None, h0, mask, pre, ys)
 
 
 def _simple_rnn_bwd(activation, res, cotangents):
-    U, h0, mask, pre, ys = res
+    U, W, xs, h0, mask, pre, ys = res
     dys, dhT = cotangents
     if activation is jnp.tanh:
         deriv = lambda a, y, dh: dh * (1 - y * y)
@@ -112,7 +153,8 @@ def _simple_rnn_bwd(activation, res, cotangents):
     dh0, (da, dhm) = _rscan(step, dhT, (pre, ys, dys))
     h_prev = _shift_in(h0, ys)
     dU = _sum_outer(_mul(h_prev, mask), da)
-    return dU, dh0, da, _dmask(h_prev, dhm, mask)
+    dW, db, dxs = _input_grads(W, xs, da)
+    return dU, dW, db, dh0, dxs, _dmask(h_prev, dhm, mask)
 
 
 simple_rnn_scan.defvjp(_simple_rnn_fwd, _simple_rnn_bwd)
@@ -128,7 +170,8 @@ def _gate_scale(H: int, dtype) -> Array:
 
 
 def _lstm_step(x, h, c, U, mask, peep, scale):
-    """One LSTM step. Returns ``t`` (the fused gate tanh), the new ``c``, ``tanh(c)``, ``h``."""
+    """One LSTM step on the gate input ``x`` (``x_t W + b``). Returns ``t`` (the fused gate
+    tanh), the new ``c``, ``tanh(c)``, ``h``."""
     H = h.shape[-1]
     z = x + _mul(h, mask) @ U
     if peep is not None:
@@ -147,37 +190,40 @@ def _lstm_step(x, h, c, U, mask, peep, scale):
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(0,))
-def lstm_scan(use_peep: bool, U, peep, h0, c0, xp, mask):
+def lstm_scan(use_peep: bool, U, peep, W, b, h0, c0, xs, mask):
     """LSTM recurrence, gates fused i, f, g, o; ``peep`` is ``[3, H]`` (p_i, p_f, p_o), used
     when ``use_peep``. Returns ``(ys, (h, c))``."""
-    scale = _gate_scale(h0.shape[-1], xp.dtype)
+    scale = _gate_scale(h0.shape[-1], h0.dtype)
+    gate_input = _gate_input(W, b)
 
     def step(carry, x):
         h, c = carry
-        _, c, _, h = _lstm_step(x, h, c, U, mask, peep if use_peep else None, scale)
+        _, c, _, h = _lstm_step(gate_input(x), h, c, U, mask, peep if use_peep else None, scale)
         return (h, c), h
 
-    (h, c), ys = jax.lax.scan(step, (h0, c0), xp)
+    (h, c), ys = jax.lax.scan(step, (h0, c0), xs)
     return ys, (h, c)
 
 
-def _lstm_fwd(use_peep, U, peep, h0, c0, xp, mask):
+def _lstm_fwd(use_peep, U, peep, W, b, h0, c0, xs, mask):
     H = h0.shape[-1]
-    scale = _gate_scale(H, xp.dtype)
+    scale = _gate_scale(H, h0.dtype)
+    gate_input = _gate_input(W, b)
 
     def step(carry, x):
         h, c = carry
-        t, c, _, h = _lstm_step(x, h, c, U, mask, peep if use_peep else None, scale)
+        t, c, _, h = _lstm_step(gate_input(x), h, c, U, mask, peep if use_peep else None, scale)
         # The stash keeps the gates' tanh and c; tanh(c) is recomputed in the backward pass
         # (one transcendental on [batch, H] is cheaper than writing and zero-filling it).
         return (h, c), (jnp.concatenate([t, c], axis=-1), h)
 
-    (h, c), (stash, ys) = jax.lax.scan(step, (h0, c0), xp)
-    return (ys, (h, c)), (U, peep, h0, c0, mask, stash, ys)
+    (h, c), (stash, ys) = jax.lax.scan(step, (h0, c0), xs)
+    residuals = (U, peep, W, xs if W is not None else None, h0, c0, mask, stash, ys)
+    return (ys, (h, c)), residuals
 
 
 def _lstm_bwd(use_peep, res, cotangents):
-    U, peep, h0, c0, mask, stash, ys = res
+    U, peep, W, xs, h0, c0, mask, stash, ys = res
     dys, (dhT, dcT) = cotangents
     H = h0.shape[-1]
     scale = _gate_scale(H, stash.dtype)
@@ -218,7 +264,8 @@ def _lstm_bwd(use_peep, res, cotangents):
         )
     else:
         dpeep = jnp.zeros_like(peep)
-    return dU, dpeep, dh0, dc0, dz, _dmask(h_prev, dhm, mask)
+    dW, db, dxs = _input_grads(W, xs, dz)
+    return dU, dpeep, dW, db, dh0, dc0, dxs, _dmask(h_prev, dhm, mask)
 
 
 lstm_scan.defvjp(_lstm_fwd, _lstm_bwd)
@@ -228,7 +275,8 @@ lstm_scan.defvjp(_lstm_fwd, _lstm_bwd)
 
 
 def _gru_step(x, h, U, b_rec, mask):
-    """One reset-after GRU step. Returns ``zr`` (sigmoid of z, r), ``g``, ``hg``, the new ``h``."""
+    """One reset-after GRU step on the gate input ``x`` (``x_t W + b``). Returns ``zr`` (sigmoid
+    of z, r), ``g``, ``hg``, the new ``h``."""
     H = h.shape[-1]
     hr = _mul(h, mask) @ U + b_rec
     zr = sigmoid(x[:, : 2 * H] + hr[:, : 2 * H])
@@ -239,29 +287,32 @@ def _gru_step(x, h, U, b_rec, mask):
 
 
 @jax.custom_vjp
-def gru_scan(U, b_rec, h0, xp, mask):
+def gru_scan(U, b_rec, W, b, h0, xs, mask):
     """GRU recurrence in the reset-after form (Keras/PyTorch default), gates fused z, r, g."""
+    gate_input = _gate_input(W, b)
 
     def step(h, x):
-        h = _gru_step(x, h, U, b_rec, mask)[-1]
+        h = _gru_step(gate_input(x), h, U, b_rec, mask)[-1]
         return h, h
 
-    h, ys = jax.lax.scan(step, h0, xp)
+    h, ys = jax.lax.scan(step, h0, xs)
     return ys, h
 
 
-def _gru_fwd(U, b_rec, h0, xp, mask):
+def _gru_fwd(U, b_rec, W, b, h0, xs, mask):
+    gate_input = _gate_input(W, b)
+
     def step(h, x):
-        zr, g, hg, h = _gru_step(x, h, U, b_rec, mask)
+        zr, g, hg, h = _gru_step(gate_input(x), h, U, b_rec, mask)
         return h, jnp.concatenate([zr, g, hg, h], axis=-1)
 
-    h, stash = jax.lax.scan(step, h0, xp)
+    h, stash = jax.lax.scan(step, h0, xs)
     H = h0.shape[-1]
-    return (stash[..., 4 * H :], h), (U, h0, mask, stash)
+    return (stash[..., 4 * H :], h), (U, W, xs if W is not None else None, h0, mask, stash)
 
 
 def _gru_bwd(res, cotangents):
-    U, h0, mask, stash = res
+    U, W, xs, h0, mask, stash = res
     dys, dhT = cotangents
     H = h0.shape[-1]
     h_prev_all = _shift_in(h0, stash[..., 4 * H :])
@@ -281,7 +332,8 @@ def _gru_bwd(res, cotangents):
     dh0, (dx, dhr, dhm) = _rscan(step, dhT, (stash, h_prev_all, dys))
     dU = _sum_outer(_mul(h_prev_all, mask), dhr)
     db_rec = jnp.sum(dhr, axis=(0, 1))
-    return dU, db_rec, dh0, dx, _dmask(h_prev_all, dhm, mask)
+    dW, db, dxs = _input_grads(W, xs, dx)
+    return dU, db_rec, dW, db, dh0, dxs, _dmask(h_prev_all, dhm, mask)
 
 
 gru_scan.defvjp(_gru_fwd, _gru_bwd)

@@ -106,7 +106,11 @@ def scan_cell(
     # Time-major before the projection: the transpose then moves the narrower input array.
     xs_time_major = jnp.swapaxes(xs, 0, 1)
     chunked = remat_chunk is not None and remat_chunk < xs_time_major.shape[0]
-    if cell.project is not None:
+    fused = lengths is None and cell.scan is not None and cell.project is not None
+    if fused:
+        recur = cell.recur
+        project = lambda xs_tm: xs_tm  # the fused scan projects its raw inputs itself
+    elif cell.project is not None:
         recur = cell.recur
         # All steps in one matmul, outside the loop; when rematerialising, per chunk instead,
         # so the [time, batch, gates] projection is never held whole.
@@ -130,8 +134,6 @@ def scan_cell(
 
     default = cell.initial_state((batch,), hidden_size, xs.dtype)
     carry = default if initial_state is None else _check_state(initial_state, default, cell.name)
-
-    fused = lengths is None and cell.scan is not None and cell.project is not None
 
     def run(carry, xs_tm, steps):
         """The recurrence over a block of time-major steps (``steps``: their time indices)."""

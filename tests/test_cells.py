@@ -1,5 +1,7 @@
 """Every cell against a plain NumPy loop of its equations; gradients against finite differences."""
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,7 +9,7 @@ import optax
 import pytest
 from jax.test_util import check_grads
 
-from jaxseq import cells
+from jaxseq import cells, fused
 from jaxseq.cells import Cell, LSTMState
 from jaxseq.recurrent import RNN, scan_cell
 from tests import reference
@@ -90,6 +92,38 @@ def test_scan_equals_python_loop_over_step(name, rng):
     jax.tree_util.tree_map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), state, carry
     )
+
+
+FUSED = [name for name, (cell, _) in CASES.items() if cell.scan is not None]
+
+
+@pytest.mark.parametrize("name", FUSED)
+@pytest.mark.parametrize("in_loop", [True, False], ids=["projected-in-loop", "projected-before"])
+def test_fused_scan_matches_reference_wherever_it_projects(name, in_loop, rng, monkeypatch):
+    """The hand-written scans, input projected per step or for all steps before the loop:
+    outputs against the NumPy loop, every gradient (inputs and initial state included)
+    against autodiff of the plain per-step cell."""
+    monkeypatch.setattr(fused, "IN_LOOP_MAX_FEATURES", F if in_loop else F - 1)
+    cell, ref = CASES[name]
+    plain = cell._replace(scan=None)
+    params, xs = _setup(cell, rng)
+    xs = jnp.asarray(xs)
+    state0 = jax.tree_util.tree_map(
+        lambda a: jnp.asarray(rng.normal(size=a.shape), jnp.float32),
+        cell.initial_state((B,), H, jnp.float32),
+    )
+    _, ys = scan_cell(cell, params, xs, hidden_size=H)
+    np.testing.assert_allclose(ys, ref(to_numpy64(params), np.asarray(xs, np.float64))[0], 1e-5, 1e-6)
+    weights = jnp.asarray(rng.normal(size=(T, H)), jnp.float32)
+
+    def loss(which, p, x, s0):
+        state, ys = scan_cell(which, p, x, hidden_size=H, initial_state=s0)
+        last = jax.tree_util.tree_leaves(state)
+        return jnp.sum(ys * weights) + sum(jnp.sum(jnp.sin(a)) for a in last)
+
+    got = jax.grad(partial(loss, cell), argnums=(0, 1, 2))(params, xs, state0)
+    want = jax.grad(partial(loss, plain), argnums=(0, 1, 2))(params, xs, state0)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, 2e-5, 2e-6), got, want)
 
 
 def test_lstm_defaults_reproduce_keras_initialisation():
