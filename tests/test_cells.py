@@ -113,7 +113,9 @@ def test_fused_scan_matches_reference_wherever_it_projects(name, in_loop, rng, m
         cell.initial_state((B,), H, jnp.float32),
     )
     _, ys = scan_cell(cell, params, xs, hidden_size=H)
-    np.testing.assert_allclose(ys, ref(to_numpy64(params), np.asarray(xs, np.float64))[0], 1e-5, 1e-6)
+    np.testing.assert_allclose(
+        ys, ref(to_numpy64(params), np.asarray(xs, np.float64))[0], 1e-5, 1e-6
+    )
     weights = jnp.asarray(rng.normal(size=(T, H)), jnp.float32)
 
     def loss(which, p, x, s0):
