@@ -7,7 +7,12 @@ jaxseq's default by the median of per-round ratios (above 1: the default is fast
   removed); additionally the input projection inside the loop instead of one matmul before it;
   ``lax.scan`` ``unroll`` 2 and 4 (autodiff path, where it applies); no buffer donation;
 - a whole epoch of the chapter's data (7,000 series, 219 minibatches) as one compiled call
-  against a Python loop of compiled steps.
+  against a Python loop of compiled steps;
+- where the fused scans project a narrow input (``jaxseq.fused.IN_LOOP_MAX_FEATURES``): per
+  step inside the loop (the default for up to 16 features) against one matmul before the loop,
+  on W1 and on W6 (2,000 steps), training step and forward pass;
+- the reverse loop's ``dz @ U^T`` with ``U^T`` laid out in memory before the loop, or the
+  transpose folded into the matmul (``jaxseq.fused.TRANSPOSE_FROM_UNITS``), on W1 and W6.
 Writes ``experiments/results/perf_ideas.md``.
 
 Run: ``python experiments/perf_ideas.py [--rounds 40]``.
@@ -23,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from timing import interleave, write_report
 
-from jaxseq import bench, cells, data, models, train
+from jaxseq import bench, cells, data, fused, models, train
 from jaxseq.layers import Dense, Sequential, TimeDistributed
 from jaxseq.recurrent import RNN
 
@@ -49,7 +54,7 @@ def step_variants(rounds: int) -> list[str]:
     autodiff = lstm._replace(scan=None)
     in_loop = lstm._replace(scan=None, project=None, recur=None)
     variants = {
-        "default: hand-written backward, projection before the scan, donated state": (
+        "default: hand-written backward, input projection placed by width, donated state": (
             lstm,
             1,
             True,
@@ -117,6 +122,31 @@ def epoch_variants(rounds: int) -> list[str]:
     return table(interleave(fns, rounds), 1e3, "epoch ms")
 
 
+def setting_variants(rounds: int, attribute: str, settings: dict[str, int]) -> list[str]:
+    """W1 and W6 (training step and forward) under values of a ``jaxseq.fused`` constant; the
+    first setting is the default."""
+    rows = []
+    default = getattr(fused, attribute)
+    for name, r in (("W1", rounds), ("W6", max(5, rounds // 8))):
+        contenders = {}
+        for label, value in settings.items():
+            setattr(fused, attribute, value)  # read when the step is traced, just below
+            contenders[label] = bench.jaxseq_contender(bench.WORKLOADS[name])
+        setattr(fused, attribute, default)
+        holders = {k: {"state": c.init_state} for k, c in contenders.items()}
+
+        def train_fn(c, h):
+            h["state"] = c.train_step(h["state"])
+            return h["state"]
+
+        train = {k: (lambda c=c, h=holders[k]: train_fn(c, h)) for k, c in contenders.items()}
+        forward = {k: c.forward for k, c in contenders.items()}
+        for what, fns in (("train step", train), ("forward", forward)):
+            rows += table(interleave(fns, r), 1e3, f"{name} {what} ms")
+            rows.append("")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
@@ -125,6 +155,25 @@ def main() -> None:
     args = parser.parse_args()
     steps = step_variants(args.rounds)
     epochs = epoch_variants(args.epoch_rounds)
+    projection = setting_variants(
+        args.rounds,
+        "IN_LOOP_MAX_FEATURES",
+        {
+            "per step inside the loop (default)": fused.IN_LOOP_MAX_FEATURES,
+            "before the loop": -1,
+        },
+    )
+    transposed = setting_variants(
+        args.rounds,
+        "TRANSPOSE_FROM_UNITS",
+        {
+            f"transposed copy from {fused.TRANSPOSE_FROM_UNITS} units (default)": (
+                fused.TRANSPOSE_FROM_UNITS
+            ),
+            "always a transposed copy": 0,
+            "never (transpose folded into the matmul)": 10**9,
+        },
+    )
     write_report(
         args.out,
         "Speed ideas on W1, measured",
@@ -138,6 +187,14 @@ def main() -> None:
             "",
             *epochs,
             "",
+            "Where a narrow input (1 feature here) is projected, per step inside the loop or for "
+            "all steps before it:",
+            "",
+            *projection,
+            "The reverse loop's `dz @ U^T`: `U^T` laid out in memory before the loop, or the "
+            "transpose folded into the matmul (W1: 20 units, W6: 64):",
+            "",
+            *transposed,
         ],
     )
 
