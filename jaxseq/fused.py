@@ -245,7 +245,9 @@ def _lstm_bwd(use_peep, res, cotangents):
     U, peep, W, xs, h0, c0, mask, stash, ys = res
     dys, (dhT, dcT) = cotangents
     H = h0.shape[-1]
-    scale = _gate_scale(H, stash.dtype)
+    # Gates as a middle axis, [batch, 4, H]: the four gate blocks of dz are then built by
+    # stacking whole rows rather than by a per-element concatenation.
+    scale = _gate_scale(H, stash.dtype).reshape(4, H)
     scale2 = scale * scale
     UT = _transposed(U)
     cs = stash[..., 4 * H :]
@@ -254,20 +256,20 @@ def _lstm_bwd(use_peep, res, cotangents):
     def step(carry, inputs):
         dh, dc = carry
         s, c_prev, dy = inputs
-        t, tc = s[:, : 4 * H], jnp.tanh(s[:, 4 * H :])
+        t, tc = s[:, : 4 * H].reshape(-1, 4, H), jnp.tanh(s[:, 4 * H :])
         a = t * scale + (1 - scale)
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+        i, f, g, o = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
         dh = dh + dy
-        dzo = dh * tc * 0.25 * (1 - t[:, 3 * H :] ** 2)
         dc = dc + dh * o * (1 - tc * tc)
         if use_peep:
-            dc = dc + dzo * peep[2]
+            dc = dc + dh * tc * 0.25 * (1 - t[:, 3] ** 2) * peep[2]
         # d(loss)/d(activated gate) times d(activated gate)/dz = scale^2 (1 - t^2)
-        da = jnp.concatenate([dc * g, dc * c_prev, dc * i, dh * tc], -1)
+        da = jnp.stack([dc * g, dc * c_prev, dc * i, dh * tc], axis=1)
         dz = da * scale2 * (1 - t * t)
         dc_prev = dc * f
         if use_peep:
-            dc_prev = dc_prev + dz[:, :H] * peep[0] + dz[:, H : 2 * H] * peep[1]
+            dc_prev = dc_prev + dz[:, 0] * peep[0] + dz[:, 1] * peep[1]
+        dz = dz.reshape(-1, 4 * H)
         dhm = dz @ UT
         return (_mul(dhm, mask), dc_prev), (dz, None if mask is None else dhm)
 
