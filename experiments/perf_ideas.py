@@ -127,7 +127,7 @@ def setting_variants(rounds: int, attribute: str, settings: dict[str, int]) -> l
     first setting is the default."""
     rows = []
     default = getattr(fused, attribute)
-    for name, r in (("W1", rounds), ("W6", max(5, rounds // 8))):
+    for name, r in (("W1", rounds), ("W6", max(20, rounds // 2))):
         contenders = {}
         for label, value in settings.items():
             setattr(fused, attribute, value)  # read when the step is traced, just below

@@ -69,10 +69,9 @@ def _transposed(U: Array) -> Array:
     """``U^T`` for the reverse loop's ``dz @ U^T``.
 
     From :data:`TRANSPOSE_FROM_UNITS` hidden units, laid out in memory once before the loop, so
-    the matmul reads its right operand in the order it consumes it: on this CPU that made the
-    step up to 1.6x faster for ``H`` of 32-128 (W6's training step 1.04x), while at ``H`` = 20
-    the extra copy cost W1 and W2 2-3% (``python experiments/perf_ideas.py``). Below it, the
-    transpose stays folded into the matmul.
+    the matmul reads its right operand in the order it consumes it. A small gain on this CPU:
+    W6's training step (64 units) 1.02-1.05x in interleaved runs, none to measure at 20 units
+    (``python experiments/perf_ideas.py``). Below it, the transpose stays folded into the matmul.
     """
     if U.shape[0] >= TRANSPOSE_FROM_UNITS:
         return jnp.copy(U.T)
