@@ -14,8 +14,8 @@ full-width elementwise passes:
   ``exp`` plus a division, two passes);
 - derivatives are taken from the stashed ``tanh`` values (``1 - t^2``), never recomputed.
 
-The results equal autodiff of the plain cells to float rounding: ``tests/test_fused.py`` checks
-them against autodiff and against finite differences.
+The results equal autodiff of the plain cells to float rounding: ``tests/test_cells.py`` checks
+them against the NumPy loop, autodiff of the plain cells and finite differences.
 
 Each function runs one recurrence over time-major inputs ``xs`` and adds the input bias ``b``
 inside the loop, where it fuses into the gate arithmetic (added to a projection before the loop
@@ -31,7 +31,9 @@ it would be one more pass over a ``[time, batch, G * H]`` array). Where the inpu
   (which XLA folds into the gate arithmetic when ``in`` is 1). The backward pass still computes
   ``dW = sum_t x_t^T dz_t`` and ``dx = dz W^T`` as single matmuls after the loop.
 
-Shapes: ``h0`` (and ``c0``): ``[batch, H]``;
+Shapes and the rest:
+
+- ``h0`` (and ``c0``): ``[batch, H]``;
 - ``mask``: ``[batch, H]`` or ``None``: recurrent dropout, multiplied into the state where it
   enters the recurrent matmul;
 - returns ``(ys [time, batch, H], final carry)``.
