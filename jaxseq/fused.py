@@ -351,9 +351,12 @@ def _gru_bwd(res, cotangents):
         dx = jnp.concatenate([daz, dar, dag], axis=-1)
         dhr = jnp.concatenate([daz, dar, dag * r], axis=-1)
         dhm = dhr @ UT
-        return dh * z + _mul(dhm, mask), (dx, dhr, None if mask is None else dhm)
+        return dh * z + _mul(dhm, mask), (dx, None if mask is None else dhm)
 
-    dh0, (dx, dhr, dhm) = _rscan(step, dhT, (stash, h_prev_all, dys))
+    dh0, (dx, dhm) = _rscan(step, dhT, (stash, h_prev_all, dys))
+    # dhr differs from dx only in its g block (times r): rebuilt after the loop in one pass
+    # rather than written out at every step.
+    dhr = dx * jnp.concatenate([jnp.ones_like(stash[..., : 2 * H]), stash[..., H : 2 * H]], -1)
     dU = _sum_outer(_mul(h_prev_all, mask), dhr)
     db_rec = jnp.sum(dhr, axis=(0, 1))
     dW, db, dxs = _input_grads(W, xs, dx)
