@@ -6,6 +6,7 @@ jaxseq's default by the median of per-round ratios (above 1: the default is fast
 - training step variants: autodiff instead of the hand-written backward pass (``cell.scan``
   removed); additionally the input projection inside the loop instead of one matmul before it;
   ``lax.scan`` ``unroll`` 2 and 4 (autodiff path, where it applies); no buffer donation;
+  Adam per parameter array instead of on one flat vector (``optax.flatten``);
 - a whole epoch of the chapter's data (7,000 series, 219 minibatches) as one compiled call
   against a Python loop of compiled steps;
 - where the fused scans project a narrow input (``jaxseq.fused.IN_LOOP_MAX_FEATURES``): per
@@ -53,26 +54,25 @@ def step_variants(rounds: int) -> list[str]:
     lstm = cells.lstm()
     autodiff = lstm._replace(scan=None)
     in_loop = lstm._replace(scan=None, project=None, recur=None)
+    # label: (cell, unroll, donate the state, Adam on one flat vector)
     variants = {
-        "default: hand-written backward, input projection placed by width, donated state": (
-            lstm,
-            1,
-            True,
-        ),
-        "autodiff backward": (autodiff, 1, True),
-        "autodiff, projection inside the loop": (in_loop, 1, True),
-        "autodiff, unroll 2": (autodiff, 2, True),
-        "autodiff, unroll 4": (autodiff, 4, True),
-        "default without donation": (lstm, 1, False),
+        "default: hand-written backward, input projection placed by width, donated state, "
+        "Adam on one flat vector": (lstm, 1, True, True),
+        "autodiff backward": (autodiff, 1, True, True),
+        "autodiff, projection inside the loop": (in_loop, 1, True, True),
+        "autodiff, unroll 2": (autodiff, 2, True, True),
+        "autodiff, unroll 4": (autodiff, 4, True, True),
+        "default without donation": (lstm, 1, False, True),
+        "default with Adam per parameter array": (lstm, 1, True, False),
     }
     X, Y = (jnp.asarray(a) for a in bench.random_data(bench.WORKLOADS["W1"]))
-    optimizer = train.make_optimizer(1e-3)
     fns = {}
-    for label, (cell, unroll, donate) in variants.items():
+    for label, (cell, unroll, donate, flatten) in variants.items():
         model = w1_model(cell, unroll)
+        optimizer = train.make_optimizer(1e-3, flatten=flatten)
         variables = model.init(jax.random.PRNGKey(0))
         state = train.TrainState(variables, optimizer.init(variables["params"]))
-        step = lambda s, model=model: train.train_step(model, optimizer, s, X, Y, None)[0]
+        step = lambda s, model=model, opt=optimizer: train.train_step(model, opt, s, X, Y, None)[0]
         compiled = jax.jit(step, donate_argnums=0 if donate else ())
         holder = {"state": state}
 

@@ -44,12 +44,18 @@ def make_optimizer(
     eps: float = KERAS_ADAM_EPSILON,
     b1: float = 0.9,
     b2: float = 0.999,
+    flatten: bool = True,
 ) -> optax.GradientTransformation:
     """Adam (Keras' epsilon 1e-7 by default) after optional clipping by global norm.
 
     Args:
         learning_rate: a float or an optax schedule (``step -> rate``).
         clip_norm: clip the gradient's global norm to this value; ``None`` turns clipping off.
+        flatten: run the update on all parameters as one flat vector (``optax.flatten``): the
+            same arithmetic (Adam is elementwise), but a few fused passes in all instead of a
+            few per parameter array, each a separate kernel launch. For the chapter's small
+            models that is a visible share of a step: W1's training step about 1.08x faster
+            on this CPU (``python experiments/perf_ideas.py``).
 
     The numeric hyperparameters sit in ``state.hyperparams`` so :class:`Trainer` can give each
     replica its own.
@@ -60,10 +66,10 @@ def make_optimizer(
         raise InputError(f"clip_norm must be > 0 or None (off), got {clip_norm}")
 
     def chain(learning_rate, clip_norm):
-        adam = optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
-        if clip_norm is None:
-            return adam
-        return optax.chain(optax.clip_by_global_norm(clip_norm), adam)
+        update = optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
+        if clip_norm is not None:
+            update = optax.chain(optax.clip_by_global_norm(clip_norm), update)
+        return optax.flatten(update) if flatten else update
 
     return optax.inject_hyperparams(
         chain, static_args=() if clip_norm is not None else ("clip_norm",)

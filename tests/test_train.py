@@ -52,13 +52,33 @@ def test_clipping_changes_the_update_of_an_exploding_gradient():
     gradients leave v equal to (1 - b2) * clip^2 / n per coordinate."""
     grads = {"w": jnp.full((4,), 1e6)}
     params = {"w": jnp.zeros(4)}
-    chain = train.make_optimizer(0.1, clip_norm=2.0)
+    chain = train.make_optimizer(0.1, clip_norm=2.0, flatten=False)  # state laid out per leaf
     _, state = chain.update(grads, chain.init(params), params)
     nu = state.inner_state[1][0].nu["w"]
     np.testing.assert_allclose(nu, 0.001 * (2.0 / 2) ** 2, rtol=1e-5)  # each coord clipped to 1
-    off = train.make_optimizer(0.1, clip_norm=None)
+    off = train.make_optimizer(0.1, clip_norm=None, flatten=False)
     _, state = off.update(grads, off.init(params), params)
     np.testing.assert_allclose(state.inner_state[0].nu["w"], 0.001 * 1e12, rtol=1e-5)
+
+
+@pytest.mark.parametrize("clip_norm", [None, 0.5])
+def test_flattened_optimizer_makes_the_same_updates(clip_norm, rng):
+    """One flat vector for all parameters is a layout, not a different optimiser: five steps of
+    Adam (with and without clipping) equal the per-leaf updates."""
+    params = {
+        "a": jnp.asarray(rng.normal(size=(3, 4)), jnp.float32),
+        "b": {"c": jnp.asarray(rng.normal(size=(5,)), jnp.float32)},
+    }
+    flat = train.make_optimizer(0.01, clip_norm=clip_norm)
+    per_leaf = train.make_optimizer(0.01, clip_norm=clip_norm, flatten=False)
+    p1, p2, s1, s2 = params, params, flat.init(params), per_leaf.init(params)
+    for _ in range(5):
+        grads = jax.tree_util.tree_map(lambda p: jnp.sin(3 * p) + p**2, p1)
+        u1, s1 = flat.update(grads, s1, p1)
+        u2, s2 = per_leaf.update(grads, s2, p2)
+        jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, 1e-6, 1e-7), u1, u2)
+        p1, p2 = optax.apply_updates(p1, u1), optax.apply_updates(p2, u2)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, 1e-6, 1e-7), p1, p2)
 
 
 def test_epoch_takes_every_minibatch_and_the_short_last_one():
