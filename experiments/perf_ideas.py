@@ -11,9 +11,7 @@ jaxseq's default by the median of per-round ratios (above 1: the default is fast
   against a Python loop of compiled steps;
 - where the fused scans project a narrow input (``jaxseq.fused.IN_LOOP_MAX_FEATURES``): per
   step inside the loop (the default for up to 16 features) against one matmul before the loop,
-  on W1 and on W6 (2,000 steps), training step and forward pass;
-- the reverse loop's ``dz @ U^T`` with ``U^T`` laid out in memory before the loop, or the
-  transpose folded into the matmul (``jaxseq.fused.TRANSPOSE_FROM_UNITS``), on W1 and W6.
+  on W1 and on W6 (2,000 steps), training step and forward pass.
 Writes ``experiments/results/perf_ideas.md``.
 
 Run: ``python experiments/perf_ideas.py [--rounds 40]``.
@@ -163,17 +161,6 @@ def main() -> None:
             "before the loop": -1,
         },
     )
-    transposed = setting_variants(
-        args.rounds,
-        "TRANSPOSE_FROM_UNITS",
-        {
-            f"transposed copy from {fused.TRANSPOSE_FROM_UNITS} units (default)": (
-                fused.TRANSPOSE_FROM_UNITS
-            ),
-            "always a transposed copy": 0,
-            "never (transpose folded into the matmul)": 10**9,
-        },
-    )
     write_report(
         args.out,
         "Speed ideas on W1, measured",
@@ -191,10 +178,6 @@ def main() -> None:
             "all steps before it:",
             "",
             *projection,
-            "The reverse loop's `dz @ U^T`: `U^T` laid out in memory before the loop, or the "
-            "transpose folded into the matmul (W1: 20 units, W6: 64):",
-            "",
-            *transposed,
         ],
     )
 

@@ -63,23 +63,6 @@ def _dmask(h_prev: Array, dhm: Array | None, mask: Array | None):
     return None if mask is None else jnp.sum(h_prev * dhm, axis=0)
 
 
-#: Hidden sizes from which the reverse loop's ``dz @ U^T`` reads a transposed copy of ``U``.
-TRANSPOSE_FROM_UNITS = 32
-
-
-def _transposed(U: Array) -> Array:
-    """``U^T`` for the reverse loop's ``dz @ U^T``.
-
-    From :data:`TRANSPOSE_FROM_UNITS` hidden units, laid out in memory once before the loop, so
-    the matmul reads its right operand in the order it consumes it. A small gain on this CPU:
-    W6's training step (64 units) 1.02-1.05x in interleaved runs, none to measure at 20 units
-    (``python experiments/perf_ideas.py``). Below it, the transpose stays folded into the matmul.
-    """
-    if U.shape[0] >= TRANSPOSE_FROM_UNITS:
-        return jnp.copy(U.T)
-    return U.T
-
-
 def _rscan(f, init, xs):
     return jax.lax.scan(f, init, xs, reverse=True)
 
@@ -162,12 +145,11 @@ def _simple_rnn_bwd(activation, res, cotangents):
         deriv = lambda a, y, dh: dh * (1 - y * y)
     else:
         deriv = lambda a, y, dh: jax.vjp(activation, a)[1](dh)[0]
-    UT = _transposed(U)
 
     def step(dh, inputs):
         a, y, dy = inputs
         da = deriv(a, y, dh + dy)
-        dhm = da @ UT
+        dhm = da @ U.T
         return _mul(dhm, mask), (da, None if mask is None else dhm)
 
     dh0, (da, dhm) = _rscan(step, dhT, (pre, ys, dys))
@@ -250,7 +232,6 @@ def _lstm_bwd(use_peep, res, cotangents):
     # stacking whole rows rather than by a per-element concatenation.
     scale = _gate_scale(H, stash.dtype).reshape(4, H)
     scale2 = scale * scale
-    UT = _transposed(U)
     cs = stash[..., 4 * H :]
     c_prev_all = _shift_in(c0, cs)
 
@@ -271,7 +252,7 @@ def _lstm_bwd(use_peep, res, cotangents):
         if use_peep:
             dc_prev = dc_prev + dz[:, 0] * peep[0] + dz[:, 1] * peep[1]
         dz = dz.reshape(-1, 4 * H)
-        dhm = dz @ UT
+        dhm = dz @ U.T
         return (_mul(dhm, mask), dc_prev), (dz, None if mask is None else dhm)
 
     (dh0, dc0), (dz, dhm) = _rscan(step, (dhT, dcT), (stash, c_prev_all, dys))
@@ -339,7 +320,6 @@ def _gru_bwd(res, cotangents):
     dys, dhT = cotangents
     H = h0.shape[-1]
     h_prev_all = _shift_in(h0, stash[..., 4 * H :])
-    UT = _transposed(U)
 
     def step(dh, inputs):
         s, h_prev, dy = inputs
@@ -350,7 +330,7 @@ def _gru_bwd(res, cotangents):
         dar = dag * hg * r * (1 - r)
         dx = jnp.concatenate([daz, dar, dag], axis=-1)
         dhr = jnp.concatenate([daz, dar, dag * r], axis=-1)
-        dhm = dhr @ UT
+        dhm = dhr @ U.T
         return dh * z + _mul(dhm, mask), (dx, None if mask is None else dhm)
 
     dh0, (dx, dhm) = _rscan(step, dhT, (stash, h_prev_all, dys))
