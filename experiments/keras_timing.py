@@ -25,7 +25,7 @@ import numpy as np
 
 from jaxseq import data, interop
 
-# (task, learning rate, target slice for conv_gru) per model, as in the notebook
+# (task, learning rate) per model, as in the notebook
 MODELS = {
     "linear": ("one_step", 1e-3),
     "simple_rnn": ("one_step", 5e-3),

@@ -234,16 +234,13 @@ def wavefront_rows(rounds: int) -> list[str]:
     params = (layers, head)
     err = float(jnp.max(jnp.abs(two_scans(params, X) - wavefront(params, X))))
     loss = lambda f: jax.jit(jax.value_and_grad(lambda p: jnp.mean((f(p, X) - Y) ** 2)))
-    g1, g2 = (
-        jax.grad(lambda p: jnp.mean((two_scans(p, X) - Y) ** 2))(params),
-        jax.grad(lambda p: jnp.mean((wavefront(p, X) - Y) ** 2))(params),
-    )
+    fwd = {"two fused scans (jaxseq)": jax.jit(two_scans), "wavefront": jax.jit(wavefront)}
+    grad = {"two fused scans (jaxseq)": loss(two_scans), "wavefront": loss(wavefront)}
+    g1, g2 = (g(params)[1] for g in grad.values())
     gerr = max(
         float(jnp.max(jnp.abs(a - b)))
         for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2), strict=True)
     )
-    fwd = {"two fused scans (jaxseq)": jax.jit(two_scans), "wavefront": jax.jit(wavefront)}
-    grad = {"two fused scans (jaxseq)": loss(two_scans), "wavefront": loss(wavefront)}
     f_times = interleave({k: partial(f, params, X) for k, f in fwd.items()}, rounds)
     g_times = interleave({k: partial(f, params) for k, f in grad.items()}, rounds)
     return [

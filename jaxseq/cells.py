@@ -99,21 +99,24 @@ def _masked(h: Array, state_mask: Array | None) -> Array:
     return h if state_mask is None else h * state_mask
 
 
-def _dense_projection(params, x):
-    # On a 2-D view, so the kernel's gradient is a dot with one contracting dimension.
-    flat = x.reshape(-1, x.shape[-1]) @ params["kernel"] + params["bias"]
+def _matmul_last(x, kernel):
+    """``x @ kernel`` over the last axis of ``x [..., in]``, on a 2-D view so the kernel's
+    gradient is a dot with one contracting dimension."""
+    flat = x.reshape(-1, x.shape[-1]) @ kernel
     return flat.reshape(*x.shape[:-1], flat.shape[-1])
+
+
+def _dense_projection(params, x):
+    return _matmul_last(x, params["kernel"]) + params["bias"]
 
 
 def _fused_inputs(params, xs):
     """``(W, xs)`` for a fused scan (:mod:`jaxseq.fused`): the kernel and the raw inputs when the
     projection runs inside the loop, else ``None`` and ``xs W`` for all steps (no bias: the
     fused scans add it inside the loop)."""
-    kernel = params["kernel"]
     if fused.projects_in_loop(xs.shape[-1]):
-        return kernel, xs
-    flat = xs.reshape(-1, xs.shape[-1]) @ kernel
-    return None, flat.reshape(*xs.shape[:-1], flat.shape[-1])
+        return params["kernel"], xs
+    return None, _matmul_last(xs, params["kernel"])
 
 
 def _symmetric_uniform(key, shape, dtype=jnp.float32):

@@ -54,7 +54,7 @@ def make_optimizer(
         flatten: run the update on all parameters as one flat vector (``optax.flatten``): the
             same arithmetic (Adam is elementwise), but a few fused passes in all instead of a
             few per parameter array, each a separate kernel launch. For the chapter's small
-            models that is a visible share of a step: W1's training step about 1.08x faster
+            models that is a visible share of a step: W1's training step 1.05-1.08x faster
             on this CPU (``python experiments/perf_ideas.py``).
 
     The numeric hyperparameters sit in ``state.hyperparams`` so :class:`Trainer` can give each
