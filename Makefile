@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: venv test test-fast lint experiments experiments-quick bench example clean
+.PHONY: venv test test-fast lint experiments experiments-quick bench example real-series clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,11 @@ bench: $(STAMP)
 
 example: $(STAMP)
 	$(PY) -m pip install -q -e '.[example]'
-	$(PY) experiments/co2_example.py
+	$(PY) experiments/real_series.py --series co2
+
+real-series: $(STAMP)
+	$(PY) -m pip install -q -e '.[example]'
+	$(PY) experiments/real_series.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -45,6 +45,25 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _size(text: str) -> int | float:
+    """Steps (an integer) or a share of the series (a number in (0, 1))."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of steps or a fraction below 1, got {text!r}"
+        ) from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of steps or a fraction in (0, 1), got {text}"
+        )
+    return value
+
+
 def _jobs(text: str) -> int | str:
     return text if text == "auto" else _positive_int(text)
 
@@ -124,6 +143,11 @@ def cmd_train(args) -> int:
             clip_norm=args.clip_norm,
             time_column=args.time_column,
             fill=args.fill,
+            normalize=args.normalize,
+            valid_size=args.valid_size,
+            test_size=args.test_size,
+            stride=args.stride,
+            season=args.season,
         )
         out = args.out or f"runs/{args.model}"
     reporter = _reporter(args, [config.model], config.epochs)
@@ -145,28 +169,90 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _cell(m: dict) -> str:
+    if m["min"] == m["max"]:
+        return f"{m['mean']:.4g}"
+    return f"{m['mean']:.4g} [{m['min']:.4g}-{m['max']:.4g}]"
+
+
+def _table(rows: dict) -> list[str]:
+    lines = [f"  {'forecast':<22} {'MASE':>22} {'RMSE':>22} {'MAE':>22} {'sMAPE':>22}"]
+    for name, m in rows.items():
+        cells = "".join(f" {_cell(m[k]):>22}" for k in ("mase", "rmse", "mae", "smape"))
+        lines.append(f"  {name:<22}{cells}")
+    return lines
+
+
 def cmd_evaluate(args) -> int:
     from jaxseq import workflow
-    from jaxseq.runs import Run
+    from jaxseq.runs import Run, write_json
 
+    out = _output(args.out) if args.out else None
     run = Run(args.run)
-    result = workflow.evaluate_run(run, args.data, season=args.season)
-    targets = ", ".join(run.config.targets)
-    print(
-        f"{run.config.model} on {targets}, horizon {run.config.horizon}, {run.config.seeds} seeds "
-        "(errors in the data's units; model: mean [min - max] over seeds)"
+    result = workflow.evaluate_run(
+        run,
+        args.data,
+        season=args.season,
+        stride=args.stride,
+        refit_every=args.refit_every,
+        classical=not args.no_classical,
     )
-    for split, block in result.items():
-        print(f"\n{split} ({block['windows']} windows)")
-        print(f"  {'forecast':<24} {'RMSE':>24} {'MAE':>24}")
-        for name, m in block["metrics"].items():
+    s = result["settings"]
+    print(
+        f"{s['model']} on {', '.join(s['targets'])}, horizon {s['horizon']}, {s['seeds']} seeds, "
+        f"season {s['season']}: errors in the data's units at every origin (stride "
+        f"{s['stride']}); model: mean [min - max] over seeds; MASE scaled by the training "
+        "part's seasonal naive MAE"
+    )
+    for split in ("valid", "test"):
+        block = result[split]
+        first, last = block["origins"]
+        print(f"\n{split} ({block['windows']} origins, steps {first}-{last})")
+        print("\n".join(_table(block["rows"])))
+        for name, why in block["skipped"].items():
+            print(f"  ({name} skipped: {why})")
+    if out:
+        write_json(Path(out), result)
+        print(f"\nwrote {out}")
+    return 0
 
-            def cell(s):
-                if s["min"] == s["max"]:
-                    return f"{s['mean']:.4g}"
-                return f"{s['mean']:.4g} [{s['min']:.4g}-{s['max']:.4g}]"
 
-            print(f"  {name:<24} {cell(m['rmse']):>24} {cell(m['mae']):>24}")
+def cmd_compare(args) -> int:
+    from jaxseq import compare
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} is a file; give a folder for the comparison")
+    chosen = args.models if args.models else "all"
+    if args.models == ["all"]:
+        chosen = "all"
+    names = compare.applicable(args.horizon) if chosen == "all" else chosen
+    with _reporter(args, names, args.epochs) as reporter:
+        result = compare.compare(
+            args.data,
+            horizon=args.horizon,
+            window=args.window,
+            column=args.column,
+            models=chosen,
+            seeds=args.seeds,
+            epochs=args.epochs,
+            season=args.season,
+            valid_size=args.valid_size,
+            test_size=args.test_size,
+            stride=args.stride,
+            normalize=args.normalize,
+            batch_size=args.batch_size,
+            time_column=args.time_column,
+            fill=args.fill,
+            classical=not args.no_classical,
+            jobs=None if args.jobs == "auto" else args.jobs,
+            out=out,
+            progress=reporter,
+        )
+    if not args.quiet:
+        print(compare.markdown(result))
+    best = result["settings"]["best"]
+    print(f"best on validation: {best}; wrote {out}/compare.json, compare.md, compare.png, best/")
     return 0
 
 
@@ -224,7 +310,7 @@ def cmd_impute(args) -> int:
     values, filled, series = workflow.impute_run(run, args.data)
     name = run.config.targets[0]
     header = ([run.config.time_column] if series.time is not None else ["row"]) + [name, "filled"]
-    labels = series.time if series.time is not None else range(1, len(values) + 1)
+    labels = series.time_labels()
     rows = [[label, f"{v:.6g}", int(f)] for label, v, f in zip(labels, values, filled, strict=True)]
     write_csv(out, header, rows)
     print(f"filled {int(filled.sum())} missing value(s) of {name}; wrote {out}")
@@ -333,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("interpolate", "ffill", "zero"),
         help="fill missing values instead of refusing them",
     )
+    _protocol_options(p)
     p.add_argument("--out", help="run folder (default runs/MODEL)")
     p.add_argument(
         "--resume", metavar="RUN", help="continue an interrupted run to its configured epochs"
@@ -350,9 +437,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--season",
         type=_positive_int,
-        help="also compare with the seasonal naive forecast of this period",
+        help="season for MASE and seasonal naive (default: the run's, or the time column's "
+        "frequency: weekly 52, monthly 12, ...; else 1)",
     )
+    p.add_argument(
+        "--stride", type=_positive_int, help="steps between origins (default: the run's, 1)"
+    )
+    p.add_argument(
+        "--refit-every",
+        type=_positive_int,
+        metavar="K",
+        help="retrain the model every K test origins on the data before them",
+    )
+    p.add_argument("--no-classical", action="store_true", help="skip AutoETS/ARIMA/Theta")
+    p.add_argument("--out", help="also write the result as JSON to this file")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "compare",
+        help="train every applicable model on a series, score them against the baselines",
+    )
+    p.add_argument("--data", required=True, help="a CSV/Parquet file with a header, or .npy")
+    p.add_argument("--column", help="the column to forecast (default: the first)")
+    p.add_argument("--time-column", help="a column of dates/times (sorted, frequency inferred)")
+    p.add_argument("--horizon", type=_positive_int, required=True, help="steps ahead")
+    p.add_argument("--window", type=_positive_int, required=True, help="input steps")
+    p.add_argument(
+        "--models",
+        type=_names,
+        help="all (default: every applicable zoo model) or comma-separated zoo names",
+    )
+    p.add_argument("--seeds", type=_positive_int, default=3, help="replicas per model (3)")
+    p.add_argument("--epochs", type=_positive_int, default=30, help="epochs per model (30)")
+    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument(
+        "--fill",
+        choices=("interpolate", "ffill", "zero"),
+        help="fill missing values instead of refusing them",
+    )
+    _protocol_options(p)
+    p.add_argument("--no-classical", action="store_true", help="skip AutoETS/ARIMA/Theta")
+    p.add_argument("--jobs", type=_jobs, default="auto", help="worker processes (default auto)")
+    p.add_argument("--out", default="compare", help="results folder (default ./compare)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(
         "forecast", help="forecast the steps after the end of a series (CSV out, optional plot)"
@@ -419,6 +547,64 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _protocol_options(p) -> None:
+    """Options shared by train and compare: the normalisation and where the parts lie."""
+    p.add_argument(
+        "--normalize",
+        choices=("window", "series", "none"),
+        default="window",
+        help="window: each input window in its own frame (default); series: the training "
+        "part's mean and std; none",
+    )
+    p.add_argument(
+        "--valid-size",
+        type=_size,
+        default=0.2,
+        help="validation targets: steps (an integer) or a share below 1 (default 0.2)",
+    )
+    p.add_argument(
+        "--test-size",
+        type=_size,
+        default=0.1,
+        help="test targets: steps (an integer) or a share below 1 (default 0.1)",
+    )
+    p.add_argument(
+        "--stride", type=_positive_int, default=1, help="steps between validation/test origins"
+    )
+    if not any(a.dest == "season" for a in p._actions):
+        p.add_argument(
+            "--season",
+            type=_positive_int,
+            help="season for MASE and seasonal naive (default from the time column, else 1)",
+        )
+
+
+class _Notes:
+    """Collects what the loader reports (rows sorted, gaps, labels that are not dates), to
+    print as ``note:`` lines once a command has succeeded (a failure stays one line)."""
+
+    def __enter__(self):
+        import logging
+
+        self.lines: list[str] = []
+        self.log = logging.getLogger("jaxseq")
+        self.handler = logging.Handler()
+        self.handler.emit = lambda record: self.lines.append(record.getMessage())
+        self.level = self.log.level
+        self.log.addHandler(self.handler)
+        self.log.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, *exc):
+        self.log.removeHandler(self.handler)
+        self.log.setLevel(self.level)
+        return False
+
+    def show(self) -> None:
+        for line in dict.fromkeys(self.lines):  # each once, in order
+            print(f"note: {line}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -426,7 +612,10 @@ def main(argv: list[str] | None = None) -> int:
 
     previous = install_stop_handlers()  # SIGTERM stops like Ctrl-C, never mid-checkpoint
     try:
-        return args.func(args)
+        with _Notes() as notes:
+            code = args.func(args)
+        notes.show()
+        return code
     except (CommandError, InputError) as error:
         print(f"jaxseq {args.command}: error: {error}", file=sys.stderr)
         return 2

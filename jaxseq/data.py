@@ -77,14 +77,20 @@ class Scaler:
 
     @classmethod
     def fit(cls, series: np.ndarray) -> Scaler:
-        """Fit on a ``[time, features]`` array."""
+        """Fit on a ``[time, features]`` array (in float64: squares of large values stay finite)."""
+        series = np.asarray(series, np.float64)
         mean = series.mean(axis=0)
         scale = series.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         return cls(mean.astype(np.float64), scale.astype(np.float64))
 
+    @classmethod
+    def identity(cls, features: int) -> Scaler:
+        """No scaling (``normalize="none"``): mean 0, scale 1."""
+        return cls(np.zeros(features), np.ones(features))
+
     def transform(self, series: np.ndarray) -> np.ndarray:
-        return ((series - self.mean) / self.scale).astype(np.float32)
+        return ((np.asarray(series, np.float64) - self.mean) / self.scale).astype(np.float32)
 
     def inverse(self, series: np.ndarray) -> np.ndarray:
         return (series * self.scale + self.mean).astype(np.float32)
@@ -117,6 +123,14 @@ class Dataset:
     horizon: int
     target_columns: tuple[int, ...] = (0,)
     scaler: Scaler | None = None
+    protocol: Protocol | None = None
+
+    def origins(self, name: str) -> np.ndarray:
+        """Forecast origins of a split's windows (series index of the first forecast step)."""
+        if self.protocol is None:
+            raise InputError("this data set was not cut from one series: it has no origins")
+        self.split(name)  # the name is checked there
+        return self.protocol.origins(name)
 
     @property
     def features(self) -> int:
@@ -235,6 +249,31 @@ def _check_targets(targets, features: int) -> tuple[int, ...]:
     return tuple(int(j) for j in targets)
 
 
+def windows_at(
+    data: np.ndarray, origins, window: int, horizon: int, task: str, cols: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of ``data`` ``[time, features]`` at forecast ``origins``: the single place
+    that cuts inputs and targets.
+
+    An origin ``o`` is the index of the first forecast step: inputs ``data[o - window : o]``,
+    targets ``data[o : o + horizon, cols]`` (seq2seq: the next ``horizon`` values at every input
+    step, the last of which is the forecast made at ``o``). No input lies at or after ``o``.
+
+    Returns:
+        ``X`` ``[n, window, features]`` and ``Y`` in the task's layout, float32.
+    """
+    origins = np.asarray(origins, np.int64)
+    index = (origins - window)[:, None] + np.arange(window + horizon)[None, :]
+    chunks = data[index]  # [n, window + horizon, features]
+    X = chunks[:, :window]
+    future = chunks[:, :, list(cols)]
+    if task == "seq2seq":
+        Y = seq2seq_targets(future, window, horizon)
+    else:
+        Y = future[:, window:].reshape(len(origins), horizon * len(cols))
+    return X.astype(np.float32), Y.astype(np.float32)
+
+
 def make_windows(
     series,
     window: int,
@@ -269,16 +308,82 @@ def make_windows(
             f"series has {len(data)} steps, too short for window {window} + horizon {horizon} "
             f"= {span}; use a longer series or a smaller window"
         )
-    starts = np.arange(0, len(data) - span + 1, stride)
-    index = starts[:, None] + np.arange(span)[None, :]
-    chunks = data[index]  # [n, window + horizon, features]
-    X = chunks[:, :window]
-    future = chunks[:, :, cols]
-    if task == "seq2seq":
-        Y = seq2seq_targets(future, window, horizon)
-    else:
-        Y = future[:, window:].reshape(len(starts), horizon * len(cols))
-    return X.astype(np.float32), Y.astype(np.float32)
+    origins = np.arange(window, len(data) - horizon + 1, stride)
+    return windows_at(data, origins, window, horizon, task, cols)
+
+
+def resolve_size(size, length: int, name: str) -> int:
+    """A part's size in steps: an integer >= 1 is steps, a number in (0, 1) a share of
+    ``length`` (rounded, at least 1)."""
+    flag = "--" + name.replace("_", "-")
+    if isinstance(size, bool) or not isinstance(size, int | float | np.integer | np.floating):
+        raise InputError(f"{flag} must be a number of steps or a fraction below 1, got {size!r}")
+    if isinstance(size, int | np.integer):
+        if size < 1:
+            raise InputError(f"{flag} must be at least 1 step, got {size}")
+        return int(size)
+    if not (np.isfinite(size) and 0 < size < 1):
+        raise InputError(
+            f"{flag} must be a whole number of steps or a fraction in (0, 1), got {size!r}"
+        )
+    return max(1, int(round(length * float(size))))
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """Where the parts of a series lie, in steps: training targets in ``[0, train_end)``,
+    validation targets in ``[train_end, valid_end)``, test targets in ``[valid_end, length)``.
+
+    Inputs reach back across the boundaries (never past a forecast origin), so a part only has
+    to hold its own targets. ``origins(name)`` are the forecast origins whose whole horizon lies
+    in that part: every step for training, every ``stride``-th for validation and test.
+    """
+
+    length: int
+    window: int
+    horizon: int
+    train_end: int
+    valid_end: int
+    stride: int = 1
+
+    def origins(self, name: str) -> np.ndarray:
+        lo, hi, stride = {
+            "train": (self.window, self.train_end, 1),
+            "valid": (self.train_end, self.valid_end, self.stride),
+            "test": (self.valid_end, self.length, self.stride),
+        }[name]
+        return np.arange(max(lo, self.window), hi - self.horizon + 1, stride)
+
+
+def make_protocol(
+    length: int,
+    *,
+    window: int,
+    horizon: int,
+    valid_size: int | float = 0.2,
+    test_size: int | float = 0.1,
+    stride: int = 1,
+) -> Protocol:
+    """Lay out the parts of a ``length``-step series (see :class:`Protocol`), or say what is
+    missing: a part shorter than the horizon, or too little training data for the window."""
+    stride = check_positive_int("stride", stride)
+    valid = resolve_size(valid_size, length, "valid_size")
+    test = resolve_size(test_size, length, "test_size")
+    for name, size, flag in (("validation", valid, "valid"), ("test", test, "test")):
+        if size < horizon:
+            raise InputError(
+                f"the {name} part has {size} steps, shorter than the horizon {horizon}: "
+                f"use --{flag}-size {horizon} or more (or a shorter horizon)"
+            )
+    train_end = length - valid - test
+    need = window + horizon + valid + test
+    if train_end < window + horizon:
+        raise InputError(
+            f"series has {length} steps, too short for window {window} + horizon {horizon} "
+            f"with {valid} validation and {test} test steps: need at least {need} steps; "
+            "use a smaller --window or smaller --valid-size/--test-size"
+        )
+    return Protocol(length, window, horizon, train_end, length - test, stride)
 
 
 def split_series(
@@ -288,43 +393,59 @@ def split_series(
     horizon: int = 1,
     task: str = "one_step",
     targets: int | Sequence[int] | None = None,
-    fractions: tuple[float, float, float] = (0.7, 0.2, 0.1),
+    valid_size: int | float = 0.2,
+    test_size: int | float = 0.1,
+    fractions: tuple[float, float, float] | None = None,
     scale: bool = False,
     stride: int = 1,
 ) -> Dataset:
-    """Chronological train/valid/test windows from one user series.
+    """Train/valid/test windows of one user series by forecast origin (:class:`Protocol`).
 
-    The series is cut in time by ``fractions`` first, then each part is windowed on its own,
-    so no window (inputs or targets) crosses a split boundary. With ``scale=True`` a
-    :class:`Scaler` is fitted on the training part only and applied to all three.
+    Targets of each part lie in that part; inputs may reach back into earlier data, never past
+    the forecast origin. ``valid_size`` and ``test_size`` are steps (integers) or shares of the
+    series (below 1); ``fractions`` ``(train, valid, test)`` is the older spelling of the same
+    shares. ``stride`` spaces the validation and test origins (rolling-origin evaluation: 1 is
+    every origin). With ``scale=True`` a :class:`Scaler` is fitted on the data before the first
+    validation origin and applied to the whole series.
     """
     data = as_series(series)
     check_task(task)
     window = check_positive_int("window", window)
     horizon = 1 if task == "one_step" else check_positive_int("horizon", horizon)
     cols = _check_targets(targets, data.shape[1])
-    if len(fractions) != 3 or not all(np.isfinite(f) and f > 0 for f in fractions):
-        raise InputError(f"fractions must be three positive finite numbers, got {fractions!r}")
-    total = float(sum(fractions))
-    cut1 = int(round(len(data) * fractions[0] / total))
-    cut2 = int(round(len(data) * (fractions[0] + fractions[1]) / total))
-    parts = {"train": data[:cut1], "valid": data[cut1:cut2], "test": data[cut2:]}
-    span = window + horizon
-    for name, part in parts.items():
-        if len(part) < span:
-            raise InputError(
-                f"series has {len(data)} steps: its {name} part ({len(part)} steps) is too short "
-                f"for window {window} + horizon {horizon} = {span}; "
-                f"need at least {int(np.ceil(span * total / min(fractions)))} steps in all, "
-                "or a smaller window"
-            )
-    scaler = Scaler.fit(parts["train"]) if scale else None
+    if fractions is not None:
+        if len(fractions) != 3 or not all(np.isfinite(f) and f > 0 for f in fractions):
+            raise InputError(f"fractions must be three positive finite numbers, got {fractions!r}")
+        total = float(sum(fractions))
+        valid_size = max(1, int(round(len(data) * fractions[1] / total)))
+        test_size = max(1, int(round(len(data) * fractions[2] / total)))
+    protocol = make_protocol(
+        len(data),
+        window=window,
+        horizon=horizon,
+        valid_size=valid_size,
+        test_size=test_size,
+        stride=stride,
+    )
+    scaler = Scaler.fit(data[: protocol.train_end]) if scale else None
     if scaler is not None:
-        parts = {name: scaler.transform(part) for name, part in parts.items()}
+        data = scaler.transform(data)
+    return dataclasses.replace(windows_for(data, protocol, task, cols), scaler=scaler)
+
+
+def windows_for(data: np.ndarray, protocol: Protocol, task: str, cols: Sequence[int]) -> Dataset:
+    """The three splits of a checked ``[time, features]`` array laid out by ``protocol``."""
     splits = {
-        name: Split(*make_windows(part, window, horizon, task, targets=cols, stride=stride))
-        for name, part in parts.items()
+        name: Split(
+            *windows_at(data, protocol.origins(name), protocol.window, protocol.horizon, task, cols)
+        )
+        for name in ("train", "valid", "test")
     }
     return Dataset(
-        **splits, task=task, window=window, horizon=horizon, target_columns=cols, scaler=scaler
+        **splits,
+        task=task,
+        window=protocol.window,
+        horizon=protocol.horizon,
+        target_columns=tuple(cols),
+        protocol=protocol,
     )

@@ -10,10 +10,8 @@ processes on two cores finish sooner than one; on an accelerator use one.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import json
-import multiprocessing
 import os
 import platform
 import sys
@@ -160,13 +158,11 @@ def _figure_data(model, variables, dataset) -> dict:
 # --------------------------------------------------------------------------- running many
 
 
-def _worker(name: str, settings: dict, queue) -> dict:
-    def progress(model, epoch, metrics):
-        queue.put((model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()}))
+def _train_job(name: str, seeds: int, epochs: int, batch_size: int, progress) -> dict:
+    def report(model, epoch, metrics):
+        progress(model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()})
 
-    return train_model(
-        name, settings["seeds"], settings["epochs"], settings["batch_size"], progress
-    )
+    return train_model(name, seeds, epochs, batch_size, report)
 
 
 def run_models(settings: Settings, on_progress: Callable, on_done: Callable) -> dict[str, dict]:
@@ -175,38 +171,14 @@ def run_models(settings: Settings, on_progress: Callable, on_done: Callable) -> 
     ``on_progress(model, epoch, mean_metrics)`` after each epoch; ``on_done(model, record)``
     when a model finishes. Returns ``{model: record}``.
     """
+    from jaxseq.parallel import run_jobs
+
     names = sorted(settings.models, key=lambda n: -COST.get(n, 1))
-    records: dict[str, dict] = {}
     kw = {"seeds": settings.seeds, "epochs": settings.epochs, "batch_size": settings.batch_size}
-    if settings.jobs <= 1:
-        for name in names:
-
-            def progress(model, epoch, metrics):
-                on_progress(model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()})
-
-            records[name] = train_model(name, progress=progress, **kw)
-            on_done(name, records[name])
-        return records
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager:
-        queue = manager.Queue()
-        with concurrent.futures.ProcessPoolExecutor(settings.jobs, mp_context=context) as pool:
-            futures = {pool.submit(_worker, name, kw, queue): name for name in names}
-            pending = set(futures)
-            while pending:
-                done, pending = concurrent.futures.wait(pending, timeout=0.2)
-                _drain(queue, on_progress)
-                for future in done:
-                    name = futures[future]
-                    records[name] = future.result()
-                    on_done(name, records[name])
-            _drain(queue, on_progress)
-    return records
-
-
-def _drain(queue, on_progress):
-    while not queue.empty():
-        on_progress(*queue.get())
+    jobs = [(name, {"name": name, **kw}) for name in names]
+    return run_jobs(
+        _train_job, jobs, workers=settings.jobs, on_progress=on_progress, on_done=on_done
+    )
 
 
 # --------------------------------------------------------------------------- results

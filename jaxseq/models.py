@@ -14,7 +14,7 @@ learning rate, its number in the chapter's table and the notebook's recorded val
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import flax.linen as nn
@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxseq import cells
+from jaxseq import normalize as norm
 from jaxseq.conv import GatedWaveNet, WaveNet
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.layers import (
@@ -76,6 +77,10 @@ class Model:
             ``(start, stride)`` of the input steps the outputs align with (targets ``Y[:, start::stride]``).
         fixed_window: inputs must have exactly ``window`` steps (models with a flattened input).
         description: one line.
+        normalization: per-window normalisation inside :meth:`apply` (``None``: off); see
+            :mod:`jaxseq.normalize`. Outputs are always in the units of the inputs.
+        target_columns: the input features the outputs forecast (their statistics map the
+            normalised outputs back).
     """
 
     name: str
@@ -90,6 +95,8 @@ class Model:
     target_steps: tuple[int, int] | None = None
     fixed_window: bool = False
     description: str = ""
+    normalization: norm.Normalization | None = None
+    target_columns: tuple[int, ...] = (0,)
 
     @property
     def metric(self) -> str:
@@ -97,13 +104,17 @@ class Model:
         return "last_step_mse" if self.task == "seq2seq" else "mse"
 
     def init(self, key: Array) -> Variables:
-        """Fresh variables (``{'params': ...}``, plus ``batch_stats`` for BatchNorm models)."""
+        """Fresh variables (``{'params': ...}``, plus ``batch_stats`` for BatchNorm models, plus
+        ``params['window_norm']`` for an affine window normalisation)."""
         x = jnp.zeros((1, self.dims.window, self.dims.features), jnp.float32)
         init_key, dropout_key = jax.random.split(key)
-        variables = self.module.init(
-            {"params": init_key, "dropout": dropout_key}, x, **self._mode(False)
+        variables = dict(
+            self.module.init({"params": init_key, "dropout": dropout_key}, x, **self._mode(False))
         )
-        return dict(variables)
+        if self.normalization is not None and self.normalization.affine:
+            affine = self.normalization.init_affine(self.dims.features)
+            variables["params"] = {**variables["params"], norm.AFFINE: affine}
+        return variables
 
     def apply(
         self,
@@ -114,13 +125,45 @@ class Model:
         key: Array | None = None,
         lengths: Array | None = None,
     ):
-        """Run the model on ``x`` ``[batch, time, features]``.
+        """Run the model on ``x`` ``[batch, time, features]``; outputs in the units of ``x``.
 
         Returns the predictions when ``train`` is false; when true, ``(predictions, updates)``
         where ``updates`` holds the new non-parameter collections (BatchNorm statistics) and
         ``key`` seeds dropout. ``lengths`` ``[batch]`` gives each sequence's valid steps (right
         padding) for models that support it (:attr:`supports_lengths`).
         """
+        if self.normalization is None:
+            return self._apply_module(variables, x, train=train, key=key, lengths=lengths)
+        out, updates, frame = self.apply_in_frame(variables, x, train=train, key=key)
+        out = self.normalization.outputs(out, frame, self.target_columns, _affine(variables))
+        return (out, updates) if train else out
+
+    def apply_in_frame(
+        self, variables: Variables, x: Array, *, train: bool = False, key: Array | None = None
+    ):
+        """The outputs in each window's normalised frame, for a loss in that frame:
+        ``(outputs, updates, frame)``; compare them with :meth:`frame_targets`. Without
+        normalisation the frame is ``None`` and the outputs are :meth:`apply`'s."""
+        if self.normalization is None:
+            out = self._apply_module(variables, x, train=train, key=key)
+            out, updates = out if train else (out, {})
+            return out, updates, None
+        self.check_inputs(x)
+        frame = self.normalization.frame(x)
+        xn = self.normalization.inputs(x, frame, _affine(variables))
+        inner = dict(variables)
+        inner["params"] = {k: v for k, v in variables["params"].items() if k != norm.AFFINE}
+        out = self._apply_module(inner, xn, train=train, key=key)
+        out, updates = out if train else (out, {})
+        return out, updates, frame
+
+    def frame_targets(self, Y: Array, variables: Variables, frame) -> Array:
+        """Targets (already :meth:`targets`-aligned) in the frame of :meth:`apply_in_frame`."""
+        if frame is None:
+            return Y
+        return self.normalization.targets(Y, frame, self.target_columns, _affine(variables))
+
+    def _apply_module(self, variables, x, *, train=False, key=None, lengths=None):
         self.check_inputs(x)
         if lengths is not None:
             if not self.supports_lengths:
@@ -139,8 +182,13 @@ class Model:
 
     @property
     def supports_lengths(self) -> bool:
-        """Whether :meth:`apply` takes ``lengths`` (recurrent and per-step layers only)."""
-        return isinstance(self.module, Sequential) and self.module.supports_lengths()
+        """Whether :meth:`apply` takes ``lengths`` (recurrent and per-step layers only; not with
+        window normalisation, whose statistics span the whole window)."""
+        return (
+            self.normalization is None
+            and isinstance(self.module, Sequential)
+            and self.module.supports_lengths()
+        )
 
     def _mode(self, train: bool) -> dict:
         return {"train": train} if takes_train(self.module) else {}
@@ -172,6 +220,10 @@ class Model:
 
     def count_params(self, variables: Variables) -> int:
         return sum(int(p.size) for p in jax.tree_util.tree_leaves(variables["params"]))
+
+
+def _affine(variables: Variables) -> dict | None:
+    return variables["params"].get(norm.AFFINE)
 
 
 class _Entry(NamedTuple):
@@ -240,7 +292,14 @@ def check_name(name: str) -> str:
 
 
 def get(
-    name: str, *, window: int = 50, features: int = 1, horizon: int = 10, targets: int = 1
+    name: str,
+    *,
+    window: int = 50,
+    features: int = 1,
+    horizon: int = 10,
+    targets: int = 1,
+    target_columns: Sequence[int] | None = None,
+    normalize: str | norm.Normalization | None = None,
 ) -> Model:
     """Build a zoo model by name.
 
@@ -250,11 +309,26 @@ def get(
         features: input features per step.
         horizon: steps ahead (ignored by one-step models, which forecast 1).
         targets: number of forecast columns.
+        target_columns: which input features those are (default the first ``targets``).
+        normalize: ``"window"`` (each input window in its own frame, :mod:`jaxseq.normalize`),
+            a :class:`~jaxseq.normalize.Normalization`, or ``None``/``"none"`` (off).
     """
     entry = _ZOO[check_name(name)]
     window = check_positive_int("window", window)
     features = check_positive_int("features", features)
     targets = check_positive_int("targets", targets)
+    normalization = norm.get(normalize)
+    columns = tuple(range(targets)) if target_columns is None else tuple(target_columns)
+    checked = target_columns is not None or normalization is not None
+    if checked and (
+        len(columns) != targets
+        or not all(
+            isinstance(c, int) and not isinstance(c, bool) and 0 <= c < features for c in columns
+        )
+    ):
+        raise InputError(
+            f"target_columns must be {targets} feature indices in [0, {features}), got {columns!r}"
+        )
     horizon = 1 if entry.task == "one_step" else check_positive_int("horizon", horizon)
     dims = Dims(window, features, horizon, targets)
     steps = entry.target_steps(dims) if entry.target_steps else None
@@ -271,6 +345,8 @@ def get(
         target_steps=steps,
         fixed_window=entry.fixed_window,
         description=entry.description,
+        normalization=normalization,
+        target_columns=columns,
     )
 
 

@@ -196,3 +196,47 @@ def run_learning_curves(metrics: dict, path, title: str = ""):
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def compare_figure(result: dict, series, origins, forecasts, path, *, title: str = ""):
+    """Left: every model's and baseline's validation and test MASE, models with their seed
+    range. Right: the test part of ``series`` and the best model's forecasts
+    (``[seeds, windows, horizon, 1]``) from every ``horizon``-th test origin, seed mean."""
+    rows = result["rows"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, max(4, 0.32 * len(rows) + 1.5)))
+    y = np.arange(len(rows))
+    for offset, split, color in ((-0.18, "valid", "C0"), (0.18, "test", "C1")):
+        m = [r[split]["mase"] for r in rows]
+        mean = np.array([v["mean"] for v in m])
+        err = np.array([[v["mean"] - v["min"] for v in m], [v["max"] - v["mean"] for v in m]])
+        left.errorbar(mean, y + offset, xerr=err, fmt="o", color=color, label=split, ms=4)
+    left.set_yticks(y, [r["model"] + (" *" if r["kind"] == "baseline" else "") for r in rows])
+    left.invert_yaxis()
+    left.axvline(1.0, color="grey", lw=0.5)
+    left.set_xlabel("MASE (seed range; * baseline)")
+    left.legend()
+    origins = np.asarray(origins)
+    start = max(0, int(origins[0]) - 3 * len(origins[:1]) - result["settings"]["window"])
+    end = int(origins[-1]) + result["settings"]["horizon"]
+    t = np.arange(start, end)
+    right.plot(t, np.asarray(series)[start:end], "-", color="k", lw=1, label="actual")
+    if forecasts is not None:
+        h = result["settings"]["horizon"]
+        mean = np.asarray(forecasts)[..., 0].mean(0)  # [windows, horizon]
+        for i in range(0, len(origins), h):
+            o = int(origins[i])
+            right.plot(
+                np.arange(o, o + h),
+                mean[i],
+                "-",
+                color="C3",
+                lw=1.5,
+                label="forecast" if i == 0 else None,
+            )
+    right.axvline(int(origins[0]), color="grey", ls=":", lw=1)
+    right.set_title(title)
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

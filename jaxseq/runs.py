@@ -48,7 +48,11 @@ class RunConfig:
     clip_norm: float | None = None
     time_column: str | None = None
     fill: str | None = None
-    fractions: tuple[float, float, float] = (0.7, 0.2, 0.1)
+    normalize: str = "window"
+    valid_size: int | float = 0.2
+    test_size: int | float = 0.1
+    stride: int = 1
+    season: int | None = None
 
     @property
     def target_indices(self) -> list[int]:
@@ -115,7 +119,9 @@ def _parse_config(raw, path: Path) -> RunConfig:
     if not isinstance(raw, dict):
         raise InputError(f"{path} is damaged (expected a JSON object)")
     try:
-        raw = dict(raw, fractions=tuple(raw.get("fractions", (0.7, 0.2, 0.1))))
+        if "fractions" in raw:  # runs written before sizes: the same shares, series scaling
+            _, valid, test = raw.pop("fractions")
+            raw = {"valid_size": valid, "test_size": test, "normalize": "series", **raw}
         config = RunConfig(**raw)
     except TypeError as error:
         raise InputError(f"{path} is not a jaxseq run configuration ({error})") from None

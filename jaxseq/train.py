@@ -97,9 +97,14 @@ def mse(pred: Array, target: Array) -> Array:
 
 
 def loss_fn(model: Model, params, other, X, Y, key) -> tuple[Array, dict]:
-    """MSE of the model on a batch, and the updated non-parameter collections."""
-    pred, updates = model.apply({"params": params, **other}, X, train=True, key=key)
-    return mse(pred, model.targets(Y)), updates
+    """MSE of the model on a batch, and the updated non-parameter collections.
+
+    A window-normalised model is scored in each window's frame (outputs against the targets
+    normalised with that window's statistics), so every window weighs alike whatever its level.
+    """
+    variables = {"params": params, **other}
+    pred, updates, frame = model.apply_in_frame(variables, X, train=True, key=key)
+    return mse(pred, model.frame_targets(model.targets(Y), variables, frame)), updates
 
 
 def train_step(model: Model, optimizer: optax.GradientTransformation, state: TrainState, X, Y, key):

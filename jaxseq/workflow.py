@@ -16,7 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxseq import data, evaluate, models
+from jaxseq import baselines, data, evaluate, metrics, models
+from jaxseq import normalize as norm
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.io import Series, load_series
 from jaxseq.runs import Run, RunConfig
@@ -43,22 +44,44 @@ def build_model(config: RunConfig) -> models.Model:
         features=len(config.columns),
         horizon=config.horizon,
         targets=len(config.targets),
+        target_columns=config.target_indices,
+        normalize="window" if config.normalize == "window" else None,
     )
+
+
+def protocol_for(config: RunConfig, length: int) -> data.Protocol:
+    return data.make_protocol(
+        length,
+        window=config.window,
+        horizon=config.horizon,
+        valid_size=config.valid_size,
+        test_size=config.test_size,
+        stride=config.stride,
+    )
+
+
+def fit_scaler(config: RunConfig, values: np.ndarray, train_end: int) -> data.Scaler:
+    """The series scaling: training statistics (data before the first validation origin), or
+    none at all for ``normalize="none"``."""
+    if config.normalize == "none":
+        return data.Scaler.identity(values.shape[1])
+    return data.Scaler.fit(values[:train_end])
 
 
 def dataset_for(
-    config: RunConfig, series: Series, scaler: data.Scaler | None = None
+    config: RunConfig,
+    series: Series,
+    scaler: data.Scaler | None = None,
+    protocol: data.Protocol | None = None,
 ) -> data.Dataset:
-    """Chronological windows of ``series``, scaled with ``scaler`` (or one fitted on train)."""
-    return data.split_series(
-        series.values if scaler is None else scaler.transform(series.values),
-        window=config.window,
-        horizon=config.horizon,
-        task=config.task,
-        targets=config.target_indices,
-        fractions=config.fractions,
-        scale=scaler is None,
+    """The run's windows of ``series`` by forecast origin (:func:`jaxseq.data.split_series`),
+    scaled with ``scaler`` (default: fitted on the data before the first validation origin)."""
+    protocol = protocol or protocol_for(config, len(series.values))
+    scaler = scaler or fit_scaler(config, series.values, protocol.train_end)
+    ds = data.windows_for(
+        scaler.transform(series.values), protocol, config.task, config.target_indices
     )
+    return dataclasses.replace(ds, scaler=scaler)
 
 
 def make_config(
@@ -76,9 +99,20 @@ def make_config(
     clip_norm: float | None = None,
     time_column: str | None = None,
     fill: str | None = None,
+    normalize: str = "window",
+    valid_size: int | float = 0.2,
+    test_size: int | float = 0.1,
+    stride: int = 1,
+    season: int | None = None,
 ) -> RunConfig:
-    """Check the options against the file and the zoo, and return the run's configuration."""
+    """Check the options against the file and the zoo, and return the run's configuration.
+
+    Everything that can be refused is refused here, before a run folder exists: the model, the
+    columns, the normalisation, and whether the series holds the window, the horizon and the
+    validation and test parts (:func:`jaxseq.data.make_protocol`).
+    """
     entry_task = models.get(model).task  # an unknown name is refused here, with the zoo listed
+    norm.check_mode(normalize)
     series = load_series(data_path, columns, time_column=time_column, fill=fill)
     columns = list(series.columns)
     targets = list(targets or [columns[0]])
@@ -86,7 +120,7 @@ def make_config(
         if t not in columns:
             raise InputError(f"target column {t!r} is not among the input columns {columns}")
     horizon = 1 if entry_task == "one_step" else check_positive_int("horizon", horizon)
-    return RunConfig(
+    config = RunConfig(
         model=model,
         data=str(Path(data_path).absolute()),
         columns=columns,
@@ -101,7 +135,14 @@ def make_config(
         clip_norm=clip_norm,
         time_column=time_column,
         fill=fill,
+        normalize=normalize,
+        valid_size=valid_size,
+        test_size=test_size,
+        stride=check_positive_int("stride", stride),
+        season=None if season is None else check_positive_int("season", season),
     )
+    protocol_for(config, len(series.values))  # the series must hold every part
+    return config
 
 
 def train_run(
@@ -127,6 +168,7 @@ def train_run(
         ds = dataset_for(config, series)
         if overwrite:
             shutil.rmtree(Path(out) / "checkpoints", ignore_errors=True)
+        created = not Path(out).exists()
         run = Run.create(out, config, ds.scaler, overwrite=overwrite)
     trainer = Trainer(
         model,
@@ -163,6 +205,8 @@ def train_run(
             on_epoch_end=checkpoint,
         )
     except TrainingDiverged as error:
+        if not resume and created and run.latest_epoch() is None:
+            shutil.rmtree(run.path, ignore_errors=True)  # nothing worth keeping was written
         raise InputError(str(error)) from None
     return run
 
@@ -179,54 +223,214 @@ def load_run_state(run: Run):
 # --------------------------------------------------------------------------- evaluation
 
 
-def evaluate_run(run: Run, data_path: str | None = None, *, season: int | None = None) -> dict:
-    """Validation and test errors in the data's units (per seed: mean, min, max), beside the
-    naive forecast (last value repeated) and, with ``season``, the seasonal naive forecast."""
-    config = run.config
-    model, state = load_run_state(run)
-    ds = dataset_for(config, load_for(config, data_path), run.scaler)
+def predict_units(
+    model: models.Model, variables, scaler: data.Scaler, config: RunConfig, X
+) -> np.ndarray:
+    """Every replica's forecasts for scaled windows ``X``, in the data's units:
+    ``[seeds, windows, horizon, targets]`` float64 (seq2seq: the forecast made at the origin)."""
+    pred = evaluate.predict_replicas(model, variables, X)
+    if config.task == "seq2seq":
+        pred = pred[:, :, -1]
     cols = config.target_indices
+    pred = pred.reshape(pred.shape[0], pred.shape[1], config.horizon, len(cols))
+    return pred.astype(np.float64) * scaler.scale[cols] + scaler.mean[cols]
+
+
+def truth_at(values: np.ndarray, origins: np.ndarray, horizon: int, cols) -> np.ndarray:
+    """``values[o : o + horizon, cols]`` for each origin: ``[windows, horizon, targets]``."""
+    index = np.asarray(origins)[:, None] + np.arange(horizon)[None, :]
+    return np.asarray(values, np.float64)[index][:, :, list(cols)]
+
+
+def season_for(config: RunConfig, series: Series, season: int | None = None) -> int:
+    """The season for MASE and the seasonal baselines: given, the run's, the time column's
+    frequency (weekly 52, monthly 12, ...), else 1."""
+    return season or config.season or getattr(series, "season", None) or 1
+
+
+def score_splits(
+    config: RunConfig,
+    series: Series,
+    protocol: data.Protocol,
+    forecasts: dict[str, dict[str, np.ndarray]],
+    *,
+    season: int,
+    classical: bool = True,
+) -> dict:
+    """Scores of model forecasts (``{split: {name: [seeds, windows, horizon, targets]}}``) and
+    of every baseline on the same origins, in the data's units, MASE scaled by the training
+    part's seasonal naive MAE."""
+    cols = config.target_indices
+    values = np.asarray(series.values, np.float64)[:, cols]
+    scale = metrics.mase_scale(values[: protocol.train_end], season)
     out = {}
     for name in ("valid", "test"):
-        split = ds.split(name)
-        pred = evaluate.predict_replicas(model, state.variables, split.X)
-        target = model.targets(split.Y)
-        if config.task == "seq2seq":
-            pred, target = pred[:, :, -1], target[:, -1]
-        truth = run.scaler.inverse_targets(target, cols)
-        preds = np.stack([run.scaler.inverse_targets(p, cols) for p in pred])
-        X = run.scaler.inverse(split.X)
-        naive = np.tile(X[:, -1, cols], config.horizon)
-        rows = {
-            config.model: _errors(preds, truth),
-            "naive": _errors(naive[None], truth),
+        origins = protocol.origins(name)
+        truth = truth_at(values, origins, config.horizon, range(len(cols)))
+        base, skipped = baselines.all_baselines(
+            values,
+            origins,
+            config.horizon,
+            season=season,
+            window=config.window,
+            fit_end=protocol.train_end,
+            classical_models=None if not classical else baselines.CLASSICAL,
+        )
+        rows = {m: metrics.score_seeds(p, truth, scale) for m, p in forecasts[name].items()}
+        rows.update({b: metrics.score_seeds(p[None], truth, scale) for b, p in base.items()})
+        out[name] = {
+            "windows": int(len(origins)),
+            "origins": [int(origins[0]), int(origins[-1])],
+            "rows": rows,
+            "skipped": skipped,
         }
-        if season:
-            rows[f"seasonal_naive({season})"] = _errors(
-                _seasonal(X, cols, config.horizon, season)[None], truth
-            )
-        out[name] = {"windows": int(len(split)), "metrics": rows}
     return out
 
 
-def _errors(preds: np.ndarray, truth: np.ndarray) -> dict:
-    diff = preds.astype(np.float64) - truth[None]
-    mse = np.mean(diff**2, axis=tuple(range(1, diff.ndim)))
-    mae = np.mean(np.abs(diff), axis=tuple(range(1, diff.ndim)))
-    return {
-        "mse": evaluate.summarize(mse),
-        "rmse": evaluate.summarize(np.sqrt(mse)),
-        "mae": evaluate.summarize(mae),
+def evaluate_run(
+    run: Run,
+    data_path: str | None = None,
+    *,
+    season: int | None = None,
+    stride: int | None = None,
+    refit_every: int | None = None,
+    classical: bool = True,
+    progress: Callable | None = None,
+) -> dict:
+    """Validation and test errors of a run at every origin (a rolling-origin backtest), in the
+    data's units, beside the baselines (naive, seasonal naive, drift, least squares and, with
+    statsforecast installed, AutoETS/AutoARIMA/AutoTheta) on the same origins.
+
+    ``stride`` spaces the origins (default the run's, 1). ``refit_every=K`` retrains the model
+    (same settings and seeds, a fresh start) every K test origins on all the data before them;
+    without it the trained run forecasts from every origin as it is.
+
+    Returns ``{"settings": {...}, "valid": {"windows", "origins", "rows", "skipped"}, "test":
+    ...}``; each row holds MAE, RMSE, MASE and sMAPE as mean/min/max/std over seeds, and their
+    means per horizon step.
+    """
+    config = run.config
+    if stride is not None:
+        config = dataclasses.replace(config, stride=check_positive_int("stride", stride))
+    series = load_for(config, data_path)
+    protocol = protocol_for(config, len(series.values))
+    season = season_for(config, series, season)
+    model, state = load_run_state(run)
+    ds = dataset_for(config, series, run.scaler, protocol)
+    forecasts = {
+        name: {
+            config.model: predict_units(
+                model, state.variables, run.scaler, config, ds.split(name).X
+            )
+        }
+        for name in ("valid", "test")
     }
+    if refit_every is not None:
+        forecasts["test"][config.model] = refit_forecasts(
+            config, series, protocol, check_positive_int("refit_every", refit_every), progress
+        )
+    result = score_splits(config, series, protocol, forecasts, season=season, classical=classical)
+    settings = {
+        "model": config.model,
+        "targets": list(config.targets),
+        "window": config.window,
+        "horizon": config.horizon,
+        "season": season,
+        "seeds": config.seeds,
+        "stride": config.stride,
+        "refit_every": refit_every,
+        "normalize": config.normalize,
+    }
+    return {"settings": settings, **result}
 
 
-def _seasonal(X: np.ndarray, cols, horizon: int, season: int) -> np.ndarray:
-    """The value one season before each forecast step (repeating the last season as needed)."""
-    window = X.shape[1]
-    if season > window:
-        raise InputError(f"season {season} is longer than the window {window}")
-    steps = [X[:, window - season + (k % season), cols] for k in range(horizon)]
-    return np.concatenate(steps, axis=-1)
+def fit_state(
+    config: RunConfig,
+    dataset: data.Dataset,
+    *,
+    progress: Callable | None = None,
+    keep_best: bool = False,
+    model: models.Model | None = None,
+):
+    """Train ``config.seeds`` replicas on ``dataset``; with ``keep_best`` each replica keeps
+    its parameters from the epoch of its lowest validation error (early stopping without the
+    stop). ``model`` defaults to the run's zoo model. Returns ``(model, state, history)``."""
+    model = model or build_model(config)
+    trainer = Trainer(
+        model,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        clip_norm=config.clip_norm,
+    )
+    key = "val_last_step_mse" if config.task == "seq2seq" else "val_mse"
+    best = {"state": None, "score": None, "epoch": None}
+
+    def keep(epoch, state, metrics):
+        score = np.asarray(metrics[key])
+        if best["state"] is None:
+            best.update(state=jax.tree_util.tree_map(jnp.copy, state), score=score)
+            best["epoch"] = np.zeros_like(score, dtype=int)
+            return
+        better = score < best["score"]
+        best["state"] = _select(jnp.asarray(better), state, best["state"])
+        best["score"] = np.where(better, score, best["score"])
+        best["epoch"] = np.where(better, epoch, best["epoch"])
+
+    def report(epoch, metrics):
+        if progress is not None:
+            progress(config.model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()})
+
+    try:
+        result = trainer.fit(
+            dataset,
+            seeds=replica_keys(config.seeds),
+            epochs=config.epochs,
+            callback=report,
+            on_epoch_end=keep if keep_best else None,
+        )
+    except TrainingDiverged as error:
+        raise InputError(f"{config.model}: {error}") from None
+    history = result.history.to_json()
+    if not keep_best:
+        return model, result.state, history
+    history["best_epoch"] = (best["epoch"] + 1).tolist()
+    return model, best["state"], history
+
+
+@jax.jit
+def _select(better, new, old):
+    def pick(a, b):
+        return jnp.where(better.reshape((-1,) + (1,) * (a.ndim - 1)), a, b)
+
+    return jax.tree_util.tree_map(pick, new, old)
+
+
+def refit_forecasts(
+    config: RunConfig,
+    series: Series,
+    protocol: data.Protocol,
+    every: int,
+    progress: Callable | None = None,
+) -> np.ndarray:
+    """Test forecasts ``[seeds, windows, horizon, targets]`` with the model retrained (fresh,
+    same settings and seeds) every ``every`` origins on the data before them: targets up to
+    the block's first origin, its last ``valid`` steps for validation, scaling refitted."""
+    origins = protocol.origins("test")
+    valid = protocol.valid_end - protocol.train_end
+    blocks = []
+    for start in range(0, len(origins), every):
+        block = origins[start : start + every]
+        first = int(block[0])
+        sub = dataclasses.replace(protocol, train_end=first - valid, valid_end=first)
+        scaler = fit_scaler(config, series.values, sub.train_end)
+        scaled = scaler.transform(series.values)
+        ds = data.windows_for(scaled, sub, config.task, config.target_indices)
+        model, state, _ = fit_state(config, ds, progress=progress)
+        X, _ = data.windows_at(
+            scaled, block, config.window, config.horizon, config.task, config.target_indices
+        )
+        blocks.append(predict_units(model, state.variables, scaler, config, X))
+    return np.concatenate(blocks, axis=1)
 
 
 # --------------------------------------------------------------------------- forecasting
@@ -277,7 +481,6 @@ def forecast_values(
         )
     x = jnp.asarray(scaler.transform(history[-config.window :]))[None]
     cols = config.target_indices
-    n_targets = len(cols)
     if config.task == "one_step":
         if len(config.columns) != 1 and steps > 1:
             raise InputError("a one-step model with several input columns forecasts one step only")
@@ -293,10 +496,7 @@ def forecast_values(
                 f"--steps {steps} exceeds the model's horizon {config.horizon}; train "
                 f"with --horizon {steps} or ask for fewer steps"
             )
-        pred = evaluate.predict_replicas(model, variables, x)[:, 0]
-        if config.task == "seq2seq":
-            pred = pred[:, -1]
-        out = pred.reshape(pred.shape[0], config.horizon, n_targets)[:, :steps]
+        return predict_units(model, variables, scaler, config, x)[:, 0, :steps]
     flat = out.reshape(out.shape[0], -1)
     return np.stack([scaler.inverse_targets(f, cols) for f in flat]).reshape(out.shape)
 

@@ -302,8 +302,7 @@ CASES = [
     pytest.param(
         api(
             lambda e: data.split_series(np.arange(30.0), window=10, horizon=5, task="multi_step"),
-            r"series has 30 steps: its valid part \(6 steps\) is too short for window 10 \+ "
-            r"horizon 5 = 15; need at least 150 steps",
+            r"the test part has 3 steps, shorter than the horizon 5: use --test-size 5 or more",
         ),
         id="api-split-part-too-short",
     ),
@@ -628,8 +627,8 @@ CASES = [
                 "{dir}/out",
                 "--quiet",
             ],
-            r"series has 20 steps: its train part \(14 steps\) is too short for window 10 \+ "
-            r"horizon 5 = 15",
+            r"series has 20 steps, too short for window 10 \+ horizon 5 with 5 validation and 5 "
+            r"test steps: need at least 25 steps",
         ),
         id="cli-series-shorter-than-window-plus-horizon",
     ),

@@ -85,13 +85,41 @@ def test_multivariate_windows_with_several_targets():
     np.testing.assert_array_equal(X[0, :, 1], [100, 101, 102, 103])
 
 
-def test_split_series_is_chronological_and_no_window_crosses_a_boundary():
-    series = np.arange(1000.0)
+def test_split_targets_lie_in_their_part_and_inputs_reach_back():
+    series = np.arange(1000.0)  # each value is its own index
     ds = data.split_series(series, window=10, horizon=5, task="multi_step")
-    assert ds.train.X.max() < 700 and ds.train.Y.max() < 700
-    assert ds.valid.X.min() >= 700 and ds.valid.Y.max() < 900
-    assert ds.test.X.min() >= 900
-    assert len(ds.train) == 700 - 15 + 1
+    assert ds.train.Y.max() < 700 and len(ds.train) == 700 - 15 + 1
+    assert ds.valid.Y.min() == 700 and ds.valid.Y.max() == 899 and len(ds.valid) == 200 - 5 + 1
+    assert ds.test.Y.min() == 900 and ds.test.Y.max() == 999 and len(ds.test) == 100 - 5 + 1
+    assert ds.valid.X.min() == 690 and ds.test.X.min() == 890  # the first window reaches back
+    for name in ("train", "valid", "test"):  # no input at or after its origin
+        split, origins = ds.split(name), ds.origins(name)
+        np.testing.assert_array_equal(split.X[:, -1, 0], origins - 1)
+        np.testing.assert_array_equal(split.Y[:, 0], origins)
+
+
+def test_a_short_yearly_series_keeps_its_test_windows():
+    # 100 points, window 20, horizon 3, a 10-step test part: 8 test windows (not 0)
+    ds = data.split_series(
+        np.arange(100.0), window=20, horizon=3, task="multi_step", valid_size=10, test_size=10
+    )
+    np.testing.assert_array_equal(ds.origins("test"), np.arange(90, 98))
+    assert len(ds.valid) == 8 and len(ds.train) == 80 - 23 + 1
+
+
+def test_sizes_in_steps_or_shares_and_the_stride():
+    ds = data.split_series(
+        np.arange(200.0),
+        window=5,
+        horizon=2,
+        task="multi_step",
+        valid_size=0.25,
+        test_size=20,
+        stride=3,
+    )
+    assert ds.protocol.train_end == 130 and ds.protocol.valid_end == 180
+    np.testing.assert_array_equal(ds.origins("test"), np.arange(180, 199, 3))
+    np.testing.assert_array_equal(ds.origins("train"), np.arange(5, 129))  # training: every step
 
 
 def test_scaling_is_fitted_on_the_training_part_only():
@@ -99,10 +127,10 @@ def test_scaling_is_fitted_on_the_training_part_only():
     ds = data.split_series(
         series, window=3, horizon=1, task="one_step", scale=True, fractions=(7, 2, 1)
     )
-    train_part = series[:70]
+    train_part = series[:70]  # the data before the first validation origin
     np.testing.assert_allclose(ds.scaler.mean, [train_part.mean()])
     np.testing.assert_allclose(
-        ds.scaler.inverse_targets(ds.test.Y, [0]), data.make_windows(series[90:], 3)[1], rtol=1e-5
+        ds.scaler.inverse_targets(ds.test.Y, [0]), series[90:, None], rtol=1e-5
     )
 
 
@@ -141,8 +169,17 @@ def test_scaling_is_fitted_on_the_training_part_only():
         ),
         (lambda: data.make_windows(np.zeros(0), window=3), "series is empty"),
         (
-            lambda: data.split_series(np.arange(50.0), window=10, horizon=2, task="multi_step"),
-            "its valid part \\(10 steps\\) is too short for window 10 \\+ horizon 2 = 12; need at least 120",
+            lambda: data.split_series(np.arange(15.0), window=10, horizon=2, task="multi_step"),
+            "series has 15 steps, too short for window 10 \\+ horizon 2 with 3 validation and 2 "
+            "test steps: need at least 17 steps",
+        ),
+        (
+            lambda: data.split_series(np.arange(50.0), window=3, horizon=6, task="multi_step"),
+            "the test part has 5 steps, shorter than the horizon 6: use --test-size 6 or more",
+        ),
+        (
+            lambda: data.split_series(np.arange(50.0), window=3, test_size=1.5),
+            "--test-size must be a whole number of steps or a fraction in \\(0, 1\\), got 1.5",
         ),
         (lambda: data.chapter_data("sideways"), "task must be one of"),
     ],

@@ -119,39 +119,43 @@ fractions = st.tuples(*[st.floats(0.5, 3.0, allow_nan=False)] * 3)
 
 @SETTINGS
 @given(
-    length=st.integers(40, 200),
+    length=st.integers(20, 200),
     window=st.integers(1, 6),
     horizon=st.integers(1, 4),
     task=st.sampled_from(data.TASKS),
     stride=st.integers(1, 3),
-    fractions=fractions,
+    sizes=st.tuples(st.integers(1, 40), st.integers(1, 40)),
 )
-def test_no_window_crosses_a_split_boundary(length, window, horizon, task, stride, fractions):
+def test_targets_lie_in_their_part_and_no_input_is_past_its_origin(
+    length, window, horizon, task, stride, sizes
+):
     series = 100.0 * np.arange(length)  # each value names its own index
-    kwargs = dict(window=window, horizon=horizon, task=task, fractions=fractions, stride=stride)
-    total, h = sum(fractions), (1 if task == "one_step" else horizon)
+    valid_size, test_size = sizes
+    kwargs = dict(window=window, horizon=horizon, task=task, stride=stride)
+    h = 1 if task == "one_step" else horizon
     try:
-        ds = data.split_series(series, **kwargs)
+        ds = data.split_series(series, valid_size=valid_size, test_size=test_size, **kwargs)
     except InputError as error:
-        # only when a part really is too short (rounding a cut moves a part by less than 1)
-        parts = [length * f / total for f in fractions]
-        assert min(parts) < window + h + 1, error
-        assert "too short" in str(error)
+        # only when a part is shorter than the horizon, or training has no whole window
+        assert min(sizes) < h or length - valid_size - test_size < window + h, error
         return
-    covered = [_covered(ds.split(n), window, horizon, task) for n in ("train", "valid", "test")]
-    train, valid, test = covered
-    # each part reads one stretch of time, in order, and no index is read by two parts
-    assert train.min() == 0
-    assert train.max() < valid.min() and valid.max() < test.min() and test.max() <= length - 1
-    if stride == 1:
-        # with every window taken, the parts tile the series: [0, c1), [c1, c2), [c2, length)
-        assert valid.min() == train.max() + 1 and test.min() == valid.max() + 1
-        assert test.max() == length - 1
-        for part in covered:
-            np.testing.assert_array_equal(part, np.arange(part.min(), part.max() + 1))
-        cut1, cut2 = valid.min(), test.min()
-        assert abs(cut1 - length * fractions[0] / total) <= 1
-        assert abs(cut2 - length * (fractions[0] + fractions[1]) / total) <= 1
+    train_end, valid_end = length - valid_size - test_size, length - test_size
+    bounds = {"train": (0, train_end), "valid": (train_end, valid_end), "test": (valid_end, length)}
+    for name, (lo, hi) in bounds.items():
+        split, origins = ds.split(name), ds.origins(name)
+        starts = _window_starts(split, window)
+        np.testing.assert_array_equal(starts, origins - window)
+        for i, s in enumerate(starts):  # the documented layout, window by window
+            X_ref, Y_ref = _expected_windows(_encoded_series(length, 1), s, window, h, task, (0,))
+            np.testing.assert_array_equal(split.X[i], X_ref)
+            np.testing.assert_array_equal(split.Y[i], Y_ref)
+        forecast = split.Y[:, -1] if task == "seq2seq" else split.Y  # made at the origin
+        assert (split.X.max(axis=(1, 2)) / 100 < origins).all()  # no input at/after the origin
+        assert (forecast.min(axis=1) / 100 >= lo).all() and (forecast.max(axis=1) / 100 < hi).all()
+        # every origin whose horizon fits in the part, every stride-th (training: every one)
+        step = 1 if name == "train" else stride
+        want = np.arange(max(lo, window), hi - h + 1, step)
+        np.testing.assert_array_equal(origins, want)
 
 
 @SETTINGS
@@ -170,7 +174,7 @@ def test_scaler_is_fitted_on_the_training_part_only(length, window, task, fracti
         where = data.split_series(100.0 * np.arange(length), **kwargs)  # same cuts, as indices
     except InputError:
         return
-    cut1 = _window_starts(where.valid, window).min()  # stride 1: the valid part starts here
+    cut1 = where.protocol.train_end  # the first validation origin
     ds = data.split_series(values, scale=True, **kwargs)
     train_part = values[:cut1].astype(np.float64)
     np.testing.assert_allclose(ds.scaler.mean, train_part.mean(0), rtol=1e-5, atol=1e-5)

@@ -1,0 +1,390 @@
+"""Compare every applicable model on one series, against the baselines, and keep the best.
+
+``jaxseq.compare(data, horizon=..., window=...)`` (and ``jaxseq compare``) trains every zoo
+model that can forecast the horizon, and any user model or cell given beside them, each with K
+seeds at once (``vmap``), models in worker processes where the machine has the cores. Every
+model and every baseline is scored at the same validation and test origins (rolling origin,
+inputs reaching back, :class:`jaxseq.data.Protocol`) in the data's units: MAE, RMSE, MASE and
+sMAPE with their spread over seeds. Models are ranked by validation MASE; the test part is
+only read to report. Each replica keeps its parameters from the epoch of its lowest
+validation error.
+
+Written to ``out``: ``compare.json`` (settings and rows), ``compare.md`` (the table),
+``compare.png`` (every model's error with its seed range; the best model's test forecasts
+against the truth) and ``best/``, the best zoo model's run folder, ready for ``jaxseq
+forecast``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from jaxseq import cells, data, workflow
+from jaxseq import models as zoo
+from jaxseq.errors import InputError, check_positive_int
+from jaxseq.io import Series, load_series, write_csv
+from jaxseq.runs import Run, RunConfig, write_json
+
+METRICS = ("mae", "rmse", "mase", "smape")
+
+
+@dataclasses.dataclass(frozen=True)
+class UserModel:
+    """A user's entry in a comparison: ``name`` and ``build(dims) -> flax module`` whose output
+    is ``[batch, horizon * targets]`` (a ``multi_step`` model), or a finished
+    :class:`jaxseq.zoo.Model`."""
+
+    name: str
+    build: Callable[[zoo.Dims], object] | None = None
+    model: zoo.Model | None = None
+
+
+def applicable(horizon: int) -> list[str]:
+    """Zoo models that forecast ``horizon`` steps at once (one-step models only for 1)."""
+    return [n for n in zoo.names() if horizon == 1 or zoo.get(n).task != "one_step"]
+
+
+def compare(
+    source,
+    *,
+    horizon: int,
+    window: int,
+    column: str | None = None,
+    models: Sequence | str = "all",
+    seeds: int = 3,
+    epochs: int = 30,
+    season: int | None = None,
+    valid_size: int | float = 0.2,
+    test_size: int | float = 0.1,
+    stride: int = 1,
+    normalize: str = "window",
+    batch_size: int = 32,
+    time_column: str | None = None,
+    fill: str | None = None,
+    classical: bool = True,
+    jobs: int | None = None,
+    out: str | Path | None = None,
+    progress=None,
+) -> dict:
+    """Train and score every model; returns what ``compare.json`` holds.
+
+    Args:
+        source: a CSV/Parquet/.npy path, a pandas Series or DataFrame, or an array.
+        horizon, window: steps forecast and steps read.
+        column: the column to forecast (default the first).
+        models: ``"all"`` (every applicable zoo model), or a list of zoo names,
+            :class:`jaxseq.cells.Cell` objects (each built as two recurrent layers of 20 units
+            and a dense head), :class:`UserModel` entries or :class:`jaxseq.zoo.Model`
+            objects built for this window and horizon.
+        seeds: replicas per model, trained at once.
+        season: for MASE and the seasonal baselines (default from the time column's
+            frequency, else 1).
+        classical: also score statsforecast's AutoETS, AutoARIMA and AutoTheta when installed.
+        jobs: worker processes (default 2 on a multi-core CPU, 1 on an accelerator).
+        out: folder for the results (nothing is written without it).
+        progress: a :class:`jaxseq.progress.Reporter` (or anything with ``epoch`` and ``done``).
+    """
+    from jaxseq.parallel import default_jobs, run_jobs
+
+    horizon = check_positive_int("horizon", horizon)
+    window = check_positive_int("window", window)
+    series = load_series(source, [column] if column else None, time_column=time_column, fill=fill)
+    if column is None and series.values.shape[1] > 1:
+        series = dataclasses.replace(
+            series, values=series.values[:, :1], columns=series.columns[:1]
+        )
+    entries = _entries(models, horizon)
+    zoo_names = [e for e in entries if isinstance(e, str)]
+    base = RunConfig(
+        model="",
+        data=_data_path(source),
+        columns=list(series.columns),
+        targets=[series.columns[0]],
+        window=window,
+        horizon=horizon,
+        task="multi_step",
+        seeds=check_positive_int("seeds", seeds),
+        epochs=check_positive_int("epochs", epochs),
+        batch_size=check_positive_int("batch_size", batch_size),
+        time_column=time_column,
+        fill=fill,
+        normalize=normalize,
+        valid_size=valid_size,
+        test_size=test_size,
+        stride=check_positive_int("stride", stride),
+        season=season,
+    )
+    protocol = workflow.protocol_for(base, len(series.values))
+    season = workflow.season_for(base, series, season)
+    from jaxseq import metrics
+
+    metrics.mase_scale(series.values[: protocol.train_end, :1].astype(np.float64), season)
+    out = Path(out) if out is not None else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder for the comparison")
+
+    configs = {
+        name: dataclasses.replace(base, model=name, task=zoo.get(name).task) for name in zoo_names
+    }
+    start = time.perf_counter()
+    jobs_list = [
+        (name, {"config": configs[name], "values": series.values, "protocol": protocol})
+        for name in zoo_names
+    ]
+    on_progress = progress.epoch if progress is not None else None
+    on_done = progress.done if progress is not None else None
+    workers = default_jobs() if jobs is None else check_positive_int("jobs", jobs)
+    records = run_jobs(
+        train_and_forecast, jobs_list, workers=workers, on_progress=on_progress, on_done=on_done
+    )
+    for entry in entries:
+        if isinstance(entry, str):
+            continue
+        config = dataclasses.replace(base, model=entry.name)
+        records[entry.name] = train_and_forecast(
+            config, series.values, protocol, progress=on_progress, model=_user_model(entry, base)
+        )
+        records[entry.name]["kind"] = "user"
+        if on_done is not None:
+            on_done(entry.name, records[entry.name])
+    forecasts = {
+        split: {name: r["forecasts"][split] for name, r in records.items()}
+        for split in ("valid", "test")
+    }
+    scored = workflow.score_splits(
+        base, series, protocol, forecasts, season=season, classical=classical
+    )
+    result = _result(base, series, protocol, season, records, scored, time.perf_counter() - start)
+    if out is not None:
+        write_outputs(result, records, configs, series, protocol, out, source)
+    return result
+
+
+def train_and_forecast(
+    config: RunConfig,
+    values: np.ndarray,
+    protocol: data.Protocol,
+    progress: Callable | None = None,
+    model: zoo.Model | None = None,
+) -> dict:
+    """Train one model's seeds (keeping each one's best validation epoch) and forecast every
+    validation and test origin in the data's units. Plain data out, for a worker process."""
+    scaler = workflow.fit_scaler(config, values, protocol.train_end)
+    ds = data.windows_for(scaler.transform(values), protocol, config.task, config.target_indices)
+    t = time.perf_counter()
+    model, state, history = workflow.fit_state(
+        config, ds, progress=progress, keep_best=True, model=model
+    )
+    jax.block_until_ready(state)
+    seconds = time.perf_counter() - t
+    forecasts = {
+        name: workflow.predict_units(model, state.variables, scaler, config, ds.split(name).X)
+        for name in ("valid", "test")
+    }
+    return {
+        "kind": "zoo",
+        "forecasts": forecasts,
+        "state": jax.device_get(state),
+        "history": history,
+        "train_seconds": seconds,
+        "scaler": scaler,
+    }
+
+
+def _entries(spec, horizon: int) -> list:
+    if isinstance(spec, str):
+        if spec == "all":
+            return applicable(horizon)
+        spec = [s.strip() for s in spec.split(",") if s.strip()]
+    out, seen = [], set()
+    for entry in spec:
+        if isinstance(entry, str):
+            if entry == "all":
+                chosen = applicable(horizon)
+            else:
+                zoo.check_name(entry)
+                if horizon > 1 and zoo.get(entry).task == "one_step":
+                    raise InputError(
+                        f"model {entry!r} forecasts one step; horizon {horizon} needs a "
+                        f"multi-step or seq2seq model (see `jaxseq models`)"
+                    )
+                chosen = [entry]
+        elif isinstance(entry, cells.Cell):
+            chosen = [UserModel(f"user_{getattr(entry, 'name', 'cell')}", _cell_builder(entry))]
+        elif isinstance(entry, zoo.Model):
+            chosen = [UserModel(entry.name, model=entry)]
+        elif isinstance(entry, UserModel):
+            chosen = [entry]
+        else:
+            raise InputError(
+                "models must be zoo names, jaxseq.cells.Cell objects, jaxseq.zoo.Model "
+                f"objects or compare.UserModel entries; got {type(entry).__name__}"
+            )
+        for c in chosen:
+            name = c if isinstance(c, str) else c.name
+            if name in seen:
+                raise InputError(f"model {name!r} is listed twice")
+            seen.add(name)
+            out.append(c)
+    if not out:
+        raise InputError("--models names no model")
+    return out
+
+
+def _cell_builder(cell: cells.Cell):
+    from jaxseq.layers import Dense, Sequential
+    from jaxseq.recurrent import RNN
+
+    def build(d: zoo.Dims):
+        return Sequential([RNN(cell, 20, return_sequences=True), RNN(cell, 20), Dense(d.outputs)])
+
+    return build
+
+
+def _user_model(entry: UserModel, config: RunConfig) -> zoo.Model:
+    dims = zoo.Dims(config.window, len(config.columns), config.horizon, 1)
+    normalization = workflow.norm.get("window" if config.normalize == "window" else None)
+    if entry.model is not None:
+        model = entry.model
+        if model.dims != dims or model.task != "multi_step":
+            raise InputError(
+                f"model {model.name!r} is built for {model.dims} ({model.task}); this comparison "
+                f"needs {dims} with multi_step targets"
+            )
+        return model
+    return zoo.Model(
+        name=entry.name,
+        module=entry.build(dims),
+        task="multi_step",
+        mode="seq2vec",
+        dims=dims,
+        normalization=normalization,
+        target_columns=(0,),
+        description="a user's model",
+    )
+
+
+def _data_path(source) -> str:
+    if isinstance(source, str | Path):
+        return str(Path(source).absolute())
+    return "<in memory>"
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _result(config, series: Series, protocol, season, records, scored, seconds) -> dict:
+    rows = []
+    names = list(scored["valid"]["rows"])
+    for name in names:
+        kind = records[name]["kind"] if name in records else "baseline"
+        row = {"model": name, "kind": kind}
+        for split in ("valid", "test"):
+            row[split] = scored[split]["rows"][name]
+        if name in records:
+            row["train_seconds"] = records[name]["train_seconds"]
+            row["best_epoch"] = records[name]["history"].get("best_epoch")
+        rows.append(row)
+    rows.sort(key=lambda r: r["valid"]["mase"]["mean"])
+    best = next((r["model"] for r in rows if r["kind"] != "baseline"), None)
+    settings = {
+        "data": config.data,
+        "column": config.targets[0],
+        "frequency": getattr(series, "frequency", None),
+        "length": int(protocol.length),
+        "window": config.window,
+        "horizon": config.horizon,
+        "season": int(season),
+        "seeds": config.seeds,
+        "epochs": config.epochs,
+        "normalize": config.normalize,
+        "valid": {
+            "steps": protocol.valid_end - protocol.train_end,
+            "windows": scored["valid"]["windows"],
+        },
+        "test": {
+            "steps": protocol.length - protocol.valid_end,
+            "windows": scored["test"]["windows"],
+        },
+        "stride": protocol.stride,
+        "ranked_by": "valid mase",
+        "best": best,
+        "skipped": scored["test"]["skipped"],
+        "seconds": round(seconds, 1),
+    }
+    return {"settings": settings, "rows": rows}
+
+
+def markdown(result: dict) -> str:
+    """The comparison as a Markdown table, ranked by validation MASE."""
+    s = result["settings"]
+
+    def cell(m):
+        if m["min"] == m["max"]:
+            return f"{m['mean']:.3f}"
+        return f"{m['mean']:.3f} [{m['min']:.3f}-{m['max']:.3f}]"
+
+    lines = [
+        f"# {s['column']}: {s['horizon']} steps ahead from {s['window']}",
+        "",
+        f"{s['length']} steps ({s['frequency'] or 'no time column'}), season {s['season']}; "
+        f"validation {s['valid']['steps']} steps ({s['valid']['windows']} origins), test "
+        f"{s['test']['steps']} steps ({s['test']['windows']} origins), stride {s['stride']}. "
+        f"Models: {s['seeds']} seeds, {s['epochs']} epochs, normalize={s['normalize']}; "
+        "mean [min-max] over seeds. Ranked by validation MASE. "
+        f"Whole comparison {s['seconds'] / 60:.1f} min.",
+        "",
+        "| rank | forecast | kind | valid MASE | test MASE | test RMSE | test MAE | test sMAPE |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(result["rows"], 1):
+        v, t = r["valid"], r["test"]
+        lines.append(
+            f"| {i} | {r['model']} | {r['kind']} | {cell(v['mase'])} | {cell(t['mase'])} | "
+            f"{cell(t['rmse'])} | {cell(t['mae'])} | {cell(t['smape'])} |"
+        )
+    if s["skipped"]:
+        lines += ["", "Skipped: " + "; ".join(f"{k} ({v})" for k, v in s["skipped"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(result, records, configs, series, protocol, out: Path, source) -> None:
+    """``compare.json``, ``compare.md``, ``compare.png`` and the best zoo model's run folder."""
+    from jaxseq import plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "compare.json", result)
+    (out / "compare.md").write_text(markdown(result))
+    zoo_rows = [r for r in result["rows"] if r["kind"] == "zoo"]
+    if zoo_rows:
+        best = zoo_rows[0]["model"]
+        config = configs[best]
+        if config.data == "<in memory>":
+            path = out / "series.csv"
+            write_csv(path, list(series.columns), series.values.tolist())
+            config = dataclasses.replace(config, data=str(path.absolute()), time_column=None)
+        record = records[best]
+        run_dir = out / "best"
+        if (run_dir / "config.json").exists():
+            import shutil
+
+            shutil.rmtree(run_dir)
+        run = Run.create(run_dir, config, record["scaler"])
+        run.save(config.epochs, record["state"], record["history"])
+    best_any = result["settings"]["best"]
+    origins = protocol.origins("test")
+    truth = series.values[:, 0].astype(np.float64)
+    plots.compare_figure(
+        result,
+        truth,
+        origins,
+        records[best_any]["forecasts"]["test"] if best_any else None,
+        out / "compare.png",
+        title=f"{result['settings']['column']}: {best_any}",
+    )
