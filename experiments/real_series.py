@@ -36,7 +36,9 @@ def _elnino() -> pd.DataFrame:
     wide = sm.datasets.elnino.load_pandas().data
     long = wide.melt(id_vars="YEAR", var_name="month", value_name="temperature")
     months = {m: i for i, m in enumerate(wide.columns[1:], 1)}
-    long["date"] = [f"{int(y)}-{months[m]:02d}-01" for y, m in zip(long.YEAR, long.month)]
+    long["date"] = [
+        f"{int(y)}-{months[m]:02d}-01" for y, m in zip(long.YEAR, long.month, strict=True)
+    ]
     return long.sort_values("date")[["date", "temperature"]]
 
 
@@ -60,7 +62,9 @@ def _gdp() -> pd.DataFrame:
     import statsmodels.api as sm
 
     frame = sm.datasets.macrodata.load_pandas().data
-    dates = [f"{int(y)}-{3 * int(q) - 2:02d}-01" for y, q in zip(frame.year, frame.quarter)]
+    dates = [
+        f"{int(y)}-{3 * int(q) - 2:02d}-01" for y, q in zip(frame.year, frame.quarter, strict=True)
+    ]
     return pd.DataFrame({"date": dates, "realgdp": frame.realgdp.values})
 
 

@@ -627,8 +627,8 @@ CASES = [
                 "{dir}/out",
                 "--quiet",
             ],
-            r"series has 20 steps, too short for window 10 \+ horizon 5 with 5 validation and 5 "
-            r"test steps: need at least 25 steps",
+            r"the validation part has 4 steps, shorter than the horizon 5: use --valid-size 5 "
+            r"or more",
         ),
         id="cli-series-shorter-than-window-plus-horizon",
     ),

@@ -171,3 +171,13 @@ def test_compare_refuses_what_cannot_work_in_one_line(tmp_path, extra, message, 
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err, err
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_values_that_overflow_float32_are_refused_and_nothing_is_written(tmp_path, capsys):
+    path = tmp_path / "huge.csv"
+    pd.DataFrame({"y": np.r_[np.ones(40), 1e30, np.ones(40)]}).to_csv(path, index=False)
+    argv = ["train", "--model", "linear_multi", "--data", str(path), "--window", "5"]
+    assert main([*argv, "--horizon", "2", "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "column 'y', data row 41" in err and "1e+30" in err, err
+    assert not (tmp_path / "run").exists()
