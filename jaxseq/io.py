@@ -43,6 +43,8 @@ from pandas.tseries.frequencies import to_offset
 from jaxseq.errors import InputError
 
 LOG = logging.getLogger("jaxseq")
+LOG.propagate = False  # notes reach the command line (or a handler you add), not root logs
+LOG.addHandler(logging.NullHandler())
 MISSING = {"", "nan", "na", "n/a", "null", "none", "?"}
 FILLS = ("interpolate", "ffill", "zero")
 # |value| beyond this is refused: its square (scaling, squared losses) exceeds float32's 3.4e38

@@ -802,8 +802,11 @@ CASES = [
         marks=pytest.mark.slow,
     ),
     pytest.param(
-        cli(["evaluate", "{run}", "--season", "9"], r"season 9 is longer than the window 5"),
-        id="cli-evaluate-season-longer-than-window",
+        cli(
+            ["evaluate", "{run}", "--season", "500"],
+            r"season 500 needs a training part longer than 500 steps",
+        ),
+        id="cli-evaluate-season-longer-than-the-training-part",
         marks=pytest.mark.slow,
     ),
     pytest.param(

@@ -82,7 +82,17 @@ def test_evaluate_reports_units_and_baselines(trained, capsys):
     _, run = trained
     assert main(["evaluate", str(run), "--season", "5"]) == 0
     out = capsys.readouterr().out
-    for word in ("valid", "test", "gru_seq2seq", "naive", "seasonal_naive(5)", "RMSE", "MAE"):
+    for word in (
+        "valid",
+        "test",
+        "gru_seq2seq",
+        "naive",
+        "seasonal_naive",
+        "MASE",
+        "sMAPE",
+        "RMSE",
+        "MAE",
+    ):
         assert word in out
 
 

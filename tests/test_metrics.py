@@ -45,5 +45,7 @@ def test_metric_errors_name_the_fix():
         metrics.mase_scale(np.arange(40.0), 52)
     with pytest.raises(InputError, match="seasonal naive error is 0"):
         metrics.mase_scale(np.tile([1.0, 2.0], 10), 2)
-    with pytest.raises(InputError, match=r"pred must be \[windows, horizon, targets\] matching truth"):
+    with pytest.raises(
+        InputError, match=r"pred must be \[windows, horizon, targets\] matching truth"
+    ):
         metrics.score(np.zeros((2, 3)), np.zeros((2, 3, 1)), [1.0])
