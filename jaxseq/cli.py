@@ -571,12 +571,11 @@ def _protocol_options(p) -> None:
     p.add_argument(
         "--stride", type=_positive_int, default=1, help="steps between validation/test origins"
     )
-    if not any(a.dest == "season" for a in p._actions):
-        p.add_argument(
-            "--season",
-            type=_positive_int,
-            help="season for MASE and seasonal naive (default from the time column, else 1)",
-        )
+    p.add_argument(
+        "--season",
+        type=_positive_int,
+        help="season for MASE and seasonal naive (default from the time column, else 1)",
+    )
 
 
 class _Notes:

@@ -25,7 +25,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxseq import cells, data, workflow
+from jaxseq import cells, data, metrics, workflow
 from jaxseq import models as zoo
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.io import Series, load_series, write_csv
@@ -122,8 +122,6 @@ def compare(
     )
     protocol = workflow.protocol_for(base, len(series.values))
     season = workflow.season_for(base, series, season)
-    from jaxseq import metrics
-
     metrics.mase_scale(series.values[: protocol.train_end, :1].astype(np.float64), season)
     out = Path(out) if out is not None else None
     if out is not None and out.exists() and not out.is_dir():
@@ -249,7 +247,6 @@ def _cell_builder(cell: cells.Cell):
 
 def _user_model(entry: UserModel, config: RunConfig) -> zoo.Model:
     dims = zoo.Dims(config.window, len(config.columns), config.horizon, 1)
-    normalization = workflow.norm.get("window" if config.normalize == "window" else None)
     if entry.model is not None:
         model = entry.model
         if model.dims != dims or model.task != "multi_step":
@@ -264,7 +261,7 @@ def _user_model(entry: UserModel, config: RunConfig) -> zoo.Model:
         task="multi_step",
         mode="seq2vec",
         dims=dims,
-        normalization=normalization,
+        normalization=workflow.normalization(config),
         target_columns=(0,),
         description="a user's model",
     )

@@ -216,7 +216,7 @@ def compare_figure(result: dict, series, origins, forecasts, path, *, title: str
     left.set_xlabel("MASE (seed range; * baseline)")
     left.legend()
     origins = np.asarray(origins)
-    start = max(0, int(origins[0]) - 3 * len(origins[:1]) - result["settings"]["window"])
+    start = max(0, int(origins[0]) - result["settings"]["window"])
     end = int(origins[-1]) + result["settings"]["horizon"]
     t = np.arange(start, end)
     right.plot(t, np.asarray(series)[start:end], "-", color="k", lw=1, label="actual")

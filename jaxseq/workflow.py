@@ -37,6 +37,20 @@ def load_for(
     )
 
 
+def normalization(config: RunConfig) -> norm.Normalization | None:
+    """The window normalisation inside the run's model (``"series"`` and ``"none"``: none)."""
+    return norm.get("window" if config.normalize == "window" else None)
+
+
+def make_trainer(config: RunConfig, model: models.Model) -> Trainer:
+    return Trainer(
+        model,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        clip_norm=config.clip_norm,
+    )
+
+
 def build_model(config: RunConfig) -> models.Model:
     return models.get(
         config.model,
@@ -45,7 +59,7 @@ def build_model(config: RunConfig) -> models.Model:
         horizon=config.horizon,
         targets=len(config.targets),
         target_columns=config.target_indices,
-        normalize="window" if config.normalize == "window" else None,
+        normalize=normalization(config),
     )
 
 
@@ -170,12 +184,7 @@ def train_run(
             shutil.rmtree(Path(out) / "checkpoints", ignore_errors=True)
         created = not Path(out).exists()
         run = Run.create(out, config, ds.scaler, overwrite=overwrite)
-    trainer = Trainer(
-        model,
-        batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        clip_norm=config.clip_norm,
-    )
+    trainer = make_trainer(config, model)
     keys = replica_keys(config.seeds)
     state, start, history = None, 0, {"metrics": {}, "epoch_seconds": []}
     if resume:
@@ -356,12 +365,7 @@ def fit_state(
     its parameters from the epoch of its lowest validation error (early stopping without the
     stop). ``model`` defaults to the run's zoo model. Returns ``(model, state, history)``."""
     model = model or build_model(config)
-    trainer = Trainer(
-        model,
-        batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        clip_norm=config.clip_norm,
-    )
+    trainer = make_trainer(config, model)
     key = "val_last_step_mse" if config.task == "seq2seq" else "val_mse"
     best = {"state": None, "score": None, "epoch": None}
 

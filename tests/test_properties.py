@@ -102,18 +102,6 @@ def _window_starts(split, window) -> np.ndarray:
     return (split.X[:, 0, 0] / 100).round().astype(int)
 
 
-def _covered(split, window, horizon, task) -> np.ndarray:
-    """Every series index a split's windows read, inputs or targets, checked for layout too."""
-    starts = _window_starts(split, window)
-    h = 1 if task == "one_step" else horizon
-    table = _encoded_series(int(starts.max()) + window + h, 1)
-    for i, s in enumerate(starts):
-        X_ref, Y_ref = _expected_windows(table, s, window, h, task, (0,))
-        np.testing.assert_array_equal(split.X[i], X_ref)
-        np.testing.assert_array_equal(split.Y[i], Y_ref)
-    return np.unique((starts[:, None] + np.arange(window + h)[None, :]).ravel())
-
-
 fractions = st.tuples(*[st.floats(0.5, 3.0, allow_nan=False)] * 3)
 
 
