@@ -11,9 +11,14 @@ For step ``k = 0 .. horizon - 1`` after origin ``o`` (``m`` the season, ``w`` th
     seasonal naive   yhat[o + k] = y[o + k - m * ceil((k + 1) / m)]    (one season back)
     drift            yhat[o + k] = y[o - 1] + (k + 1) * (y[o - 1] - y[0]) / (o - 1)
     least squares    yhat[o : o + h] = [y[o - w : o], 1] @ W,  W fitted once before fit_end
+    seasonal naive   yhat_tau[o + k] = yhat[o + k] + Q_tau{y[t + k] - yhat_t[t + k] :
+      quantiles                        m <= t, t + k < fit_end}   (in-sample errors, step k)
 
 Seasonal naive reaches back into the history (``m`` may exceed a model's window): for
-horizons past the season it repeats the last observed season.
+horizons past the season it repeats the last observed season. Its quantile version
+(:func:`seasonal_naive_quantiles`) adds, for each step and target, the empirical ``tau``
+quantile ``Q_tau`` of the errors seasonal naive made that many steps ahead before
+``fit_end``, and returns ``[n, horizon, targets, L]`` for ``L`` levels.
 
 AutoETS, AutoARIMA and AutoTheta are statsforecast's (``pip install 'jaxseq[classical]'``):
 each is fitted **once** per target on ``series[:fit_end]`` and applied from every origin
@@ -30,7 +35,7 @@ are not re-implemented here. Two notes on how statsforecast treats long seasons:
   with such a season chooses among non-seasonal models (level, trend, damping).
 
 Leakage is ruled out by construction and refused at the door: a fitted baseline
-(least squares, classical) refuses an origin before ``fit_end``, since its fit would have seen
+(least squares, seasonal naive quantiles, classical) refuses an origin before ``fit_end``, since its fit would have seen
 values at or after that origin.
 """
 
@@ -349,3 +354,71 @@ def all_baselines(
         else:
             skipped.update({n: f"statsforecast is not installed: {INSTALL_HINT}" for n in names})
     return forecasts, skipped
+
+
+# --------------------------------------------------------------------------- quantiles
+
+
+def _check_levels(levels) -> np.ndarray:
+    tau = np.asarray(levels)
+    if tau.ndim != 1 or tau.size == 0 or not np.issubdtype(tau.dtype, np.number):
+        raise InputError(
+            f"levels must be a non-empty 1-D list of numbers, got {levels!r}: give quantile "
+            "levels such as [0.1, 0.5, 0.9]"
+        )
+    tau = tau.astype(np.float64)
+    if not (np.all((tau > 0) & (tau < 1)) and np.all(np.diff(tau) > 0)):
+        raise InputError(
+            f"levels must be strictly increasing and strictly between 0 and 1, got "
+            f"{tau.tolist()}: sort them, give each once, such as [0.1, 0.5, 0.9]"
+        )
+    return tau
+
+
+def seasonal_naive_quantiles(
+    series, origins, horizon: int, *, season: int, levels, fit_end: int
+) -> np.ndarray:
+    """:func:`seasonal_naive` with empirical quantiles of its own in-sample errors around it.
+
+    For step ``k`` and target ``j`` the errors are those seasonal naive made ``k + 1`` steps
+    ahead from every in-sample origin ``t`` (``t >= m``, so it has a season of history, and
+    ``t + k < fit_end``, so the value it forecast lies before ``fit_end``)::
+
+        e_{t,k,j} = y[t + k, j] - y[t - m + (k mod m), j]
+        yhat_tau[o + k, j] = y[o - m + (k mod m), j] + Q_tau({e_{t,k,j}})
+
+    ``Q_tau`` is ``np.quantile`` (its default, linear interpolation) over the
+    ``fit_end - m - k`` errors; they come from ``series[:fit_end]`` only, so no forecast sees a
+    value at or after ``fit_end``, and the point part reads ``series[:o]`` only. Along the
+    levels the forecasts are non-decreasing (``np.quantile`` is monotone in ``tau``).
+
+    Args:
+        series: ``[time, targets]`` (or 1-D ``[time]``); origins: ``[n]`` ints, each
+            ``>= fit_end``.
+        horizon: steps to forecast, ``h``.
+        season: ``m``, steps per season.
+        levels: ``[L]`` strictly increasing levels in ``(0, 1)``.
+        fit_end: the errors are measured on ``series[:fit_end]``; it needs at least ``m + h``
+            steps (one error for the longest step).
+
+    Returns:
+        ``[n, horizon, targets, L]`` float64.
+    """
+    season = check_positive_int("season", season)
+    tau = _check_levels(levels)
+    point = seasonal_naive(series, origins, horizon, season=season)  # checks the rest
+    series, origins, horizon = _prepare(series, origins, horizon, min_history=season)
+    fit_end = _check_fit_end(fit_end, series, origins, need=season + horizon)
+    k = np.arange(horizon)
+    back = season * (k // season + 1)  # as in seasonal_naive: step k reads y[t + k - back]
+    spread = np.stack(
+        [
+            np.quantile(
+                series[season + i : fit_end] - series[season + i - back[i] : fit_end - back[i]],
+                tau,
+                axis=0,
+            )
+            for i in k
+        ]
+    )  # [horizon, L, targets]
+    return point[..., None] + np.transpose(spread, (0, 2, 1))[None]

@@ -205,3 +205,262 @@ def score_seeds(pred, truth, scale) -> dict:
         m: np.mean([sc["per_step"][m] for sc in scores], axis=0).tolist() for m in METRICS
     }
     return out
+
+
+# --------------------------------------------------------------------------- quantile forecasts
+#
+# A quantile forecast holds, for every window w, step k and target j, the values q_{w,k,j,l}
+# at levels tau_1 < ... < tau_L (``[windows, horizon, targets, L]``). With the pinball loss
+# rho_tau(e) = max(tau e, (tau - 1) e) of the error e = y - q:
+#
+#   pinball         = mean_{w,k,j,l} rho_{tau_l}(y_{w,k,j} - q_{w,k,j,l})
+#   scaled pinball  = mean_j (mean_{w,k,l} rho_{tau_l}(...)) / s_j       (s_j: mase_scale)
+#   CRPS (approx.)  = 2 * pinball                 (CRPS = 2 * integral_0^1 pinball_tau d tau)
+#   coverage        = share of y in [q_lo, q_hi] for each central interval (lo + hi = 1)
+#   width           = mean (q_hi - q_lo)
+
+
+def _check_levels(levels) -> np.ndarray:
+    tau = np.asarray(levels)
+    if tau.ndim != 1 or tau.size == 0:
+        raise InputError(
+            f"levels must be a non-empty 1-D list of quantile levels, got shape {tau.shape}: "
+            "give the levels of qpred's last axis, such as [0.1, 0.5, 0.9]"
+        )
+    if not np.issubdtype(tau.dtype, np.number):
+        raise InputError(f"levels must be numbers in (0, 1), got an array of dtype {tau.dtype}")
+    tau = tau.astype(np.float64)
+    if not np.all((tau > 0) & (tau < 1)):
+        raise InputError(
+            f"levels must lie strictly between 0 and 1, got {tau.tolist()}: give quantile "
+            "levels such as [0.1, 0.5, 0.9]"
+        )
+    if not np.all(np.diff(tau) > 0):
+        raise InputError(
+            f"levels must be strictly increasing, got {tau.tolist()}: sort them (and qpred's "
+            "last axis with them) and give each level once"
+        )
+    return tau
+
+
+def _check_quantile_forecasts(qpred, truth, levels, qpred_ndim: int):
+    tau = _check_levels(levels)
+    what = "[windows, horizon, targets, L]"
+    if qpred_ndim == 5:
+        what = "[seeds, windows, horizon, targets, L]"
+    q = np.asarray(qpred, np.float64)
+    y = np.asarray(truth, np.float64)
+    if y.ndim != 3:
+        raise InputError(f"truth must be [windows, horizon, targets], got shape {y.shape}")
+    if q.ndim != qpred_ndim or q.shape[-4:] != (*y.shape, len(tau)):
+        raise InputError(
+            f"qpred must be {what} matching truth {y.shape} and L = {len(tau)} levels, got "
+            f"shape {q.shape}"
+        )
+    if y.size == 0:
+        raise InputError(f"truth is empty (shape {y.shape}): there is nothing to score")
+    _check_finite("qpred", q)
+    _check_finite("truth", y)
+    return q, y, tau
+
+
+def _pinball_terms(q: np.ndarray, y: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """``rho_tau(y - q)`` ``[..., L]``, ``q`` ``[..., L]``, ``y`` ``[...]``."""
+    e = y[..., None] - q
+    return np.maximum(tau * e, (tau - 1.0) * e)
+
+
+def pinball(qpred, truth, levels) -> float:
+    """The pinball (quantile) loss averaged over windows, steps, targets and levels.
+
+    ``mean_{w,k,j,l} max(tau_l e, (tau_l - 1) e)`` with ``e = y_{w,k,j} - q_{w,k,j,l}``: for
+    each level, the loss that the ``tau_l`` quantile of the truth minimises in expectation.
+
+    Args:
+        qpred: ``[windows, horizon, targets, L]`` quantile forecasts.
+        truth: ``[windows, horizon, targets]``.
+        levels: ``[L]`` strictly increasing levels in ``(0, 1)``, those of ``qpred``'s last axis.
+
+    Returns:
+        The mean loss, in the data's units.
+    """
+    q, y, tau = _check_quantile_forecasts(qpred, truth, levels, 4)
+    return float(_pinball_terms(q, y, tau).mean())
+
+
+def scaled_pinball(qpred, truth, levels, scale) -> float:
+    """The pinball loss of each target divided by its MASE scale, averaged over targets.
+
+    ``mean_j (mean_{w,k,l} rho_{tau_l}(y_{w,k,j} - q_{w,k,j,l})) / s_j``: unit free, and every
+    target counts equally, as in MASE (for a single level 0.5 it is half the MASE of the
+    median forecast).
+
+    Args:
+        qpred: ``[windows, horizon, targets, L]``; truth: ``[windows, horizon, targets]``;
+        levels: ``[L]`` strictly increasing, in ``(0, 1)``.
+        scale: ``[targets]``, :func:`mase_scale` of the training part.
+    """
+    q, y, tau = _check_quantile_forecasts(qpred, truth, levels, 4)
+    s = _check_scale(scale, y.shape[-1])
+    return float(np.mean(_pinball_terms(q, y, tau).mean(axis=(0, 1, 3)) / s))
+
+
+def intervals(levels) -> list[tuple[float, float, float]]:
+    """The central prediction intervals that pairs of levels make.
+
+    A pair is a level ``lo < 0.5`` and a level ``hi = 1 - lo`` (within 1e-9); its nominal
+    coverage is ``hi - lo``. Levels 0.05, 0.1, 0.5, 0.9, 0.95 give
+    ``[(0.8, 0.1, 0.9), (0.9, 0.05, 0.95)]``.
+
+    Args:
+        levels: ``[L]`` strictly increasing levels in ``(0, 1)``.
+
+    Returns:
+        ``(nominal, lo, hi)`` for every pair, narrowest first (empty if no level pairs up).
+    """
+    tau = _check_levels(levels)
+    out = []
+    for lo in tau[tau < 0.5][::-1]:
+        for hi in tau[tau > 0.5]:
+            if abs(lo + hi - 1.0) <= 1e-9:
+                out.append((round(float(hi - lo), 12), float(lo), float(hi)))
+                break
+    return out
+
+
+def _check_bounds(low, high, truth=None):
+    lo = np.asarray(low, np.float64)
+    hi = np.asarray(high, np.float64)
+    if lo.shape != hi.shape:
+        raise InputError(
+            f"low and high must have the same shape, got {lo.shape} and {hi.shape}: give one "
+            "interval per forecast value"
+        )
+    if lo.size == 0:
+        raise InputError(f"low is empty (shape {lo.shape}): there is nothing to score")
+    _check_finite("low", lo)
+    _check_finite("high", hi)
+    if truth is None:
+        return lo, hi, None
+    y = np.asarray(truth, np.float64)
+    if y.shape != lo.shape:
+        raise InputError(
+            f"truth must have the shape of low and high, {lo.shape}, got shape {y.shape}"
+        )
+    _check_finite("truth", y)
+    return lo, hi, y
+
+
+def coverage(low, high, truth) -> float:
+    """The share of truths inside their interval, bounds included: ``mean [lo <= y <= hi]``.
+
+    Args:
+        low, high: the interval's bounds, arrays of one shape; truth: the same shape.
+
+    Returns:
+        A share in ``[0, 1]``; compare it with the interval's nominal coverage.
+    """
+    lo, hi, y = _check_bounds(low, high, truth)
+    return float(np.mean((y >= lo) & (y <= hi)))
+
+
+def width(low, high) -> float:
+    """The mean width of the intervals, ``mean (hi - lo)``, in the data's units."""
+    lo, hi, _ = _check_bounds(low, high)
+    return float(np.mean(hi - lo))
+
+
+def _interval_key(nominal: float) -> str:
+    return f"{100 * nominal:g}"
+
+
+def _score_quantiles(q: np.ndarray, y: np.ndarray, tau: np.ndarray, s: np.ndarray) -> dict:
+    terms = _pinball_terms(q, y, tau)
+    loss = float(terms.mean())
+    rows = []
+    for nominal, lo, hi in intervals(tau):
+        low, high = (
+            q[..., int(np.flatnonzero(tau == lo)[0])],
+            q[..., int(np.flatnonzero(tau == hi)[0])],
+        )
+        rows.append(
+            {
+                "nominal": nominal,
+                "low": lo,
+                "high": hi,
+                "coverage": float(np.mean((y >= low) & (y <= high))),
+                "width": float(np.mean(high - low)),
+            }
+        )
+    return {
+        "pinball": loss,
+        "scaled_pinball": float(np.mean(terms.mean(axis=(0, 1, 3)) / s)),
+        "crps_approx": 2.0 * loss,
+        "intervals": rows,
+    }
+
+
+def score_quantiles(qpred, truth, levels, scale) -> dict:
+    """Pinball loss, scaled pinball loss, approximate CRPS and interval coverage of one set of
+    quantile forecasts.
+
+    ``crps_approx = 2 * pinball``: the CRPS equals ``2 int_0^1 rho_tau d tau`` (the pinball
+    loss integrated over all levels), so twice the mean over levels spread evenly across
+    ``(0, 1)`` (such as 0.05, 0.15, ..., 0.95) approximates it; with few or uneven levels it is
+    a rougher proxy, comparable only between forecasts with the same levels.
+
+    Args:
+        qpred: ``[windows, horizon, targets, L]`` quantile forecasts, non-decreasing along ``L``
+            (crossing quantiles are scored as given: an interval's width may then be negative).
+        truth: ``[windows, horizon, targets]``.
+        levels: ``[L]`` strictly increasing, in ``(0, 1)``.
+        scale: ``[targets]``, :func:`mase_scale` of the training part.
+
+    Returns:
+        ``{"pinball", "scaled_pinball", "crps_approx"}`` floats, and ``"intervals"``: for each
+        central interval of :func:`intervals`, narrowest first, ``{"nominal", "low", "high",
+        "coverage", "width"}`` (``low``/``high`` the levels; coverage and width over every
+        window, step and target).
+    """
+    q, y, tau = _check_quantile_forecasts(qpred, truth, levels, 4)
+    return _score_quantiles(q, y, tau, _check_scale(scale, y.shape[-1]))
+
+
+def score_quantiles_seeds(qpred, truth, levels, scale) -> dict:
+    """:func:`score_quantiles` of the seed-averaged quantiles, and each metric over seeds.
+
+    The seeds' quantiles are averaged level by level (Vincentization: the mean of
+    non-decreasing quantile functions is one, so the average never crosses), which usually
+    scores better than the typical seed.
+
+    Args:
+        qpred: ``[seeds, windows, horizon, targets, L]``; a single forecast ``[windows,
+            horizon, targets, L]`` counts as one seed.
+        truth: ``[windows, horizon, targets]``; levels: ``[L]``; scale: ``[targets]``.
+
+    Returns:
+        :func:`score_quantiles`'s dict for the averaged quantiles, plus ``"seeds"``: for each
+        scalar metric of a single seed, ``{"mean", "min", "max", "std"}`` over seeds
+        (:func:`jaxseq.evaluate.summarize`): ``"pinball"``, ``"scaled_pinball"``,
+        ``"crps_approx"``, and ``"coverage_80"``, ``"width_80"`` for an 80% interval (the
+        nominal coverage in percent).
+    """
+    q = np.asarray(qpred, np.float64)
+    if q.ndim == 4:
+        q = q[None]
+    q, y, tau = _check_quantile_forecasts(q, truth, levels, 5)
+    if len(q) == 0:
+        raise InputError("qpred has no seeds (shape starts with 0)")
+    s = _check_scale(scale, y.shape[-1])
+    per_seed = [_score_quantiles(seed, y, tau, s) for seed in q]
+    out = _score_quantiles(q.mean(axis=0), y, tau, s)
+    seeds = {
+        m: summarize([sc[m] for sc in per_seed])
+        for m in ("pinball", "scaled_pinball", "crps_approx")
+    }
+    for i, row in enumerate(out["intervals"]):
+        key = _interval_key(row["nominal"])
+        seeds[f"coverage_{key}"] = summarize([sc["intervals"][i]["coverage"] for sc in per_seed])
+        seeds[f"width_{key}"] = summarize([sc["intervals"][i]["width"] for sc in per_seed])
+    out["seeds"] = seeds
+    return out

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxseq import cells
+from jaxseq import distributions as dist
 from jaxseq import normalize as norm
 from jaxseq.conv import GatedWaveNet, WaveNet
 from jaxseq.errors import InputError, check_positive_int
@@ -44,12 +45,18 @@ MODES = ("feedforward", "seq2vec", "seq2seq", "vec2seq", "encoder_decoder", "con
 
 
 class Dims(NamedTuple):
-    """What a builder needs to know: input steps and features, horizon, forecast columns."""
+    """What a builder needs to know: input steps and features, horizon, forecast columns, and
+    the known-future covariates at the end of each input step (``future`` per horizon step;
+    see :func:`jaxseq.data.windows_at`).
+
+    With a probabilistic head a builder sees ``n_targets`` multiplied by the head's size: every
+    forecast value becomes ``size`` outputs (``index = (k * targets + j) * size + p``)."""
 
     window: int
     features: int
     horizon: int
     n_targets: int
+    future: int = 0
 
     @property
     def outputs(self) -> int:
@@ -81,6 +88,9 @@ class Model:
             :mod:`jaxseq.normalize`. Outputs are always in the units of the inputs.
         target_columns: the input features the outputs forecast (their statistics map the
             normalised outputs back).
+        head: a probabilistic output head (:mod:`jaxseq.distributions`: quantiles, Normal,
+            Student-t) or ``None`` (point forecasts trained with MSE). With a head,
+            :meth:`apply` gives the median and :meth:`distribution`/:meth:`quantiles` the rest.
     """
 
     name: str
@@ -97,6 +107,7 @@ class Model:
     description: str = ""
     normalization: norm.Normalization | None = None
     target_columns: tuple[int, ...] = (0,)
+    head: dist.Head | None = None
 
     @property
     def metric(self) -> str:
@@ -132,20 +143,78 @@ class Model:
         ``key`` seeds dropout. ``lengths`` ``[batch]`` gives each sequence's valid steps (right
         padding) for models that support it (:attr:`supports_lengths`).
         """
-        if self.normalization is None:
+        if self.normalization is None and self.head is None:
             return self._apply_module(variables, x, train=train, key=key, lengths=lengths)
-        out, updates, frame = self.apply_in_frame(variables, x, train=train, key=key)
-        out = self.normalization.outputs(out, frame, self.target_columns, _affine(variables))
+        out, updates, frame = self.apply_in_frame(
+            variables, x, train=train, key=key, lengths=lengths
+        )
+        if self.head is not None:
+            out = self.head.point(self._params_in_units(out, frame, variables))
+        elif frame is not None:
+            out = self.normalization.outputs(out, frame, self.target_columns, _affine(variables))
         return (out, updates) if train else out
 
+    def distribution(self, variables: Variables, x: Array) -> Array:
+        """The head's parameters in the units of ``x``: ``[..., outputs, head.size]``, where
+        ``[...]`` and ``outputs`` are :meth:`apply`'s layout (quantile heads: the quantiles)."""
+        self._check_head()
+        out, _, frame = self.apply_in_frame(variables, x)
+        return self._params_in_units(out, frame, variables)
+
+    def quantiles(self, variables: Variables, x: Array, levels=None) -> Array:
+        """Forecast quantiles ``[..., outputs, L]``, non-decreasing along ``L``, at ``levels``
+        (default :attr:`levels`)."""
+        self._check_head()
+        return self.head.quantiles(self.distribution(variables, x), levels or self.levels)
+
+    @property
+    def levels(self) -> tuple[float, ...]:
+        """The quantile levels reported for this model: a quantile head's own, else
+        :data:`jaxseq.distributions.REPORT_LEVELS`."""
+        return getattr(self.head, "levels", dist.REPORT_LEVELS)
+
+    def loss_in_frame(self, out: Array, target: Array) -> Array:
+        """The training loss of raw outputs (:meth:`apply_in_frame`) against targets in the same
+        frame (:meth:`frame_targets`): MSE, or the head's pinball loss / negative log-likelihood."""
+        if self.head is None:
+            return jnp.mean(jnp.square(out - target))
+        return self.head.loss(self._head_params(out), target)
+
+    def _head_params(self, out: Array) -> Array:
+        raw = out.reshape(*out.shape[:-1], out.shape[-1] // self.head.size, self.head.size)
+        return self.head.constrain(raw)
+
+    def _params_in_units(self, out, frame, variables) -> Array:
+        params = self._head_params(out)
+        if frame is None:
+            return params
+        a, b = self.normalization.data_map(
+            params[..., 0], frame, self.target_columns, _affine(variables)
+        )
+        return self.head.affine(params, a, b)
+
+    def _check_head(self) -> None:
+        if self.head is None:
+            raise InputError(
+                f"model {self.name!r} gives point forecasts only; build it with "
+                "head='quantiles', 'normal' or 'student_t' (--quantiles / --distribution)"
+            )
+
     def apply_in_frame(
-        self, variables: Variables, x: Array, *, train: bool = False, key: Array | None = None
+        self,
+        variables: Variables,
+        x: Array,
+        *,
+        train: bool = False,
+        key: Array | None = None,
+        lengths: Array | None = None,
     ):
-        """The outputs in each window's normalised frame, for a loss in that frame:
-        ``(outputs, updates, frame)``; compare them with :meth:`frame_targets`. Without
-        normalisation the frame is ``None`` and the outputs are :meth:`apply`'s."""
+        """The raw outputs in each window's normalised frame, for a loss in that frame:
+        ``(outputs, updates, frame)``; score them with :meth:`loss_in_frame` against
+        :meth:`frame_targets`. Without normalisation the frame is ``None``. With a head the
+        outputs hold ``head.size`` raw values per forecast value."""
         if self.normalization is None:
-            out = self._apply_module(variables, x, train=train, key=key)
+            out = self._apply_module(variables, x, train=train, key=key, lengths=lengths)
             out, updates = out if train else (out, {})
             return out, updates, None
         self.check_inputs(x)
@@ -153,7 +222,7 @@ class Model:
         xn = self.normalization.inputs(x, frame, _affine(variables))
         inner = dict(variables)
         inner["params"] = {k: v for k, v in variables["params"].items() if k != norm.AFFINE}
-        out = self._apply_module(inner, xn, train=train, key=key)
+        out = self._apply_module(inner, xn, train=train, key=key, lengths=lengths)
         out, updates = out if train else (out, {})
         return out, updates, frame
 
@@ -300,6 +369,8 @@ def get(
     targets: int = 1,
     target_columns: Sequence[int] | None = None,
     normalize: str | norm.Normalization | None = None,
+    head: str | Sequence[float] | dist.Head | None = None,
+    future: int = 0,
 ) -> Model:
     """Build a zoo model by name.
 
@@ -312,6 +383,11 @@ def get(
         target_columns: which input features those are (default the first ``targets``).
         normalize: ``"window"`` (each input window in its own frame, :mod:`jaxseq.normalize`),
             a :class:`~jaxseq.normalize.Normalization`, or ``None``/``"none"`` (off).
+        head: ``None`` (point forecasts), ``"normal"``, ``"student_t"``, quantile levels
+            (``(0.1, 0.5, 0.9)`` or ``"0.1,0.5,0.9"``) or a :class:`jaxseq.distributions.Head`.
+        future: known-future covariates per horizon step at the end of each input step (the
+            last ``future * horizon`` features; :func:`jaxseq.data.windows_at`). The
+            encoder-decoder feeds them to its decoder, step by step.
     """
     entry = _ZOO[check_name(name)]
     window = check_positive_int("window", window)
@@ -330,11 +406,14 @@ def get(
             f"target_columns must be {targets} feature indices in [0, {features}), got {columns!r}"
         )
     horizon = 1 if entry.task == "one_step" else check_positive_int("horizon", horizon)
-    dims = Dims(window, features, horizon, targets)
+    head = dist.get(head)
+    future = check_future(future, features, horizon)
+    dims = Dims(window, features, horizon, targets, future)
     steps = entry.target_steps(dims) if entry.target_steps else None
+    built = dims._replace(n_targets=targets * (head.size if head else 1))
     return Model(
         name=name,
-        module=entry.builder(dims),
+        module=entry.builder(built),
         task=entry.task,
         mode=entry.mode,
         dims=dims,
@@ -347,7 +426,20 @@ def get(
         description=entry.description,
         normalization=normalization,
         target_columns=columns,
+        head=head,
     )
+
+
+def check_future(future: int, features: int, horizon: int) -> int:
+    """``future`` if ``features`` can hold ``future`` covariates for each of ``horizon`` steps."""
+    if isinstance(future, bool) or not isinstance(future, int) or future < 0:
+        raise InputError(f"future must be an integer >= 0 (covariates per step), got {future!r}")
+    if future * horizon >= features:
+        raise InputError(
+            f"{future} future covariate(s) x horizon {horizon} = {future * horizon} lead "
+            f"features leave none of the {features} input features for the series itself"
+        )
+    return future
 
 
 def describe() -> list[tuple[str, str, str, str]]:
@@ -366,15 +458,17 @@ class EncoderDecoder(nn.Module):
     """Sequence-to-vector encoder, then vector-to-sequence decoder.
 
     The encoder reads the window and hands over its final state and last output; the decoder
-    receives that output at each of ``horizon`` steps (``RepeatVector``), starts from the
-    encoder's state, and a per-step head gives ``n_targets`` values per step.
-    ``[batch, window, features] -> [batch, horizon * n_targets]``.
+    receives that output at each of ``horizon`` steps (``RepeatVector``), with that step's
+    known-future covariates when there are any (``future`` per step, read from the last input
+    step's lead features), starts from the encoder's state, and a per-step head gives
+    ``n_targets`` values per step. ``[batch, window, features] -> [batch, horizon * n_targets]``.
     """
 
     cell: cells.Cell
     units: int
     horizon: int
     n_targets: int
+    future: int = 0
 
     @nn.compact
     def __call__(self, x, *, train: bool = False):
@@ -382,6 +476,10 @@ class EncoderDecoder(nn.Module):
             x, train=train
         )
         steps = RepeatVector(self.horizon)(context)
+        if self.future:
+            leads = x[:, -1, x.shape[-1] - self.future * self.horizon :]
+            leads = leads.reshape(x.shape[0], self.horizon, self.future)
+            steps = jnp.concatenate([steps, leads], axis=-1)
         y = RNN(self.cell, self.units, return_sequences=True, name="decoder")(
             steps, initial_state=state, train=train
         )
@@ -653,7 +751,7 @@ def _lstm_seq2vec(d: Dims):
     description="LSTM(20) encoder -> state -> LSTM(20) decoder over 10 steps -> TD Dense(1)",
 )
 def _encoder_decoder(d: Dims):
-    return EncoderDecoder(cells.lstm(), 20, d.horizon, d.n_targets)
+    return EncoderDecoder(cells.lstm(), 20, d.horizon, d.n_targets, d.future)
 
 
 @register(

@@ -115,15 +115,26 @@ class Normalization:
         """Targets (or forecasts) in data units -> the frame. ``y``'s last axis is step-major
         over ``columns`` (``index = k * len(columns) + j``); leading axes are ``[batch]`` or
         ``[batch, steps]`` (seq2seq)."""
-        loc, scale, gamma, beta = self._columns(y, frame, columns, affine)
-        return (y - loc) / scale * gamma + beta
+        a, b = self.data_map(y, frame, columns, affine)
+        return (y - b) / a
 
     def outputs(
         self, y: Array, frame: Frame, columns: Sequence[int], affine: dict | None = None
     ) -> Array:
         """Outputs in the frame -> data units: the exact inverse of :meth:`targets`."""
+        a, b = self.data_map(y, frame, columns, affine)
+        return a * y + b
+
+    def data_map(
+        self, y: Array, frame: Frame, columns: Sequence[int], affine: dict | None = None
+    ) -> tuple[Array, Array]:
+        """The frame -> data map as ``y = a * y' + b``, ``a`` and ``b`` broadcastable to ``y``
+        (laid out as in :meth:`targets`): ``a = s_j / gamma_j``, ``b = loc_j - beta_j * a``.
+        Probabilistic heads map their parameters with it (``a > 0`` unless RevIN's gamma turns
+        negative)."""
         loc, scale, gamma, beta = self._columns(y, frame, columns, affine)
-        return (y - beta) / gamma * scale + loc
+        a = scale / gamma
+        return a, loc - beta * a
 
     def _columns(self, y, frame: Frame, columns, affine):
         cols = jnp.asarray(tuple(columns))

@@ -97,14 +97,17 @@ def mse(pred: Array, target: Array) -> Array:
 
 
 def loss_fn(model: Model, params, other, X, Y, key) -> tuple[Array, dict]:
-    """MSE of the model on a batch, and the updated non-parameter collections.
+    """The model's loss on a batch (MSE, or its head's pinball loss or negative
+    log-likelihood: :meth:`Model.loss_in_frame`), and the updated non-parameter collections.
 
     A window-normalised model is scored in each window's frame (outputs against the targets
     normalised with that window's statistics), so every window weighs alike whatever its level.
     """
     variables = {"params": params, **other}
-    pred, updates, frame = model.apply_in_frame(variables, X, train=True, key=key)
-    return mse(pred, model.frame_targets(model.targets(Y), variables, frame)), updates
+    out, updates, frame = model.apply_in_frame(variables, X, train=True, key=key)
+    return model.loss_in_frame(
+        out, model.frame_targets(model.targets(Y), variables, frame)
+    ), updates
 
 
 def train_step(model: Model, optimizer: optax.GradientTransformation, state: TrainState, X, Y, key):
@@ -130,6 +133,12 @@ def evaluate_loss(model: Model, variables, X, Y, batch_size: int = 2048) -> dict
     out = {"mse": mse(pred, target)}
     if model.task == "seq2seq":
         out["last_step_mse"] = mse(pred[:, -1], target[:, -1])
+    if model.head is not None:  # the head's own loss picks the best epoch of a probabilistic model
+        raw, _, frame = model.apply_in_frame(variables, X)
+        framed = model.frame_targets(target, variables, frame)
+        if model.task == "seq2seq":
+            raw, framed = raw[:, -1], framed[:, -1]
+        out["loss"] = model.loss_in_frame(raw, framed)
     return out
 
 
