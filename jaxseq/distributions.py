@@ -167,11 +167,12 @@ def _pinball(q: Array, y: Array, levels) -> Array:
     return jnp.maximum(tau * e, (tau - 1.0) * e)
 
 
-def _tails(levels) -> tuple[Array, Array]:
-    """``min(tau, 1 - tau)`` (in float64 first, so ``1 - tau`` is exact) and ``sign(tau - 1/2)``."""
+def _tails(levels, dtype) -> tuple[Array, Array]:
+    """``min(tau, 1 - tau)`` (in Python's float64 first, so ``1 - tau`` is exact) and
+    ``sign(tau - 1/2)``, as ``dtype`` arrays ``[L]``."""
     tail = [min(t, 1.0 - t) for t in levels]
     sign = [(t > 0.5) - (t < 0.5) for t in levels]
-    return jnp.asarray(tail, jnp.float32), jnp.asarray(sign, jnp.float32)
+    return jnp.asarray(tail, dtype), jnp.asarray(sign, dtype)
 
 
 # --------------------------------------------------------------------------- heads
@@ -369,8 +370,8 @@ class Normal(Head):
         return jnp.mean(jnp.log(sigma) + 0.5 * z * z + 0.5 * math.log(2.0 * math.pi))
 
     def _quantiles(self, params, levels):
-        tail, sign = _tails(levels)
-        z = (-sign * ndtri(tail)).astype(params.dtype)
+        tail, sign = _tails(levels, params.dtype)
+        z = -sign * ndtri(tail)
         return params[..., :1] + params[..., 1:2] * z
 
     def _point(self, params):
@@ -425,8 +426,7 @@ def _t_expansion(tail: Array, df: Array) -> Array:
 
 def _t_quantile(levels: tuple[float, ...], df: Array) -> Array:
     df = jax.lax.stop_gradient(df)
-    tail, sign = _tails(levels)
-    tail, sign = tail.astype(df.dtype), sign.astype(df.dtype)
+    tail, sign = _tails(levels, df.dtype)
     small = _t_bisection(tail, jnp.minimum(df, DF_EXPANSION))
     large = _t_expansion(tail, jnp.maximum(df, DF_EXPANSION))
     return sign * jnp.where(df < DF_EXPANSION, small, large)
