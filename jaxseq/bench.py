@@ -1,9 +1,11 @@
 """``jaxseq bench``: time training steps and forward passes on whatever device JAX finds.
 
 Every workload is run by jaxseq and, when installed, by the peers a user would otherwise pick
-(:mod:`jaxseq.peers`: Flax linen ``nn.RNN``, Keras 3 on JAX). Contenders are timed
-*interleaved* (A B C A B C ...) in one process, so a slow spell of a shared machine hits them
-alike; each figure is the median over many timed steps (``block_until_ready``) after
+(:mod:`jaxseq.peers`: Flax linen ``nn.RNN``, Keras 3 on JAX; :mod:`jaxseq.peers_torch`:
+PyTorch, on cuDNN when JAX and PyTorch both see a GPU). E1 (the evaluator), B1 (a backtest)
+and S8 (seeds at once) are in :mod:`jaxseq.bench_workloads`. Contenders are timed
+*interleaved* in one process (each round runs every contender once, in a fresh seeded
+order), so a slow spell of a shared machine hits them alike; each figure is the median over many timed steps (``block_until_ready``) after
 compilation, with its 10th-90th percentile spread, and each ratio is the median of the
 per-round ratios. Compile time is reported apart.
 """
@@ -20,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxseq import cells, models
+from jaxseq import bench_workloads, cells, models
 from jaxseq.errors import InputError
 from jaxseq.experiments import machine
 from jaxseq.layers import Dense, Sequential, TimeDistributed
@@ -32,6 +34,7 @@ from jaxseq.peers import (
     keras_contender,
     random_data,
 )
+from jaxseq.peers_torch import torch_available
 from jaxseq.recurrent import RNN
 from jaxseq.train import TrainState, make_optimizer, mse
 
@@ -104,8 +107,17 @@ WORKLOADS = {
         layers=1,
     ),
 }
-SEEDS_AT_ONCE = 8
-PEERS = {"flax": flax_contender, "keras": keras_contender}
+
+
+def _torch_contender(spec, timer, dtype="float32"):
+    from jaxseq.peers_torch import torch_contender
+
+    return torch_contender(spec, timer, dtype)
+
+
+PEERS = {"flax": flax_contender, "keras": keras_contender, "torch": _torch_contender}
+#: Everything ``jaxseq bench`` runs by default, in order.
+DEFAULT_WORKLOADS = (*WORKLOADS, "S8", "E1", "B1")
 
 
 def _timer(fn) -> float:
@@ -132,8 +144,10 @@ def _cast(tree, dtype):
     )
 
 
-def jaxseq_contender(spec: WorkloadSpec, *, replicas: int = 1, dtype=jnp.float32) -> Contender:
-    """jaxseq's train step (``replicas`` > 1: vmapped over independent replicas).
+def jaxseq_contender(
+    spec: WorkloadSpec, *, replicas: int = 1, dtype=jnp.float32, vmap: bool | None = None
+) -> Contender:
+    """jaxseq's train step (``replicas`` > 1, or ``vmap``: vmapped over independent replicas).
 
     With ``dtype=bfloat16`` the model computes in bf16 while parameters, gradients and Adam stay
     in float32 (the casts are part of the differentiated function).
@@ -162,8 +176,10 @@ def jaxseq_contender(spec: WorkloadSpec, *, replicas: int = 1, dtype=jnp.float32
         return TrainState(variables, opt.init(variables["params"]))
 
     keys = jax.random.split(jax.random.PRNGKey(0), replicas)
-    apply = lambda s: model.apply(_cast(s.variables, dtype), X.astype(dtype))
-    if replicas == 1:
+    # The forward pass takes the variables alone (as the peers take their parameters), not the
+    # whole training state: passing Adam's moments too costs dispatch time for nothing.
+    apply = lambda variables: model.apply(_cast(variables, dtype), X.astype(dtype))
+    if not (replicas > 1 if vmap is None else vmap):
         state = jax.jit(init)(keys[0])
         step_fn = jax.jit(step, donate_argnums=0)
         forward = jax.jit(apply)
@@ -171,12 +187,12 @@ def jaxseq_contender(spec: WorkloadSpec, *, replicas: int = 1, dtype=jnp.float32
         state = jax.jit(jax.vmap(init))(keys)
         step_fn = jax.jit(jax.vmap(step), donate_argnums=0)
         forward = jax.jit(jax.vmap(apply))
-    fixed = jax.tree_util.tree_map(jnp.copy, state)  # the train step donates `state`
+    fixed = jax.tree_util.tree_map(jnp.copy, state.variables)  # the train step donates `state`
     holder = {}
     seconds = _timer(lambda: holder.setdefault("state", step_fn(state)))
     forward(fixed)
     return Contender(
-        "jaxseq" if replicas == 1 else f"jaxseq x{replicas}",
+        "jaxseq" if replicas == 1 and not vmap else f"jaxseq x{replicas}",
         step_fn,
         lambda: forward(fixed),
         holder["state"],
@@ -185,10 +201,22 @@ def jaxseq_contender(spec: WorkloadSpec, *, replicas: int = 1, dtype=jnp.float32
 
 
 def time_interleaved(
-    contenders: Sequence[Contender], *, rounds: int, budget_seconds: float, what: str = "train"
+    contenders: Sequence[Contender],
+    *,
+    rounds: int,
+    budget_seconds: float,
+    what: str = "train",
+    seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Time ``rounds`` rounds of one step per contender, A B C A B C ...; stop early when the
-    time budget is spent (after at least 5 rounds). Returns seconds per contender."""
+    """Time ``rounds`` rounds of one step per contender; stop early when the time budget is
+    spent (after at least 5 rounds). Returns seconds per contender.
+
+    Each round runs every contender once, in an order drawn afresh each round (seeded), so
+    that no contender always follows the same one: a framework that leaves worker threads
+    spinning after its call (PyTorch's OpenMP pool) slows whoever runs next, and a fixed order
+    would charge that to one contender.
+    """
+    order = np.random.default_rng(seed)
     states = {c.name: c.init_state for c in contenders}
     times: dict[str, list[float]] = {c.name: [] for c in contenders}
     for c in contenders:  # warm up: first executions allocate and fault pages in
@@ -196,7 +224,8 @@ def time_interleaved(
             states[c.name] = _run(c, states[c.name], what)
     start = time.perf_counter()
     for r in range(rounds):
-        for c in contenders:
+        for k in order.permutation(len(contenders)):
+            c = contenders[k]
             t = time.perf_counter()
             states[c.name] = _run(c, states[c.name], what)
             times[c.name].append(time.perf_counter() - t)
@@ -232,7 +261,7 @@ def run_workload(
     errors = {}
     for peer in peers:
         try:
-            contenders.append(PEERS[peer](spec, _timer))
+            contenders.append(PEERS[peer](spec, _timer, jnp.dtype(dtype).name))
         except Exception as error:  # a peer that cannot build this workload is reported, not fatal
             errors[peer] = f"{type(error).__name__}: {error}"
     out = {
@@ -253,23 +282,6 @@ def run_workload(
     return out
 
 
-def run_seeds_at_once(spec: WorkloadSpec, *, replicas: int, rounds: int, budget: float) -> dict:
-    """S8: ``replicas`` independent replicas trained at once by vmap against one replica."""
-    one = jaxseq_contender(spec)
-    many = jaxseq_contender(spec, replicas=replicas)
-    times = time_interleaved([one, many], rounds=rounds, budget_seconds=budget)
-    ratio = float(np.median(times[many.name] / times[one.name]))
-    return {
-        "workload": f"S{replicas}",
-        "description": f"{spec.name} with {replicas} seeds trained at once by vmap",
-        "one_replica": _summary(times[one.name], spec.batch),
-        "all_replicas": _summary(times[many.name], spec.batch * replicas),
-        "per_replica": _summary(times[many.name], spec.batch, replicas),
-        "cost_of_all_over_one": ratio,
-        "compile_seconds": many.compile_seconds,
-    }
-
-
 def bf16_error(spec: WorkloadSpec) -> dict:
     """Forward-pass error of bf16 compute (float32 parameters) against float32."""
     model = jaxseq_model(spec)
@@ -286,8 +298,17 @@ def bf16_error(spec: WorkloadSpec) -> dict:
     return {"relative_rms_error": float(rel), "max_abs_error": float(np.max(np.abs(bf16 - f32)))}
 
 
+def default_peers() -> list[str]:
+    """The peers installed here: Flax always, Keras 3 and PyTorch when importable."""
+    return (
+        ["flax"]
+        + (["keras"] if keras_available() else [])
+        + (["torch"] if torch_available() else [])
+    )
+
+
 def run_bench(
-    names: Sequence[str] = tuple(WORKLOADS),
+    names: Sequence[str] = DEFAULT_WORKLOADS,
     *,
     peers: Sequence[str] | None = None,
     rounds: int = 60,
@@ -296,47 +317,71 @@ def run_bench(
     out: Path | None = Path("experiments/results"),
     devices: bool = False,
     log=print,
+    sizes: dict | None = None,
 ) -> dict:
     """Run the suite; write ``bench.json``, ``bench.md`` and ``bench.png`` under ``out``.
 
-    ``names``: workloads among ``W1``..``W6`` and ``S8``; ``peers``: among ``flax`` and ``keras``
-    (``["none"]`` or empty: jaxseq alone; ``None``: those installed).
+    ``names``: workloads among ``W1``..``W6``, ``S8``, ``E1``, ``B1``; ``peers``: among
+    ``flax``, ``keras`` and ``torch`` (``["none"]`` or empty: jaxseq alone; ``None``: those
+    installed). ``sizes`` shrinks the workloads (tests): ``{"spec": {field: value}}`` replaces
+    fields of every W spec, ``{"E1": {...}}``, ``{"B1": {...}}``, ``{"S8": {...}}`` are keyword
+    arguments of :mod:`jaxseq.bench_workloads`' runners.
     """
-    known = [*WORKLOADS, "S8"]
+    known = list(DEFAULT_WORKLOADS)
     for name in names:
         if name not in known:
             raise InputError(f"unknown workload {name!r}; known: {', '.join(known)}")
     if peers is None:
-        peers = ["flax"] + (["keras"] if keras_available() else [])
+        peers = default_peers()
     peers = [p for p in peers if p != "none"]
     for peer in peers:
         if peer not in PEERS:
             raise InputError(f"unknown peer {peer!r}; known: {', '.join(PEERS)}, none")
     if dtype not in ("float32", "bfloat16"):
         raise InputError(f"dtype must be 'float32' or 'bfloat16', got {dtype!r}")
+    sizes = sizes or {}
     compute = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[dtype]
-    result = {"machine": machine(), "dtype": dtype, "peers": list(peers), "workloads": []}
+    report = bench_workloads.device_report()
+    log(bench_workloads.format_device(report))
+    result = {
+        "machine": machine(),
+        "device_report": report,
+        "dtype": dtype,
+        "peers": list(peers),
+        "workloads": [],
+    }
+    spec_of = lambda name: WORKLOADS[name]._replace(**sizes.get("spec", {}))
     for name in names:
-        if name.startswith("S"):
-            log(f"{name}: {SEEDS_AT_ONCE} replicas of W1 by vmap")
-            result["workloads"].append(
-                run_seeds_at_once(
-                    WORKLOADS["W1"], replicas=SEEDS_AT_ONCE, rounds=rounds, budget=budget
-                )
+        if name == "S8":
+            log("S8: W1 trained with K seeds at once by vmap, K = 1, 2, 4, 8")
+            entry = bench_workloads.run_seeds_throughput(
+                spec_of("W1"),
+                jaxseq_contender,
+                rounds=rounds,
+                budget=budget,
+                **sizes.get("S8", {}),
             )
-            continue
-        spec = WORKLOADS[name]
-        log(f"{name}: {spec.description}")
-        heavy = spec.batch * spec.time * spec.units > 1_000_000
-        entry = run_workload(
-            spec,
-            peers=peers,
-            rounds=max(8, rounds // 4) if heavy else rounds,
-            budget=budget,
-            dtype=compute,
-        )
-        if dtype != "float32":
-            entry["bf16_error"] = bf16_error(spec)
+        elif name == "E1":
+            log("E1: the vmap'd evaluator against Keras 3 evaluate and one seed at a time")
+            entry = bench_workloads.run_evaluator(
+                with_keras="keras" in peers, log=log, **sizes.get("E1", {})
+            )
+        elif name == "B1":
+            log("B1: a rolling-origin backtest, batched against a Python loop")
+            entry = bench_workloads.run_backtest(**sizes.get("B1", {}))
+        else:
+            spec = spec_of(name)
+            log(f"{name}: {spec.description}")
+            heavy = spec.batch * spec.time * spec.units > 1_000_000
+            entry = run_workload(
+                spec,
+                peers=peers,
+                rounds=max(8, rounds // 4) if heavy else rounds,
+                budget=budget,
+                dtype=compute,
+            )
+            if dtype != "float32":
+                entry["bf16_error"] = bf16_error(spec)
         result["workloads"].append(entry)
         log("  " + format_line(entry))
     if devices:
@@ -354,23 +399,67 @@ def run_bench(
 
 
 def format_line(entry: dict) -> str:
+    """One progress line per workload."""
+    if entry["workload"] == "E1":
+        return ", ".join(f"{k} {v:.3f} s" for k, v in entry["seconds"].items())
+    if entry["workload"] == "B1":
+        return f"batched {entry['batched_ms']:.1f} ms, loop {entry['loop_ms']:.1f} ms"
+    if "throughput" in entry:
+        return ", ".join(f"K={r['replicas']} {r['speedup']:.2f}x" for r in entry["throughput"])
     parts = []
-    for name, c in entry["contenders"].items():
-        ratio = c["train"].get("ratio_to_jaxseq")
-        tail = f" ({ratio:.2f}x jaxseq)" if ratio else ""
-        parts.append(f"{name} {c['train']['median_ms']:.2f} ms{tail}")
-    return "train step: " + ", ".join(parts)
+    for what in ("train", "forward"):
+        cells = []
+        for name, c in entry["contenders"].items():
+            ratio = c[what].get("ratio_to_jaxseq")
+            tail = f" ({ratio:.2f}x)" if ratio else ""
+            cells.append(f"{name} {c[what]['median_ms']:.2f} ms{tail}")
+        parts.append(f"{what}: " + ", ".join(cells))
+    return "; ".join(parts)
+
+
+def ratio_table(result: dict) -> list[str]:
+    """Peer time / jaxseq time per workload and peer, training and forward."""
+    rows = [w for w in result["workloads"] if "contenders" in w]
+    peers = [p for p in result["peers"] if any(p in w["contenders"] for w in rows)]
+    if not rows or not peers:
+        return []
+    head = (
+        " | ".join(f"train {p}" for p in peers) + " | " + " | ".join(f"forward {p}" for p in peers)
+    )
+    lines = [
+        "",
+        "Ratios, peer time / jaxseq time (above 1: jaxseq faster):",
+        "",
+        f"| workload | jaxseq train ms | jaxseq forward ms | {head} |",
+        "|---|---|---|" + "---|" * (2 * len(peers)),
+    ]
+    for w in rows:
+        j = w["contenders"]["jaxseq"]
+        cells = []
+        for what in ("train", "forward"):
+            for p in peers:
+                c = w["contenders"].get(p)
+                cells.append(f"{c[what]['ratio_to_jaxseq']:.2f}" if c else "-")
+        lines.append(
+            f"| {w['workload']} | {j['train']['median_ms']:.2f} | {j['forward']['median_ms']:.2f} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return lines
 
 
 def markdown(result: dict) -> str:
     m = result["machine"]
+    report = result.get("device_report")
+    device = f"\n\nDevice: {bench_workloads.format_device(report)}." if report else ""
     lines = [
         "# jaxseq bench",
         "",
         f"`{m['backend']}` ({m['device']}, {m['device_count']} device(s), {m['cpu_count']} cores), "
         f"jax {m['jax']}, compute dtype {result['dtype']}. Median ms per step after compilation "
         "(10th-90th percentile); contenders interleaved in one process; ratio = median over rounds "
-        "of peer time / jaxseq time (above 1: jaxseq is faster).",
+        "of peer time / jaxseq time (above 1: jaxseq is faster)." + device,
+        *ratio_table(result),
         "",
         "| workload | contender | train step ms | ratio | forward ms | ratio | sequences/s (train) | compile s |",
         "|---|---|---|---|---|---|---|---|",
@@ -386,15 +475,8 @@ def markdown(result: dict) -> str:
                 f"| {w['workload']} | {name} | {tr['median_ms']:.2f} ({tr['p10_ms']:.2f}-{tr['p90_ms']:.2f}) | {r1} | "
                 f"{fw['median_ms']:.2f} | {r2} | {tr['sequences_per_second']:.0f} | {c['compile_seconds']:.1f} |"
             )
+    lines += bench_workloads.markdown_sections(result)
     for w in result["workloads"]:
-        if "cost_of_all_over_one" in w:
-            lines += [
-                "",
-                f"**{w['workload']}** ({w['description']}): one replica {w['one_replica']['median_ms']:.2f} ms, "
-                f"all {SEEDS_AT_ONCE} {w['all_replicas']['median_ms']:.2f} ms "
-                f"({w['per_replica']['median_ms']:.2f} ms per replica): "
-                f"{w['cost_of_all_over_one']:.2f}x the cost of one.",
-            ]
         if "bf16_error" in w:
             e = w["bf16_error"]
             lines.append(

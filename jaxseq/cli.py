@@ -527,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--peers",
         type=_names,
-        help="peers to time: flax, keras, or none (default: those installed)",
+        help="peers to time: flax, keras, torch, or none (default: those installed)",
     )
     p.add_argument("--rounds", type=_positive_int, default=60, help="timed rounds per workload")
     p.add_argument(

@@ -318,7 +318,10 @@ class Quantiles(Head):
         m = self.median_index
         steps = jax.nn.softplus(raw)
         q = [None] * self.size
-        q[m] = raw[..., m]
+        anchor = raw[..., m]
+        # A subnormal anchor would pass through unchanged while the sums built on it are
+        # flushed to zero (XLA on CPU), putting a neighbour on the wrong side: flush it here.
+        q[m] = jnp.where(jnp.abs(anchor) < jnp.finfo(anchor.dtype).tiny, 0.0, anchor)
         for i in range(m + 1, self.size):
             q[i] = q[i - 1] + steps[..., i]
         for i in range(m - 1, -1, -1):

@@ -31,6 +31,17 @@ it would be one more pass over a ``[time, batch, G * H]`` array). Where the inpu
   (which XLA folds into the gate arithmetic when ``in`` is 1). The backward pass still computes
   ``dW = sum_t x_t^T dz_t`` and ``dx = dz W^T`` as single matmuls after the loop.
 
+Inference takes its own path. A ``custom_vjp`` function runs its *primal* when nothing
+differentiates it (``apply`` for evaluation, forecasting, backtests, and under ``vmap`` over
+replicas), so the primal functions below are written for speed alone: no stash, and the
+formulation chosen per shape by :data:`FORWARD` (measured in ``experiments/forward_speed.py``).
+They compute the same equations; outputs agree with the training loops to float rounding. On
+this CPU elementwise work inside a loop is fast only on whole rows: an array sliced at a lane
+offset that is not a multiple of the vector width (a GRU's z, r, g blocks of 20 units) runs
+without vectors, so the GRU's inference loop does one recurrent matmul per gate instead of
+slicing one fused product, and wide inputs go in one ``[x_t, h] [W; U]`` matmul per step
+rather than a ``[time, batch, G * H]`` projection written before the loop.
+
 Shapes and the rest:
 
 - ``h0`` (and ``c0``): ``[batch, H]``;
@@ -72,13 +83,99 @@ def _shift_in(first: Array, stack: Array) -> Array:
     return jnp.concatenate([first[None], stack[:-1]], axis=0)
 
 
-#: Inputs with at most this many features are projected inside the loop (see the module docstring).
+#: Training: inputs with at most this many features are projected inside the loop (see the
+#: module docstring); wider ones for all steps at once before it.
 IN_LOOP_MAX_FEATURES = 16
+
+#: How the inference loops (the primal functions, run when nothing differentiates them) are
+#: written; each choice won where it applies in ``experiments/forward_speed.py`` (numbers in
+#: ``docs/performance.md``). ``"narrow|wide"`` picks by the input width against
+#: :data:`IN_LOOP_MAX_FEATURES`. Input placements: ``loop`` (``x_t W`` inside the loop),
+#: ``concat`` (one matmul ``[x_t, h] [W; U]`` per step), ``before`` (``x W`` for all steps
+#: first).
+#:
+#: - ``lstm_gates``: ``fused`` (one tanh over all four gates, as in training), ``split`` (each
+#:   gate activated where it is used), ``auto`` (split for a multiple-of-16 hidden size, whose
+#:   gate blocks start on whole vectors, fed by a real matmul: more than one feature).
+#: - ``gru``: ``split`` (one recurrent matmul per gate, no lane-offset slices) or ``fused`` (the
+#:   training loop's formulation). ``gru_input``: a placement, or ``auto``: in the loop for
+#:   narrow inputs; for wide ones before the loop while that array is at most
+#:   :data:`PREPROJECT_MAX_BYTES`, else ``gru_wide``.
+#: - ``unroll``: the ``lax.scan`` unroll factor.
+FORWARD = {
+    "lstm_input": "loop|concat",
+    "lstm_gates": "auto",
+    "gru": "split",
+    "gru_input": "auto",
+    "gru_wide": "loop",
+    "rnn_input": "loop|concat",
+    "unroll": 1,
+}
 
 
 def projects_in_loop(features: int) -> bool:
-    """Whether the fused scans project an input of ``features`` features inside the loop."""
-    return features <= IN_LOOP_MAX_FEATURES
+    """Whether the cells hand the fused scans their raw inputs and kernel (``W`` given).
+
+    Always: each scan then places the projection itself where it is cheapest for what it is
+    doing, training (:data:`IN_LOOP_MAX_FEATURES`) or inference (:data:`FORWARD`); ``W=None``
+    with projected inputs is still accepted.
+    """
+    return True
+
+
+def _matmul_last(x: Array, kernel: Array) -> Array:
+    """``x @ kernel`` over the last axis, on a 2-D view (one contracting dimension)."""
+    flat = x.reshape(-1, x.shape[-1]) @ kernel
+    return flat.reshape(*x.shape[:-1], flat.shape[-1])
+
+
+def _train_inputs(W: Array | None, xs: Array):
+    """``(W, xs)`` for a training loop: wide inputs are projected for all steps before it."""
+    if W is None or xs.shape[-1] <= IN_LOOP_MAX_FEATURES:
+        return W, xs
+    return None, _matmul_last(xs, W)
+
+
+def _choose(mode: str, features: int) -> str:
+    narrow, _, wide = mode.partition("|")
+    return wide if wide and features > IN_LOOP_MAX_FEATURES else narrow
+
+
+def _split_gates(H: int, features: int | None) -> bool:
+    """Whether the LSTM inference loop activates each gate apart (``features``: the width of
+    an input projected inside the loop; ``None`` for pre-projected inputs)."""
+    mode = FORWARD["lstm_gates"]
+    if mode == "auto":
+        return features is not None and features > 1 and H % 16 == 0
+    return mode == "split"
+
+
+#: Inference: a wide input's GRU projection is written for all steps before the loop while
+#: it takes at most this many bytes (it then stays in cache; larger, it is computed per step).
+PREPROJECT_MAX_BYTES = 2**21
+
+
+def _gru_input_mode(shape, H: int, dtype) -> str:
+    mode = FORWARD["gru_input"]
+    if mode != "auto":
+        return mode
+    if shape[-1] <= IN_LOOP_MAX_FEATURES:
+        return "loop"
+    size = shape[0] * shape[1] * 3 * H * jnp.dtype(dtype).itemsize
+    return "before" if size <= PREPROJECT_MAX_BYTES else FORWARD["gru_wide"]
+
+
+def _forward_input(W, U, b, xs, mode):
+    """``(sequence, z)`` of an inference loop, ``z(x_t, h_in)`` the gates' pre-activation."""
+    mode = _choose(mode, xs.shape[-1])
+    if W is None:
+        return xs, lambda x, h: (x + b) + h @ U
+    if mode == "loop":
+        return xs, lambda x, h: (x @ W + b) + h @ U
+    if mode == "concat":
+        WU = jnp.concatenate([W, U], axis=0)
+        return xs, lambda x, h: jnp.concatenate([x, h], axis=-1) @ WU + b
+    return _matmul_last(xs, W), lambda x, h: (x + b) + h @ U
 
 
 def _gate_input(W: Array | None, b: Array) -> Callable[[Array], Array]:
@@ -116,10 +213,14 @@ def _sum_outer(a: Array, b: Array) -> Array:
 def simple_rnn_scan(activation: Callable, U, W, b, h0, xs, mask):
     """``h_t = activation(x_t W + b + (h_{t-1} * mask) U)``; any activation (its VJP is taken
     per step)."""
-    gate_input = _gate_input(W, b)
+    return _simple_rnn_infer(activation, U, W, b, h0, xs, mask)
+
+
+def _simple_rnn_infer(activation, U, W, b, h0, xs, mask):
+    xs, pre = _forward_input(W, U, b, xs, FORWARD["rnn_input"])
 
     def step(h, x):
-        h = activation(gate_input(x) + _mul(h, mask) @ U)
+        h = activation(pre(x, _mul(h, mask)))
         return h, h
 
     h, ys = jax.lax.scan(step, h0, xs)
@@ -127,7 +228,9 @@ def simple_rnn_scan(activation: Callable, U, W, b, h0, xs, mask):
 
 
 def _simple_rnn_fwd(activation, U, W, b, h0, xs, mask):
-    gate_input = _gate_input(W, b)
+    raw = xs
+    W_loop, xs = _train_inputs(W, xs)
+    gate_input = _gate_input(W_loop, b)
 
     def step(h, x):
         a = gate_input(x) + _mul(h, mask) @ U
@@ -135,7 +238,7 @@ def _simple_rnn_fwd(activation, U, W, b, h0, xs, mask):
         return h, (a, h)
 
     h, (pre, ys) = jax.lax.scan(step, h0, xs)
-    return (ys, h), (U, W, xs if W is not None else None, h0, mask, pre, ys)
+    return (ys, h), (U, W, raw if W is not None else None, h0, mask, pre, ys)
 
 
 def _simple_rnn_bwd(activation, res, cotangents):
@@ -195,22 +298,49 @@ def _lstm_step(x, h, c, U, mask, peep, scale):
 def lstm_scan(use_peep: bool, U, peep, W, b, h0, c0, xs, mask):
     """LSTM recurrence, gates fused i, f, g, o; ``peep`` is ``[3, H]`` (p_i, p_f, p_o), used
     when ``use_peep``. Returns ``(ys, (h, c))``."""
-    scale = _gate_scale(h0.shape[-1], h0.dtype)
-    gate_input = _gate_input(W, b)
+    return _lstm_infer(use_peep, U, peep, W, b, h0, c0, xs, mask)
+
+
+def _lstm_infer(use_peep, U, peep, W, b, h0, c0, xs, mask):
+    H = h0.shape[-1]
+    scale = _gate_scale(H, h0.dtype)
+    if use_peep:
+        gate_input = _gate_input(W, b)
+
+        def step(carry, x):
+            h, c = carry
+            _, c, _, h = _lstm_step(gate_input(x), h, c, U, mask, peep, scale)
+            return (h, c), h
+
+        (h, c), ys = jax.lax.scan(step, (h0, c0), xs)
+        return ys, (h, c)
+    split = _split_gates(H, xs.shape[-1] if W is not None else None)
+    xs, pre = _forward_input(W, U, b, xs, FORWARD["lstm_input"])
 
     def step(carry, x):
         h, c = carry
-        _, c, _, h = _lstm_step(gate_input(x), h, c, U, mask, peep if use_peep else None, scale)
+        z = pre(x, _mul(h, mask))
+        if split:
+            i, f, o = (sigmoid(z[:, k * H : (k + 1) * H]) for k in (0, 1, 3))
+            c = f * c + i * jnp.tanh(z[:, 2 * H : 3 * H])
+            h = o * jnp.tanh(c)
+        else:
+            t = jnp.tanh(z * scale)
+            a = t * scale + (1 - scale)
+            c = a[:, H : 2 * H] * c + a[:, :H] * a[:, 2 * H : 3 * H]
+            h = a[:, 3 * H :] * jnp.tanh(c)
         return (h, c), h
 
-    (h, c), ys = jax.lax.scan(step, (h0, c0), xs)
+    (h, c), ys = jax.lax.scan(step, (h0, c0), xs, unroll=FORWARD["unroll"])
     return ys, (h, c)
 
 
 def _lstm_fwd(use_peep, U, peep, W, b, h0, c0, xs, mask):
     H = h0.shape[-1]
     scale = _gate_scale(H, h0.dtype)
-    gate_input = _gate_input(W, b)
+    raw = xs
+    W_loop, xs = _train_inputs(W, xs)
+    gate_input = _gate_input(W_loop, b)
 
     def step(carry, x):
         h, c = carry
@@ -220,7 +350,7 @@ def _lstm_fwd(use_peep, U, peep, W, b, h0, c0, xs, mask):
         return (h, c), (jnp.concatenate([t, c], axis=-1), h)
 
     (h, c), (stash, ys) = jax.lax.scan(step, (h0, c0), xs)
-    residuals = (U, peep, W, xs if W is not None else None, h0, c0, mask, stash, ys)
+    residuals = (U, peep, W, raw if W is not None else None, h0, c0, mask, stash, ys)
     return (ys, (h, c)), residuals
 
 
@@ -293,18 +423,62 @@ def _gru_step(x, h, U, b_rec, mask):
 @jax.custom_vjp
 def gru_scan(U, b_rec, W, b, h0, xs, mask):
     """GRU recurrence in the reset-after form (Keras/PyTorch default), gates fused z, r, g."""
-    gate_input = _gate_input(W, b)
+    return _gru_infer(U, b_rec, W, b, h0, xs, mask)
+
+
+def _gru_infer(U, b_rec, W, b, h0, xs, mask):
+    if FORWARD["gru"] == "fused":
+        gate_input = _gate_input(W, b)
+
+        def step(h, x):
+            h = _gru_step(gate_input(x), h, U, b_rec, mask)[-1]
+            return h, h
+
+        h, ys = jax.lax.scan(step, h0, xs)
+        return ys, h
+    H = h0.shape[-1]
+    part = lambda a, k: a[..., k * H : (k + 1) * H]
+    Us = [part(U, k) for k in range(3)]
+    bs = [part(b, k) for k in range(3)]
+    b_recs = [part(b_rec, k) for k in range(3)]
+    mode = "before" if W is None else _gru_input_mode(xs.shape, H, xs.dtype)
+    if W is None:
+        seq = tuple(part(xs, k) for k in range(3))
+    elif mode == "before":
+        seq = tuple(_matmul_last(xs, part(W, k)) for k in range(3))
+    else:
+        seq = xs
+        Ws = [part(W, k) for k in range(3)]
+        WUs = [jnp.concatenate([Ws[k], Us[k]], axis=0) for k in range(2)]
+
+    def pre_activations(x, hm):
+        """``(x_z + h_z, x_r + h_r, x_g, h_g)``, biases included."""
+        if mode == "before":
+            xz, xr, xg = (x[k] + bs[k] for k in range(3))
+        elif mode == "loop":
+            xz, xr, xg = (x @ Ws[k] + bs[k] for k in range(3))
+        else:  # concat: the z and r gates in one matmul each over [x_t, h]
+            xh = jnp.concatenate([x, hm], axis=-1)
+            az, ar = (xh @ WUs[k] + (bs[k] + b_recs[k]) for k in range(2))
+            return az, ar, x @ Ws[2] + bs[2], hm @ Us[2] + b_recs[2]
+        az, ar = (xk + (hm @ Us[k] + b_recs[k]) for k, xk in enumerate((xz, xr)))
+        return az, ar, xg, hm @ Us[2] + b_recs[2]
 
     def step(h, x):
-        h = _gru_step(gate_input(x), h, U, b_rec, mask)[-1]
+        az, ar, xg, hg = pre_activations(x, _mul(h, mask))
+        z, r = sigmoid(az), sigmoid(ar)
+        g = jnp.tanh(xg + r * hg)
+        h = g + z * (h - g)
         return h, h
 
-    h, ys = jax.lax.scan(step, h0, xs)
+    h, ys = jax.lax.scan(step, h0, seq, unroll=FORWARD["unroll"])
     return ys, h
 
 
 def _gru_fwd(U, b_rec, W, b, h0, xs, mask):
-    gate_input = _gate_input(W, b)
+    raw = xs
+    W_loop, xs = _train_inputs(W, xs)
+    gate_input = _gate_input(W_loop, b)
 
     def step(h, x):
         zr, g, hg, h = _gru_step(gate_input(x), h, U, b_rec, mask)
@@ -312,7 +486,7 @@ def _gru_fwd(U, b_rec, W, b, h0, xs, mask):
 
     h, stash = jax.lax.scan(step, h0, xs)
     H = h0.shape[-1]
-    return (stash[..., 4 * H :], h), (U, W, xs if W is not None else None, h0, mask, stash)
+    return (stash[..., 4 * H :], h), (U, W, raw if W is not None else None, h0, mask, stash)
 
 
 def _gru_bwd(res, cotangents):

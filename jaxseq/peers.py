@@ -1,4 +1,5 @@
-"""The peers ``jaxseq bench`` times: the same workloads in Flax linen and Keras 3.
+"""The peers ``jaxseq bench`` times: the same workloads in Flax linen and Keras 3 (PyTorch:
+:mod:`jaxseq.peers_torch`).
 
 Each builder returns a :class:`Contender`: a training step ``state -> state`` (forward,
 backward, Adam with epsilon 1e-7) and a forward pass ``() -> outputs``, closed over fixed random
@@ -56,40 +57,45 @@ def random_data(spec: WorkloadSpec, seed: int = 0):
 # --------------------------------------------------------------------------- flax linen
 
 
-def flax_contender(spec: WorkloadSpec, timer) -> Contender:
+def flax_contender(spec: WorkloadSpec, timer, dtype: str = "float32") -> Contender:
     """Flax linen ``nn.RNN`` with ``OptimizedLSTMCell`` / ``GRUCell`` / ``SimpleCell``, or
-    ``nn.Conv`` for the WaveNet, trained with optax Adam."""
+    ``nn.Conv`` for the WaveNet, trained with optax Adam. ``dtype``: the layers' compute dtype
+    (parameters stay float32)."""
     import flax.linen as nn
 
     cells = {"lstm": nn.OptimizedLSTMCell, "gru": nn.GRUCell, "simple_rnn": nn.SimpleCell}
+    compute = jnp.dtype(dtype)
 
     class Net(nn.Module):
         @nn.compact
         def __call__(self, x):
             if spec.kind == "wavenet":
                 for rate in (1, 2, 4, 8) * 2:
-                    x = nn.relu(
-                        nn.Conv(spec.units, (2,), padding="CAUSAL", kernel_dilation=(rate,))(x)
+                    conv = nn.Conv(
+                        spec.units, (2,), padding="CAUSAL", kernel_dilation=(rate,), dtype=compute
                     )
-                return nn.Conv(spec.outputs, (1,))(x)
+                    x = nn.relu(conv(x))
+                return nn.Conv(spec.outputs, (1,), dtype=compute)(x)
             cell = cells[spec.kind]
             for _ in range(spec.layers):
-                x = nn.RNN(cell(spec.units))(x)
+                x = nn.RNN(cell(spec.units, dtype=compute))(x)
             if not spec.per_step_head:
                 x = x[:, -1]
-            return nn.Dense(spec.outputs)(x)
+            return nn.Dense(spec.outputs, dtype=compute)(x)
 
-    return _functional_contender("flax", Net(), spec, timer)
+    return _functional_contender("flax", Net(), spec, timer, compute)
 
 
-def _functional_contender(name, module, spec, timer) -> Contender:
+def _functional_contender(name, module, spec, timer, compute=jnp.float32) -> Contender:
     X, Y = (jnp.asarray(a) for a in random_data(spec))
+    X = X.astype(compute)
     params = module.init(jax.random.PRNGKey(0), X)
     opt = optax.adam(1e-3, eps=1e-7)
 
     def step(state):
         p, s = state
-        grads = jax.grad(lambda p: jnp.mean((module.apply(p, X) - Y) ** 2))(p)
+        loss = lambda p: jnp.mean((module.apply(p, X).astype(jnp.float32) - Y) ** 2)
+        grads = jax.grad(loss)(p)
         updates, s = opt.update(grads, s, p)
         return optax.apply_updates(p, updates), s
 
@@ -115,8 +121,8 @@ def keras_available() -> bool:
         return False
 
 
-def keras_contender(spec: WorkloadSpec, timer) -> Contender:
-    """Keras 3 on its JAX backend: ``Sequential`` layers, ``compile(Adam)``, ``train_on_batch``."""
+def import_keras():
+    """Keras 3 on its JAX backend (``KERAS_BACKEND=jax`` unless already set)."""
     os.environ.setdefault("KERAS_BACKEND", "jax")
     import keras
 
@@ -124,7 +130,33 @@ def keras_contender(spec: WorkloadSpec, timer) -> Contender:
         raise RuntimeError(
             f"Keras runs on {keras.backend.backend()}, not jax: set KERAS_BACKEND=jax"
         )
+    return keras
+
+
+def keras_contender(spec: WorkloadSpec, timer, dtype: str = "float32") -> Contender:
+    """Keras 3 on its JAX backend: ``Sequential`` layers, ``compile(Adam)``, ``train_on_batch``.
+    ``dtype="bfloat16"``: Keras' ``mixed_bfloat16`` policy (float32 variables)."""
+    keras = import_keras()
     keras.utils.set_random_seed(0)
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16" if dtype == "bfloat16" else "float32")
+    try:
+        model = _keras_model(keras, spec)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-7), loss="mse")
+    X, Y = random_data(spec)
+
+    def step(state):
+        model.train_on_batch(X, Y)
+        return state
+
+    seconds = timer(lambda: model.train_on_batch(X, Y))  # first call traces and compiles
+    model.predict_on_batch(X)
+    return Contender("keras", step, lambda: model.predict_on_batch(X), None, seconds)
+
+
+def _keras_model(keras, spec: WorkloadSpec):
     layers = [keras.Input((spec.time, spec.features))]
     if spec.kind == "wavenet":
         for rate in (1, 2, 4, 8) * 2:
@@ -144,14 +176,4 @@ def keras_contender(spec: WorkloadSpec, timer) -> Contender:
             last = k == spec.layers - 1
             layers.append(rnn(spec.units, return_sequences=spec.per_step_head or not last))
         layers.append(keras.layers.Dense(spec.outputs))
-    model = keras.Sequential(layers)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-7), loss="mse")
-    X, Y = random_data(spec)
-
-    def step(state):
-        model.train_on_batch(X, Y)
-        return state
-
-    seconds = timer(lambda: model.train_on_batch(X, Y))  # first call traces and compiles
-    model.predict_on_batch(X)
-    return Contender("keras", step, lambda: model.predict_on_batch(X), None, seconds)
+    return keras.Sequential(layers)

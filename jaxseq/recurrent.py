@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxseq.cells import Cell
+from jaxseq.cells import Cell, LSTMState
 from jaxseq.errors import InputError, check_fraction, check_positive_int
 
 Array = jax.Array
@@ -260,6 +260,10 @@ class RNN(nn.Module):
             out = ys
         elif self.reverse:
             out = ys[:, 0]
+        elif lengths is None and _output_is_state(self.cell):
+            # The last output is the final state: taking it from the carry leaves the stacked
+            # outputs unused, and the compiled forward pass then never writes them.
+            out = state.h if isinstance(state, LSTMState) else state
         elif lengths is None:
             out = ys[:, -1]
         else:
@@ -267,6 +271,11 @@ class RNN(nn.Module):
                 :, 0
             ]
         return (out, state) if self.return_state else out
+
+
+def _output_is_state(cell: Cell) -> bool:
+    """Whether ``cell`` is a built-in fused cell, whose output at each step is its state ``h``."""
+    return cell.scan is not None and cell.name in ("simple_rnn", "gru", "lstm", "peephole_lstm")
 
 
 def _check_params(params, xs, hidden_size: int, cell_name: str) -> None:

@@ -221,3 +221,58 @@ def test_a_researchers_cell_plugs_in_and_trains():
         params, state, loss = train_step(params, state)
         losses.append(float(loss))
     assert losses[-1] < 0.3 * losses[0]
+
+
+# The inference loops (the fused scans' primal functions, what `apply` runs without gradients)
+# in every formulation of `fused.FORWARD`, against the NumPy loop, one replica and vmapped.
+INFERENCE = {
+    "lstm": [
+        dict(lstm_input=i, lstm_gates=g)
+        for i in ("loop", "concat", "before")
+        for g in ("fused", "split")
+    ],
+    "peephole_lstm": [dict(lstm_input=i) for i in ("loop", "concat")],
+    "gru_reset_after": [
+        dict(gru="split", gru_input=i) for i in ("loop", "before", "concat", "auto")
+    ]
+    + [dict(gru="fused", gru_input="loop")],
+    "simple_rnn": [dict(rnn_input=i) for i in ("loop", "concat", "before")],
+}
+INFERENCE_CASES = [
+    (name, switches) for name, variants in INFERENCE.items() for switches in variants
+]
+
+
+@pytest.mark.parametrize("hidden", [5, 16], ids=["H5", "H16"])
+@pytest.mark.parametrize(
+    "name, switches",
+    INFERENCE_CASES,
+    ids=[f"{n}-{'-'.join(s.values())}" for n, s in INFERENCE_CASES],
+)
+def test_inference_loops_match_numpy_loop(name, switches, hidden, rng, monkeypatch):
+    for key, value in switches.items():
+        monkeypatch.setitem(fused.FORWARD, key, value)
+    cell, ref = CASES[name]
+    params = [
+        random_params(cell.init(jax.random.PRNGKey(k), F, hidden), rng, scale=0.3) for k in range(2)
+    ]
+    xs = rng.normal(size=(B, T, F)).astype(np.float32)
+    run = jax.jit(lambda p: scan_cell(cell, p, jnp.asarray(xs), hidden_size=hidden)[1])
+    stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *params)
+    together = jax.jit(jax.vmap(run))(stacked)
+    for k, p in enumerate(params):
+        want = ref(to_numpy64(p), xs.astype(np.float64))[0]
+        np.testing.assert_allclose(run(p), want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(together[k], want, rtol=1e-5, atol=1e-6)
+
+
+def test_inference_and_training_loops_agree_to_rounding(rng):
+    """The primal (inference) and the stashing forward loop of the custom VJP give the same
+    outputs: differentiating through `apply` does not change what it returns."""
+    for name in ("lstm", "gru_reset_after", "simple_rnn"):
+        cell, _ = CASES[name]
+        params = random_params(cell.init(jax.random.PRNGKey(0), F, 16), rng)
+        xs = jnp.asarray(rng.normal(size=(B, T, F)).astype(np.float32))
+        run = lambda p, cell=cell, xs=xs: scan_cell(cell, p, xs, hidden_size=16)[1]
+        ys, _ = jax.vjp(run, params)
+        np.testing.assert_allclose(run(params), ys, rtol=1e-6, atol=1e-6)

@@ -254,7 +254,7 @@ def test_impute_fills_removed_values(workdir):
         (["forecast", "{dir}/nothing"], "is not a jaxseq run folder"),
         (["experiments", "--models", "nope"], "unknown model 'nope'"),
         (["bench", "--workloads", "W9"], "unknown workload 'W9'"),
-        (["bench", "--workloads", "W3", "--peers", "torch"], "unknown peer 'torch'"),
+        (["bench", "--workloads", "W3", "--peers", "mxnet"], "unknown peer 'mxnet'"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(argv, message, workdir, capsys):

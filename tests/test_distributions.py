@@ -76,7 +76,8 @@ def test_quantiles_never_cross(raw):
     q = np.asarray(head.constrain(raw))
     assert np.isfinite(q).all()
     assert (np.diff(q, axis=-1) >= 0).all()
-    np.testing.assert_array_equal(q[:, 2], raw[:, 2])
+    # the median is the raw value itself (subnormals flushed to zero)
+    np.testing.assert_allclose(q[:, 2], raw[:, 2], rtol=0, atol=np.finfo(np.float32).tiny)
 
 
 @pytest.mark.parametrize("seed", range(4))

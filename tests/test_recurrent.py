@@ -199,3 +199,21 @@ def test_layer_input_errors(call, message):
 def test_bad_dropout_rate_is_refused():
     with pytest.raises(InputError, match=r"dropout must be in \[0, 1\), got 1.5"):
         RNN(cells.lstm(), H, dropout=1.5).init(jax.random.PRNGKey(0), jnp.ones((2, 5, 2)))
+
+
+@pytest.mark.parametrize("name", ["simple_rnn", "lstm", "gru"])
+def test_last_output_taken_from_the_final_state_equals_the_last_step(name, rng):
+    """Built-in cells' last output is their state; the layer takes it from the carry."""
+    cell = {"simple_rnn": cells.simple_rnn(), "lstm": cells.lstm(), "gru": cells.gru()}[name]
+    xs = jnp.asarray(rng.normal(size=(3, T, F)).astype(np.float32))
+    params = {"params": {"cell": _params(cell, rng)}}
+    last = RNN(cell, H).apply(params, xs)
+    seq = RNN(cell, H, return_sequences=True).apply(params, xs)
+    np.testing.assert_array_equal(last, seq[:, -1])
+    grad = jax.grad(lambda p: jnp.sum(jnp.sin(RNN(cell, H).apply(p, xs))))(params)
+    want = jax.grad(
+        lambda p: jnp.sum(jnp.sin(RNN(cell, H, return_sequences=True).apply(p, xs)[:, -1]))
+    )(params)
+    jax.tree_util.tree_map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), grad, want
+    )

@@ -1,0 +1,151 @@
+"""Inference (forward pass) formulations of the fused recurrences, timed against Flax and PyTorch.
+
+``python experiments/forward_speed.py W2 W4 ...``: for each workload of ``jaxseq bench``, the
+forward pass of jaxseq under each variant of :data:`jaxseq.fused.FORWARD` (switches read when a
+function is traced), interleaved with the Flax peer (and PyTorch when installed) in one
+process. Ratio = median over rounds of variant time / default time (below 1: faster).
+Also ``--vmap K``: the forward pass ``vmap``'d over K parameter replicas (the evaluator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxseq import bench, fused, peers
+
+VARIANTS = {
+    "W1": {
+        "old: fused gates, projected before when wide": dict(
+            lstm_input="loop|before", lstm_gates="fused"
+        ),
+        "fused gates, in loop": dict(lstm_input="loop", lstm_gates="fused"),
+        "fused gates, concat when wide": dict(lstm_input="loop|concat", lstm_gates="fused"),
+        "split gates, in loop": dict(lstm_input="loop", lstm_gates="split"),
+        "fused gates, concat when wide, unroll 2": dict(
+            lstm_input="loop|concat", lstm_gates="fused", unroll=2
+        ),
+    },
+    "W2": {
+        "old: fused gates": dict(gru="fused"),
+        "per-gate dots, in loop": dict(gru="split", gru_input="loop"),
+        "per-gate dots, projected before (every layer)": dict(gru="split", gru_input="before"),
+        "per-gate dots, z and r on [x, h] (every layer)": dict(gru="split", gru_input="concat"),
+        "per-gate dots, auto (before while small, else in loop)": dict(
+            gru="split", gru_input="auto", gru_wide="loop"
+        ),
+        "per-gate dots, auto (before while small, else concat)": dict(
+            gru="split", gru_input="auto", gru_wide="concat"
+        ),
+    },
+    "W3": {
+        "old: projected before when wide": dict(rnn_input="loop|before"),
+        "in loop": dict(rnn_input="loop"),
+        "concat when wide": dict(rnn_input="loop|concat"),
+        "concat always": dict(rnn_input="concat"),
+    },
+    "W4": {
+        "old: fused gates, projected before when wide": dict(
+            lstm_input="loop|before", lstm_gates="fused"
+        ),
+        "default (auto: split gates where fed in loop, concat when wide)": dict(
+            lstm_input="loop|concat", lstm_gates="auto"
+        ),
+        "fused gates, in loop": dict(lstm_input="loop", lstm_gates="fused"),
+        "split gates, in loop": dict(lstm_input="loop", lstm_gates="split"),
+        "split gates, concat when wide": dict(lstm_input="loop|concat", lstm_gates="split"),
+        "split gates, concat always": dict(lstm_input="concat", lstm_gates="split"),
+        "fused gates, concat when wide": dict(lstm_input="loop|concat", lstm_gates="fused"),
+        "fused gates, concat always": dict(lstm_input="concat", lstm_gates="fused"),
+    },
+    "W6": {
+        "old: fused gates": dict(lstm_input="loop", lstm_gates="fused"),
+        "fused gates, unroll 2": dict(lstm_input="loop", lstm_gates="fused", unroll=2),
+        "fused gates, unroll 4": dict(lstm_input="loop", lstm_gates="fused", unroll=4),
+        "fused gates, concat": dict(lstm_input="concat", lstm_gates="fused"),
+    },
+}
+
+
+@contextlib.contextmanager
+def forward_mode(**switches):
+    saved = dict(fused.FORWARD)
+    fused.FORWARD.update(switches)
+    try:
+        yield
+    finally:
+        fused.FORWARD.clear()
+        fused.FORWARD.update(saved)
+
+
+def forward_fn(spec, replicas: int):
+    model = bench.jaxseq_model(spec)
+    X = jnp.asarray(peers.random_data(spec)[0])
+    keys = jax.random.split(jax.random.PRNGKey(0), replicas)
+    if replicas == 1:
+        variables = model.init(keys[0])
+        f = jax.jit(lambda v: model.apply(v, X))
+    else:
+        variables = jax.vmap(model.init)(keys)
+        f = jax.jit(jax.vmap(lambda v: model.apply(v, X)))
+    return f, variables
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("workloads", nargs="*", default=list(VARIANTS))
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--vmap", type=int, default=1)
+    parser.add_argument("--peers", default="flax,torch")
+    parser.add_argument("--batch", type=int, default=None, help="override the workload's batch")
+    args = parser.parse_args(argv)
+    for name in args.workloads:
+        spec = bench.WORKLOADS[name]
+        if args.batch:
+            spec = spec._replace(batch=args.batch)
+        runs = {}
+        for label, switches in VARIANTS[name].items():
+            with forward_mode(**switches):
+                f, v = forward_fn(spec, args.vmap)
+                ref = np.asarray(f(v))
+            runs[label] = (f, v, ref)
+        base = next(iter(runs))
+        calls = {k: (lambda f=f, v=v: f(v)) for k, (f, v, _) in runs.items()}
+        if args.vmap == 1:
+            for peer in args.peers.split(","):
+                try:
+                    if peer == "flax":
+                        c = peers.flax_contender(spec, bench._timer)
+                    else:
+                        from jaxseq.peers_torch import torch_contender
+
+                        c = torch_contender(spec, bench._timer)
+                except Exception as error:  # noqa: BLE001
+                    print(f"  {peer}: {error}")
+                    continue
+                calls[f"peer {peer}"] = c.forward
+        for c in calls.values():
+            jax.block_until_ready(c())
+        times = {k: [] for k in calls}
+        for _ in range(args.rounds):
+            for k, c in calls.items():
+                t = time.perf_counter()
+                jax.block_until_ready(c())
+                times[k].append(time.perf_counter() - t)
+        t0 = np.asarray(times[base])
+        print(f"\n{name} forward (vmap {args.vmap}): {spec.description}")
+        print("| variant | ms | cost vs old | max diff vs old |")
+        print("|---|---|---|---|")
+        for k, ts in times.items():
+            ts = np.asarray(ts)
+            diff = f"{np.max(np.abs(runs[k][2] - runs[base][2])):.1e}" if k in runs else ""
+            print(f"| {k} | {np.median(ts) * 1e3:.3f} | {np.median(ts / t0):.2f}x | {diff} |")
+
+
+if __name__ == "__main__":
+    main()
