@@ -31,7 +31,7 @@ experiments-quick: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
-	$(PY) -m jaxseq bench --workloads W1,W2,W3,W4,W5,W6,S8,E1,B1 $(BENCH_ARGS)
+	$(PY) -m jaxseq bench --workloads W1,W2,W3,W4,W5,W6,S8,E1,B1,P1 $(BENCH_ARGS)
 
 example: $(STAMP)
 	$(PY) -m pip install -q -e '.[example]'

@@ -117,7 +117,7 @@ def _torch_contender(spec, timer, dtype="float32"):
 
 PEERS = {"flax": flax_contender, "keras": keras_contender, "torch": _torch_contender}
 #: Everything ``jaxseq bench`` runs by default, in order.
-DEFAULT_WORKLOADS = (*WORKLOADS, "S8", "E1", "B1")
+DEFAULT_WORKLOADS = (*WORKLOADS, "S8", "E1", "B1", "P1")
 
 
 def _timer(fn) -> float:
@@ -316,15 +316,16 @@ def run_bench(
     dtype: str = "float32",
     out: Path | None = Path("experiments/results"),
     devices: bool = False,
+    update: bool = False,
     log=print,
     sizes: dict | None = None,
 ) -> dict:
     """Run the suite; write ``bench.json``, ``bench.md`` and ``bench.png`` under ``out``.
 
-    ``names``: workloads among ``W1``..``W6``, ``S8``, ``E1``, ``B1``; ``peers``: among
+    ``names``: workloads among ``W1``..``W6``, ``S8``, ``E1``, ``B1``, ``P1``; ``peers``: among
     ``flax``, ``keras`` and ``torch`` (``["none"]`` or empty: jaxseq alone; ``None``: those
     installed). ``sizes`` shrinks the workloads (tests): ``{"spec": {field: value}}`` replaces
-    fields of every W spec, ``{"E1": {...}}``, ``{"B1": {...}}``, ``{"S8": {...}}`` are keyword
+    fields of every W spec, ``{"E1": {...}}``, ``{"B1": {...}}``, ``{"S8": {...}}``, ``{"P1": {...}}`` are keyword
     arguments of :mod:`jaxseq.bench_workloads`' runners.
     """
     known = list(DEFAULT_WORKLOADS)
@@ -369,6 +370,11 @@ def run_bench(
         elif name == "B1":
             log("B1: a rolling-origin backtest, batched against a Python loop")
             entry = bench_workloads.run_backtest(**sizes.get("B1", {}))
+        elif name == "P1":
+            log("P1: one global model on the chapter's 10,000 series, 1 and 8 seeds at once")
+            entry = bench_workloads.run_panel_throughput(
+                rounds=max(3, rounds // 12), budget=budget * 3, **sizes.get("P1", {})
+            )
         else:
             spec = spec_of(name)
             log(f"{name}: {spec.description}")
@@ -389,6 +395,8 @@ def run_bench(
 
         log("throughput against the number of devices")
         result["devices"] = distributed.throughput_by_devices()
+    if out is not None and update:
+        result = merged(Path(out) / "bench.json", result)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -398,12 +406,38 @@ def run_bench(
     return result
 
 
+def merged(path: Path, result: dict) -> dict:
+    """``result`` with the workloads of an earlier ``bench.json`` at ``path`` that it did not
+    re-measure (``--update``), in :data:`DEFAULT_WORKLOADS` order. The earlier run must have
+    used the same peers and dtype; each kept entry is marked ``"from_earlier_run": true``."""
+    if not path.exists():
+        return result
+    earlier = json.loads(path.read_text())
+    for key in ("dtype", "peers"):
+        if earlier.get(key) != result[key]:
+            raise InputError(
+                f"--update: {path} was measured with {key} {earlier.get(key)!r}, this run with "
+                f"{result[key]!r}; use the same --{key} or drop --update"
+            )
+    fresh = {w["workload"] for w in result["workloads"]}
+    kept = [
+        {**w, "from_earlier_run": True} for w in earlier["workloads"] if w["workload"] not in fresh
+    ]
+    order = {name: i for i, name in enumerate(DEFAULT_WORKLOADS)}
+    workloads = sorted(kept + result["workloads"], key=lambda w: order.get(w["workload"], 99))
+    return {**result, "workloads": workloads}
+
+
 def format_line(entry: dict) -> str:
     """One progress line per workload."""
     if entry["workload"] == "E1":
         return ", ".join(f"{k} {v:.3f} s" for k, v in entry["seconds"].items())
     if entry["workload"] == "B1":
         return f"batched {entry['batched_ms']:.1f} ms, loop {entry['loop_ms']:.1f} ms"
+    if entry["workload"] == "P1":
+        return ", ".join(
+            f"K={r['replicas']} {r['windows_per_second']:.0f} windows/s" for r in entry["panel"]
+        )
     if "throughput" in entry:
         return ", ".join(f"K={r['replicas']} {r['speedup']:.2f}x" for r in entry["throughput"])
     parts = []
@@ -476,6 +510,12 @@ def markdown(result: dict) -> str:
                 f"{fw['median_ms']:.2f} | {r2} | {tr['sequences_per_second']:.0f} | {c['compile_seconds']:.1f} |"
             )
     lines += bench_workloads.markdown_sections(result)
+    earlier = [w["workload"] for w in result["workloads"] if w.get("from_earlier_run")]
+    if earlier:
+        lines.append(
+            f"\n{', '.join(earlier)}: from the earlier run this file held (`jaxseq bench "
+            "--update` re-measured the others)."
+        )
     for w in result["workloads"]:
         if "bf16_error" in w:
             e = w["bf16_error"]

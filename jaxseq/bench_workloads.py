@@ -12,6 +12,8 @@
   of 1,000 origins of one long series, as one batched forward pass (the windows are cut inside
   the compiled function) against a Python loop of single-window forecasts (one compiled
   program, called per origin, each forecast brought back to NumPy as a loop would).
+- **P1**, a panel: one global model trained on the chapter's 10,000 series as a panel
+  (:mod:`jaxseq.global_model`), one seed and 8 seeds at once; training windows per second.
 - **S8**, seeds at once: K replicas trained by ``vmap`` in one step against K single-replica
   steps run one after the other, K = 1, 2, 4, 8; throughput in sequences per second both ways.
 
@@ -262,14 +264,15 @@ def run_evaluator(
     with_keras: bool = True,
     rounds: int = 3,
     budget: float = 120.0,
-    chunk: int | None = 256,
+    chunk: int | None = 2048,
     log=print,
 ) -> dict:
     """E1: score ``seeds`` replicas of every model on the validation windows, three ways (four
     with ``chunk``: the same ``vmap``'d evaluation with the windows cut in chunks of ``chunk``,
-    ``evaluate_loss(batch_size=chunk)``, against the library's default chunk of 2,048)."""
+    ``evaluate_loss(batch_size=chunk)``, beside the library's default,
+    :func:`jaxseq.train.default_chunk`)."""
     from jaxseq import data, evaluate, models
-    from jaxseq.train import evaluate_loss
+    from jaxseq.train import default_chunk, evaluate_loss
 
     keras = None
     if with_keras:
@@ -345,6 +348,7 @@ def run_evaluator(
         "models": list(names),
         "seeds": seeds,
         "chunk": chunk,
+        "library_chunk": default_chunk(),
         "seconds": {way: float(np.median(t)) for way, t in totals.items()},
         "compile_seconds": compile_seconds,
         "per_model_ms": {
@@ -384,6 +388,7 @@ def run_backtest(
 ) -> dict:
     """B1: forecasts from ``origins`` consecutive origins, batched against a Python loop."""
     from jaxseq import models
+    from jaxseq.train import predict
 
     model = models.get(name)
     window, horizon = model.dims.window, model.dims.horizon
@@ -392,7 +397,7 @@ def run_backtest(
     starts = np.arange(origins)  # origin o = start + window: forecasts series[o : o + horizon]
 
     def forecast(v, x):
-        out = model.apply(v, x)
+        out = predict(model, v, x)  # the library's inference pass, chunked as evaluation is
         return out[:, -1] if model.task == "seq2seq" else out
 
     @jax.jit
@@ -431,11 +436,84 @@ def run_backtest(
     }
 
 
+# --------------------------------------------------------------------------- P1
+
+
+def run_panel_throughput(
+    name: str = "lstm_seq2seq",
+    *,
+    n_series: int = 10_000,
+    length: int = 80,
+    window: int = 50,
+    horizon: int = 10,
+    replicas: Sequence[int] = (1, 8),
+    rounds: int = 5,
+    budget: float = 60.0,
+) -> dict:
+    """P1: one training epoch of a global model over every window of the chapter's series as a
+    panel (:func:`jaxseq.global_model.panel_data`: each series its own protocol and scaler,
+    10 validation and 10 test steps), one seed and K seeds at once by ``vmap``, interleaved.
+
+    ``length`` 80 leaves one training window per series (origin 50, as the chapter's split);
+    windows per second count every replica's training windows (the epoch without its
+    validation pass)."""
+    from jaxseq import data, global_model, panel, workflow
+    from jaxseq.train import replica_keys
+
+    arrays = data.generate_time_series(n_series, length, seed=42)
+    config = global_model.panel_config(
+        panel.from_arrays(arrays),
+        name,
+        window=window,
+        horizon=horizon,
+        valid_size=horizon,
+        test_size=horizon,
+    )
+    pdata = global_model.panel_data(panel.from_arrays(arrays), config)
+    train = jax.device_put(pdata.dataset.train)
+    trainer = workflow.make_trainer(config, workflow.build_model(config))
+    epoch = trainer.epoch_fn()
+    windows = len(pdata.dataset.train)
+    state, calls, compile_seconds = {}, {}, {}
+    for k in replicas:
+        keys = replica_keys(k)
+        t = time.perf_counter()
+        state[k] = trainer.init(keys)
+        state[k] = jax.block_until_ready(epoch(state[k], keys, train, None))[0]
+        compile_seconds[k] = time.perf_counter() - t
+
+        def one_epoch(k=k, keys=keys):
+            state[k] = epoch(state[k], keys, train, None)[0]
+            return state[k]
+
+        calls[f"K={k}"] = one_epoch
+    times = interleave(calls, rounds=rounds, budget=budget, warmup=0)
+    rows = [
+        {
+            "replicas": k,
+            "epoch_seconds": float(np.median(times[f"K={k}"])),
+            "windows_per_second": float(k * windows / np.median(times[f"K={k}"])),
+            "rounds": int(len(times[f"K={k}"])),
+            "compile_seconds": compile_seconds[k],
+        }
+        for k in replicas
+    ]
+    return {
+        "workload": "P1",
+        "description": (
+            f"{name}, one global model on the chapter's {n_series:,} series as a panel "
+            f"({windows:,} training windows of {window} steps, horizon {horizon}, batch "
+            f"{config.batch_size})"
+        ),
+        "panel": rows,
+    }
+
+
 # --------------------------------------------------------------------------- report
 
 
 def markdown_sections(result: dict) -> list[str]:
-    """The E1, B1 and S8 parts of ``bench.md``."""
+    """The E1, B1, P1 and S8 parts of ``bench.md``."""
     lines: list[str] = []
     for w in result["workloads"]:
         if w["workload"] == "E1":
@@ -443,7 +521,7 @@ def markdown_sections(result: dict) -> list[str]:
             labels = {
                 "vmap": "jaxseq, vmap over seeds (`evaluate_replicas`)",
                 "vmap_chunked": "jaxseq, vmap over seeds, windows in chunks of "
-                f"{w.get('chunk')} (not the library default)",
+                f"{w.get('chunk')} (the accelerator default)",
                 "one_seed_at_a_time": "jaxseq, one seed at a time",
                 "keras_evaluate": "Keras 3 `model.evaluate`, seed by seed (batch 32)",
             }
@@ -476,6 +554,20 @@ def markdown_sections(result: dict) -> list[str]:
                 f"forecasts {w['loop_ms']:.1f} ms: batched is **{w['speedup']:.1f}x** faster "
                 f"(median of {w['rounds']} rounds; largest difference {w['max_abs_difference']:.1e}).",
             ]
+        elif w["workload"] == "P1":
+            lines += [
+                "",
+                f"**P1** ({w['description']}): training windows per second, one epoch, median "
+                "of interleaved rounds.",
+                "",
+                "| seeds at once | epoch s | windows/s (all seeds) | rounds | first epoch s |",
+                "|---|---|---|---|---|",
+            ]
+            for r in w["panel"]:
+                lines.append(
+                    f"| {r['replicas']} | {r['epoch_seconds']:.2f} | "
+                    f"{r['windows_per_second']:.0f} | {r['rounds']} | {r['compile_seconds']:.1f} |"
+                )
         elif "throughput" in w:
             lines += [
                 "",

@@ -115,7 +115,16 @@ def cmd_train(args) -> int:
     if args.resume:
         given = [
             f"--{k.replace('_', '-')}"
-            for k in ("model", "data", "column", "target", "out")
+            for k in (
+                "model",
+                "data",
+                "column",
+                "target",
+                "covariates",
+                "future_covariates",
+                "calendar",
+                "out",
+            )
             if getattr(args, k) is not None
         ]
         if given:
@@ -148,6 +157,10 @@ def cmd_train(args) -> int:
             test_size=args.test_size,
             stride=args.stride,
             season=args.season,
+            past_covariates=args.covariates,
+            future_covariates=args.future_covariates,
+            calendar=args.calendar,
+            head=_head(args),
         )
         out = args.out or f"runs/{args.model}"
     reporter = _reporter(args, [config.model], config.epochs)
@@ -183,6 +196,21 @@ def _table(rows: dict) -> list[str]:
     return lines
 
 
+def _quantile_table(rows: dict, title: str) -> list[str]:
+    """Pinball loss, CRPS approximation and each central interval's coverage and width."""
+    first = next(iter(rows.values()))
+    spans = [f"{100 * i['nominal']:g}%" for i in first["intervals"]]
+    head = "".join(f" {span + ' cover, width':>24}" for span in spans)
+    lines = [f"  {title + ':':<22} {'scaled pinball':>16} {'CRPS approx.':>14}{head}"]
+    for name, q in rows.items():
+        cells = "".join(
+            " " + f"{100 * i['coverage']:.1f}%, {i['width']:.4g}".rjust(24) for i in q["intervals"]
+        )
+        scores = f"{q['scaled_pinball']:>16.4g} {q['crps_approx']:>14.4g}"
+        lines.append(f"  {name:<22} {scores}{cells}")
+    return lines
+
+
 def cmd_evaluate(args) -> int:
     from jaxseq import workflow
     from jaxseq.runs import Run, write_json
@@ -211,6 +239,11 @@ def cmd_evaluate(args) -> int:
         print("\n".join(_table(block["rows"])))
         for name, why in block["skipped"].items():
             print(f"  ({name} skipped: {why})")
+        if "quantiles" in block:
+            print("\n".join(_quantile_table(block["quantiles"]["rows"], "quantiles")))
+        if "calibrated" in block.get("quantiles", {}):
+            title = "calibrated on the validation windows"
+            print("\n".join(_quantile_table(block["quantiles"]["calibrated"], title)))
     if out:
         write_json(Path(out), result)
         print(f"\nwrote {out}")
@@ -244,6 +277,10 @@ def cmd_compare(args) -> int:
             batch_size=args.batch_size,
             time_column=args.time_column,
             fill=args.fill,
+            covariates=args.covariates,
+            future_covariates=args.future_covariates,
+            calendar=args.calendar,
+            head=_head(args),
             classical=not args.no_classical,
             jobs=None if args.jobs == "auto" else args.jobs,
             out=out,
@@ -270,6 +307,7 @@ def cmd_forecast(args) -> int:
     for t in forecast.targets:
         header += [f"{t}_mean", f"{t}_std", f"{t}_min", f"{t}_max"]
         header += [f"{t}_seed{k}" for k in range(forecast.per_seed.shape[0])]
+        header += [f"{t}_q{level:g}" for level in forecast.levels if forecast.quantiles is not None]
     rows = []
     for s in range(args.steps):
         row = [s + 1]
@@ -281,9 +319,16 @@ def cmd_forecast(args) -> int:
                 f"{forecast.high[s, j]:.6g}",
             ]
             row += [f"{v:.6g}" for v in forecast.per_seed[:, s, j]]
+            if forecast.quantiles is not None:  # seed-averaged quantiles
+                row += [f"{v:.6g}" for v in forecast.quantile_mean[s, j]]
         rows.append(row)
     write_csv(out, header, rows)
     print(f"wrote {args.steps} forecast step(s) of {', '.join(forecast.targets)} to {out}")
+    if forecast.calibrated:
+        print(
+            f"quantiles (_q columns) conformally calibrated on {forecast.calibrated} validation "
+            "windows"
+        )
     if args.plot:
         from jaxseq import plots
 
@@ -295,9 +340,24 @@ def cmd_forecast(args) -> int:
             forecast.high[:, 0],
             args.plot,
             title=f"{run.config.model}: next {args.steps} steps of {forecast.targets[0]}",
+            intervals=_bands(forecast),
         )
         print(f"wrote {args.plot}")
     return 0
+
+
+def _bands(forecast) -> list:
+    """The first target's central intervals ``(nominal, low, high)`` of a probabilistic
+    forecast (none for point forecasts)."""
+    from jaxseq import metrics
+
+    if forecast.quantiles is None:
+        return []
+    q, levels = forecast.quantile_mean[:, 0], list(forecast.levels)
+    return [
+        (nominal, q[:, levels.index(lo)], q[:, levels.index(hi)])
+        for nominal, lo, hi in metrics.intervals(levels)
+    ]
 
 
 def cmd_impute(args) -> int:
@@ -351,7 +411,7 @@ def cmd_experiments(args) -> int:
 def cmd_bench(args) -> int:
     from jaxseq import bench
 
-    names = args.workloads or list(bench.WORKLOADS) + ["S8"]
+    names = args.workloads or list(bench.DEFAULT_WORKLOADS)
     result = bench.run_bench(
         names,
         peers=args.peers,
@@ -360,10 +420,103 @@ def cmd_bench(args) -> int:
         dtype=args.dtype,
         out=Path(args.out),
         devices=args.devices,
+        update=args.update,
         log=lambda s: print(s, file=sys.stderr),
     )
     print(bench.markdown(result))
     return 0
+
+
+# --------------------------------------------------------------------------- panel
+# `jaxseq panel`: one global model on many series (jaxseq.global_model). Kept in this block.
+
+
+def cmd_panel(args) -> int:
+    import pandas as pd
+
+    from jaxseq import global_model, io, panel
+    from jaxseq.runs import write_json
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} is a file; give a folder for the panel's results")
+    if args.id_column:
+        loaded = panel.load_panel(
+            args.data,
+            id_column=args.id_column,
+            time_column=args.time_column,
+            columns=args.column,
+            fill=args.fill,
+        )
+    else:  # a wide file: every value column is a series of its own
+        wide = io.load_series(args.data, args.column, time_column=args.time_column, fill=args.fill)
+        loaded = panel.from_columns(wide)
+    with _reporter(args, [args.model], args.epochs) as reporter:
+        result = global_model.fit_panel(
+            loaded,
+            model=args.model,
+            window=args.window,
+            horizon=args.horizon,
+            seeds=args.seeds,
+            epochs=args.epochs,
+            skip_short=args.skip_short,
+            season=args.season,
+            progress=reporter.epoch,
+            batch_size=args.batch_size,
+            normalize=args.normalize,
+            valid_size=args.valid_size,
+            test_size=args.test_size,
+            stride=args.stride,
+            targets=args.target,
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "panel.json", result.to_json())
+    text = global_model.markdown({"global model": result}, title=f"{Path(args.data).name}")
+    (out / "panel.md").write_text(text)
+    forecasts = global_model.forecast_panel(result, args.steps)
+    pd.DataFrame(global_model.forecast_rows(forecasts)).to_csv(out / "forecast.csv", index=False)
+    if not args.quiet:
+        print(text)
+    for key, length in result.data.skipped.items():
+        print(f"note: series {key!r} skipped ({length} steps, too short)", file=sys.stderr)
+    print(f"wrote {out}/panel.json, panel.md and forecast.csv", file=sys.stderr)
+    return 0
+
+
+def _panel_parser(sub) -> None:
+    p = sub.add_parser(
+        "panel", help="train one global model on many series (long format with --id-column)"
+    )
+    p.add_argument("--data", required=True, help="a CSV/Parquet file with a header")
+    p.add_argument(
+        "--id-column",
+        help="the column of series ids (long format); without it every value column is a series",
+    )
+    p.add_argument("--time-column", help="a column of dates/times (sorted within each series)")
+    p.add_argument("--column", type=_names, help="value column(s), comma-separated (default all)")
+    p.add_argument("--target", type=_names, help="column(s) to forecast (default the first)")
+    p.add_argument("--model", required=True, help="zoo name (see `jaxseq models`)")
+    p.add_argument("--window", type=_positive_int, required=True, help="input steps")
+    p.add_argument("--horizon", type=_positive_int, required=True, help="steps ahead")
+    p.add_argument("--epochs", type=_positive_int, default=10)
+    p.add_argument("--seeds", type=_positive_int, default=3, help="replicas trained at once")
+    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument(
+        "--fill",
+        choices=("interpolate", "ffill", "zero"),
+        help="fill missing values instead of refusing them",
+    )
+    p.add_argument(
+        "--skip-short", action="store_true", help="leave out series too short (else refused)"
+    )
+    p.add_argument("--steps", type=_positive_int, help="steps to forecast (default the horizon)")
+    _protocol_options(p)
+    p.add_argument("--out", default="panel", help="results folder (default ./panel)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=cmd_panel)
+
+
+# --------------------------------------------------------------------------- end of panel
 
 
 # --------------------------------------------------------------------------- parser
@@ -420,6 +573,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="fill missing values instead of refusing them",
     )
     _protocol_options(p)
+    _covariate_options(p)
+    _head_options(p)
     p.add_argument("--out", help="run folder (default runs/MODEL)")
     p.add_argument(
         "--resume", metavar="RUN", help="continue an interrupted run to its configured epochs"
@@ -476,6 +631,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="fill missing values instead of refusing them",
     )
     _protocol_options(p)
+    _covariate_options(p)
+    _head_options(p)
     p.add_argument("--no-classical", action="store_true", help="skip AutoETS/ARIMA/Theta")
     p.add_argument("--jobs", type=_jobs, default="auto", help="worker processes (default auto)")
     p.add_argument("--out", default="compare", help="results folder (default ./compare)")
@@ -523,7 +680,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "bench", help="time training steps against Flax and Keras (what `make bench` runs)"
     )
-    p.add_argument("--workloads", type=_names, help="comma-separated: W1..W6, S8 (default all)")
+    p.add_argument(
+        "--workloads",
+        type=_names,
+        help="comma-separated: W1..W6, S8, E1, B1, P1 (default all)",
+    )
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="re-measure these workloads and keep the other entries of --out's bench.json",
+    )
     p.add_argument(
         "--peers",
         type=_names,
@@ -544,7 +710,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="experiments/results")
     p.set_defaults(func=cmd_bench)
+    _panel_parser(sub)
     return parser
+
+
+def _covariate_options(p) -> None:
+    """Options shared by train and compare: covariates beside the target (jaxseq.covariates)."""
+    p.add_argument(
+        "--covariates",
+        type=_names,
+        help="past-observed covariate columns, comma-separated (known up to the forecast origin)",
+    )
+    p.add_argument(
+        "--future-covariates",
+        type=_names,
+        help="known-future covariate columns (known for the horizon too; to forecast, end the "
+        "file with horizon rows whose target is empty and these filled)",
+    )
+    p.add_argument(
+        "--calendar",
+        nargs="?",
+        const=True,
+        type=_names,
+        metavar="FEATURES",
+        help="calendar sine/cosine features of --time-column (alone: the frequency's defaults; "
+        "or names: month,day_of_week,hour,...)",
+    )
+
+
+def _levels(text: str) -> list[float]:
+    """Quantile levels ``0.1,0.5,0.9`` (checked by :func:`jaxseq.distributions.get`)."""
+    from jaxseq import distributions
+    from jaxseq.errors import InputError
+
+    try:
+        return distributions.spec_of(distributions.get(text))
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _head_options(p) -> None:
+    """Options shared by train and compare: a probabilistic head (one of the two)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--quantiles",
+        type=_levels,
+        metavar="LEVELS",
+        help="forecast these quantiles (comma-separated, e.g. 0.1,0.5,0.9; 0.5 is added), "
+        "trained with the pinball loss",
+    )
+    group.add_argument(
+        "--distribution",
+        choices=("normal", "student_t"),
+        help="forecast a normal or Student-t distribution, trained by negative log-likelihood",
+    )
+
+
+def _head(args):
+    return args.quantiles or args.distribution
 
 
 def _protocol_options(p) -> None:

@@ -26,6 +26,8 @@ import jax
 import numpy as np
 
 from jaxseq import cells, data, metrics, workflow
+from jaxseq import covariates as covariates_
+from jaxseq import distributions as dist
 from jaxseq import models as zoo
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.io import Series, load_series, write_csv
@@ -68,6 +70,10 @@ def compare(
     time_column: str | None = None,
     fill: str | None = None,
     classical: bool = True,
+    head=None,
+    covariates: Sequence[str] | None = None,
+    future_covariates: Sequence[str] | None = None,
+    calendar: bool | str | Sequence[str] | None = None,
     jobs: int | None = None,
     out: str | Path | None = None,
     progress=None,
@@ -86,6 +92,16 @@ def compare(
         season: for MASE and the seasonal baselines (default from the time column's
             frequency, else 1).
         classical: also score statsforecast's AutoETS, AutoARIMA and AutoTheta when installed.
+        head: a probabilistic head for every model (quantile levels such as
+            ``(0.1, 0.5, 0.9)``, ``"normal"`` or ``"student_t"``;
+            :func:`jaxseq.distributions.get`). Models then train on the head's loss, keep the
+            epoch of their lowest validation loss, and are ranked by validation scaled pinball
+            loss; every row also reports the pinball loss, the CRPS approximation, each central
+            interval's coverage and width, raw and conformally calibrated on the validation
+            windows, beside the seasonal naive quantile baseline.
+        covariates, future_covariates, calendar: past-observed and known-future covariate
+            columns and calendar features (``True`` for the frequency's defaults, or names),
+            inputs of every model beside ``column`` (:mod:`jaxseq.covariates`).
         jobs: worker processes (default 2 on a multi-core CPU, 1 on an accelerator).
         out: folder for the results (nothing is written without it).
         progress: a :class:`jaxseq.progress.Reporter` (or anything with ``epoch`` and ``done``).
@@ -94,8 +110,14 @@ def compare(
 
     horizon = check_positive_int("horizon", horizon)
     window = check_positive_int("window", window)
-    series = load_series(source, [column] if column else None, time_column=time_column, fill=fill)
-    if column is None and series.values.shape[1] > 1:
+    with_covariates = bool(covariates or future_covariates or calendar)
+    if with_covariates:  # the header: every column, missing values kept (trailing future rows)
+        series = load_series(source, time_column=time_column, allow_missing=True)
+    else:
+        series = load_series(
+            source, [column] if column else None, time_column=time_column, fill=fill
+        )
+    if column is None and series.values.shape[1] > 1 and not with_covariates:
         series = dataclasses.replace(
             series, values=series.values[:, :1], columns=series.columns[:1]
         )
@@ -119,7 +141,21 @@ def compare(
         test_size=test_size,
         stride=check_positive_int("stride", stride),
         season=season,
+        head=dist.spec_of(dist.get(head)),
     )
+    if with_covariates:
+        columns, targets, past, future, features = covariates_.resolve(
+            series, None, [column] if column else None, covariates, future_covariates, calendar
+        )
+        base = dataclasses.replace(
+            base,
+            columns=columns,
+            targets=targets,
+            covariates=past,
+            future_covariates=future,
+            calendar=features,
+        )
+        series = workflow.load_for(base, source)
     protocol = workflow.protocol_for(base, len(series.values))
     season = workflow.season_for(base, series, season)
     metrics.mase_scale(series.values[: protocol.train_end, :1].astype(np.float64), season)
@@ -132,7 +168,7 @@ def compare(
     }
     start = time.perf_counter()
     jobs_list = [
-        (name, {"config": configs[name], "values": series.values, "protocol": protocol})
+        (name, {"config": configs[name], "series": series, "protocol": protocol})
         for name in zoo_names
     ]
     on_progress = progress.epoch if progress is not None else None
@@ -146,17 +182,27 @@ def compare(
             continue
         config = dataclasses.replace(base, model=entry.name)
         records[entry.name] = train_and_forecast(
-            config, series.values, protocol, progress=on_progress, model=_user_model(entry, base)
+            config, series, protocol, progress=on_progress, model=_user_model(entry, base)
         )
         records[entry.name]["kind"] = "user"
         if on_done is not None:
             on_done(entry.name, records[entry.name])
-    forecasts = {
-        split: {name: r["forecasts"][split] for name, r in records.items()}
-        for split in ("valid", "test")
-    }
+    forecasts, quantiles = (
+        {
+            split: {name: r[what][split] for name, r in records.items() if r[what]}
+            for split in ("valid", "test")
+        }
+        for what in ("forecasts", "quantiles")
+    )
     scored = workflow.score_splits(
-        base, series, protocol, forecasts, season=season, classical=classical
+        base,
+        series,
+        protocol,
+        forecasts,
+        season=season,
+        classical=classical,
+        quantiles=quantiles if base.head is not None else None,
+        levels=_levels(base),
     )
     result = _result(base, series, protocol, season, records, scored, time.perf_counter() - start)
     if out is not None:
@@ -166,15 +212,16 @@ def compare(
 
 def train_and_forecast(
     config: RunConfig,
-    values: np.ndarray,
+    series: Series,
     protocol: data.Protocol,
     progress: Callable | None = None,
     model: zoo.Model | None = None,
 ) -> dict:
     """Train one model's seeds (keeping each one's best validation epoch) and forecast every
-    validation and test origin in the data's units. Plain data out, for a worker process."""
-    scaler = workflow.fit_scaler(config, values, protocol.train_end)
-    ds = data.windows_for(scaler.transform(values), protocol, config.task, config.target_indices)
+    validation and test origin in the data's units. Plain data out, for a worker process.
+    The windows are the run's (:func:`jaxseq.workflow.dataset_for`: covariates included)."""
+    ds = workflow.dataset_for(config, series, protocol=protocol)
+    scaler = ds.scaler
     t = time.perf_counter()
     model, state, history = workflow.fit_state(
         config, ds, progress=progress, keep_best=True, model=model
@@ -185,9 +232,17 @@ def train_and_forecast(
         name: workflow.predict_units(model, state.variables, scaler, config, ds.split(name).X)
         for name in ("valid", "test")
     }
+    quantiles = {
+        name: workflow.predict_quantile_units(
+            model, state.variables, scaler, config, ds.split(name).X
+        )
+        for name in ("valid", "test")
+        if model.head is not None
+    }
     return {
         "kind": "zoo",
         "forecasts": forecasts,
+        "quantiles": quantiles,
         "state": jax.device_get(state),
         "history": history,
         "train_seconds": seconds,
@@ -246,7 +301,8 @@ def _cell_builder(cell: cells.Cell):
 
 
 def _user_model(entry: UserModel, config: RunConfig) -> zoo.Model:
-    dims = zoo.Dims(config.window, len(config.columns), config.horizon, 1)
+    dims = zoo.Dims(config.window, config.features, config.horizon, 1, len(config.future_indices))
+    head = dist.get(config.head)
     if entry.model is not None:
         model = entry.model
         if model.dims != dims or model.task != "multi_step":
@@ -254,10 +310,16 @@ def _user_model(entry: UserModel, config: RunConfig) -> zoo.Model:
                 f"model {model.name!r} is built for {model.dims} ({model.task}); this comparison "
                 f"needs {dims} with multi_step targets"
             )
+        if model.head != head:
+            raise InputError(
+                f"model {model.name!r} has head {dist.spec_of(model.head)!r}; this comparison "
+                f"trains every model with head {config.head!r}: build it with that head"
+            )
         return model
     return zoo.Model(
         name=entry.name,
-        module=entry.build(dims),
+        module=entry.build(dims._replace(n_targets=head.size if head else 1)),
+        head=head,
         task="multi_step",
         mode="seq2vec",
         dims=dims,
@@ -265,6 +327,12 @@ def _user_model(entry: UserModel, config: RunConfig) -> zoo.Model:
         target_columns=(0,),
         description="a user's model",
     )
+
+
+def _levels(config: RunConfig) -> tuple[float, ...]:
+    """The quantile levels every model of the comparison reports."""
+    head = dist.get(config.head)
+    return tuple(getattr(head, "levels", dist.REPORT_LEVELS))
 
 
 def _data_path(source) -> str:
@@ -288,7 +356,11 @@ def _result(config, series: Series, protocol, season, records, scored, seconds) 
             row["train_seconds"] = records[name]["train_seconds"]
             row["best_epoch"] = records[name]["history"].get("best_epoch")
         rows.append(row)
-    rows.sort(key=lambda r: r["valid"]["mase"]["mean"])
+    probabilistic = "quantiles" in scored["valid"]
+    if probabilistic:
+        for row in rows:
+            row["quantiles"] = _quantile_scores(scored, row["model"])
+    rows.sort(key=lambda r: _rank_key(r, probabilistic))
     best = next((r["model"] for r in rows if r["kind"] != "baseline"), None)
     settings = {
         "data": config.data,
@@ -310,7 +382,9 @@ def _result(config, series: Series, protocol, season, records, scored, seconds) 
             "windows": scored["test"]["windows"],
         },
         "stride": protocol.stride,
-        "ranked_by": "valid mase",
+        "head": config.head,
+        "levels": scored["valid"]["quantiles"]["levels"] if probabilistic else None,
+        "ranked_by": "valid scaled_pinball" if probabilistic else "valid mase",
         "best": best,
         "skipped": scored["test"]["skipped"],
         "seconds": round(seconds, 1),
@@ -318,8 +392,30 @@ def _result(config, series: Series, protocol, season, records, scored, seconds) 
     return {"settings": settings, "rows": rows}
 
 
+def _quantile_scores(scored: dict, name: str) -> dict | None:
+    """A row's probabilistic scores: validation, test, and test after calibration."""
+    if name not in scored["valid"]["quantiles"]["rows"]:
+        return None  # a point baseline
+    return {
+        "valid": scored["valid"]["quantiles"]["rows"][name],
+        "test": scored["test"]["quantiles"]["rows"][name],
+        "test_calibrated": scored["test"]["quantiles"]["calibrated"][name],
+    }
+
+
+def _rank_key(row: dict, probabilistic: bool) -> tuple:
+    """Probabilistic comparisons rank by validation scaled pinball (point baselines last, by
+    MASE); point comparisons by validation MASE."""
+    if not probabilistic:
+        return (0, row["valid"]["mase"]["mean"])
+    if row["quantiles"] is None:
+        return (1, row["valid"]["mase"]["mean"])
+    return (0, row["quantiles"]["valid"]["scaled_pinball"])
+
+
 def markdown(result: dict) -> str:
-    """The comparison as a Markdown table, ranked by validation MASE."""
+    """The comparison as Markdown tables: point errors, and for a probabilistic comparison the
+    quantile scores (:func:`quantile_markdown`)."""
     s = result["settings"]
 
     def cell(m):
@@ -334,7 +430,7 @@ def markdown(result: dict) -> str:
         f"validation {s['valid']['steps']} steps ({s['valid']['windows']} origins), test "
         f"{s['test']['steps']} steps ({s['test']['windows']} origins), stride {s['stride']}. "
         f"Models: {s['seeds']} seeds, {s['epochs']} epochs, normalize={s['normalize']}; "
-        "mean [min-max] over seeds. Ranked by validation MASE. "
+        f"mean [min-max] over seeds. Ranked by {s['ranked_by']}. "
         f"Whole comparison {s['seconds'] / 60:.1f} min.",
         "",
         "| rank | forecast | kind | valid MASE | test MASE | test RMSE | test MAE | test sMAPE |",
@@ -348,7 +444,48 @@ def markdown(result: dict) -> str:
         )
     if s["skipped"]:
         lines += ["", "Skipped: " + "; ".join(f"{k} ({v})" for k, v in s["skipped"].items())]
+    if s.get("levels"):
+        lines += ["", *quantile_markdown(result)]
     return "\n".join(lines) + "\n"
+
+
+def quantile_markdown(result: dict) -> list[str]:
+    """The probabilistic table: scaled pinball loss, CRPS approximation and the 80% interval's
+    coverage and width on the test part, raw and calibrated, for every model with quantiles."""
+    s = result["settings"]
+    pairs = metrics.intervals(s["levels"])
+    nominal = next((p[0] for p in pairs if abs(p[0] - 0.8) < 1e-9), pairs[0][0] if pairs else None)
+    key = f"{100 * nominal:g}" if nominal else "no"
+    lines = [
+        f"Quantiles at levels {', '.join(f'{t:g}' for t in s['levels'])} (head {s['head']!r}; "
+        "seasonal naive: its forecast plus the empirical quantiles of its in-sample errors). "
+        "Scores of the seed-averaged quantiles; *calibrated*: conformalized on the validation "
+        "windows. Ranked by validation scaled pinball.",
+        "",
+        f"| forecast | valid scaled pinball | test scaled pinball | test CRPS (approx.) | "
+        f"test {key}% coverage | width | calibrated scaled pinball | calibrated {key}% "
+        "coverage | width |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        q = r.get("quantiles")
+        if q is None:
+            continue
+        raw, cal = (_interval(q[part], nominal) for part in ("test", "test_calibrated"))
+        lines.append(
+            f"| {r['model']} | {q['valid']['scaled_pinball']:.3f} | "
+            f"{q['test']['scaled_pinball']:.3f} | {q['test']['crps_approx']:.4g} | "
+            f"{100 * raw['coverage']:.1f}% | {raw['width']:.4g} | "
+            f"{q['test_calibrated']['scaled_pinball']:.3f} | {100 * cal['coverage']:.1f}% | "
+            f"{cal['width']:.4g} |"
+        )
+    return lines
+
+
+def _interval(scores: dict, nominal: float | None) -> dict:
+    if nominal is None:  # no pair of levels makes a central interval
+        return {"coverage": float("nan"), "width": float("nan")}
+    return next(i for i in scores["intervals"] if abs(i["nominal"] - nominal) < 1e-9)
 
 
 def write_outputs(result, records, configs, series, protocol, out: Path, source) -> None:

@@ -250,28 +250,71 @@ def _check_targets(targets, features: int) -> tuple[int, ...]:
 
 
 def windows_at(
-    data: np.ndarray, origins, window: int, horizon: int, task: str, cols: Sequence[int]
+    data: np.ndarray,
+    origins,
+    window: int,
+    horizon: int,
+    task: str,
+    cols: Sequence[int],
+    future: Sequence[int] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """The windows of ``data`` ``[time, features]`` at forecast ``origins``: the single place
     that cuts inputs and targets.
 
     An origin ``o`` is the index of the first forecast step: inputs ``data[o - window : o]``,
     targets ``data[o : o + horizon, cols]`` (seq2seq: the next ``horizon`` values at every input
-    step, the last of which is the forecast made at ``o``). No input lies at or after ``o``.
+    step, the last of which is the forecast made at ``o``). No ordinary input lies at or after
+    ``o``, so a past covariate (any column not in ``future``) is never read from ``o`` on.
+
+    ``future`` names known-future columns (a price plan, calendar features). Input step ``t``
+    (series index ``i = o - window + t``) then carries, after the ``features`` values of row
+    ``i``, the lead features of the ``horizon`` rows after it, step-major
+    (``lead index = k * len(future) + j``)::
+
+        X[n, t, features + k * len(future) + j] = data[i + 1 + k, future[j]],   k < horizon
+
+    so the last input step holds exactly the horizon's values ``data[o : o + horizon, future]``
+    (what :class:`jaxseq.models.EncoderDecoder` hands its decoder, and seq2seq models read at
+    every step beside that step's targets), and nothing past ``o + horizon - 1`` is read:
+    the origins that have targets (``o + horizon <= len(data)``) have their lead features too.
+
+    Args:
+        data: ``[time, features]``.
+        origins: ``[n]`` integer origins with ``window <= o <= time - horizon``.
+        window, horizon: input steps and steps forecast.
+        task: the target layout (module docstring).
+        cols: the target columns.
+        future: the known-future columns (default none: ``X`` is ``data``'s rows only).
 
     Returns:
-        ``X`` ``[n, window, features]`` and ``Y`` in the task's layout, float32.
+        ``X`` ``[n, window, features + horizon * len(future)]`` and ``Y`` in the task's layout,
+        float32.
     """
     origins = np.asarray(origins, np.int64)
     index = (origins - window)[:, None] + np.arange(window + horizon)[None, :]
     chunks = data[index]  # [n, window + horizon, features]
     X = chunks[:, :window]
-    future = chunks[:, :, list(cols)]
+    targets = chunks[:, :, list(cols)]
     if task == "seq2seq":
-        Y = seq2seq_targets(future, window, horizon)
+        Y = seq2seq_targets(targets, window, horizon)
     else:
-        Y = future[:, window:].reshape(len(origins), horizon * len(cols))
+        Y = targets[:, window:].reshape(len(origins), horizon * len(cols))
+    future = _check_future(future, data.shape[1])
+    if future:
+        lead = index[:, :window, None] + 1 + np.arange(horizon)[None, None, :]  # [n, window, h]
+        leads = data[lead][..., future]  # [n, window, horizon, len(future)]
+        X = np.concatenate([X, leads.reshape(len(origins), window, -1)], axis=-1)
     return X.astype(np.float32), Y.astype(np.float32)
+
+
+def _check_future(future, features: int) -> list[int]:
+    future = list(future)
+    for j in future:
+        if isinstance(j, bool) or not isinstance(j, int | np.integer) or not 0 <= j < features:
+            raise InputError(f"future must be column indices in [0, {features}), got {j!r}")
+    if len(set(future)) != len(future):
+        raise InputError(f"future names a column twice ({future}); name each column once")
+    return [int(j) for j in future]
 
 
 def make_windows(
@@ -433,11 +476,22 @@ def split_series(
     return dataclasses.replace(windows_for(data, protocol, task, cols), scaler=scaler)
 
 
-def windows_for(data: np.ndarray, protocol: Protocol, task: str, cols: Sequence[int]) -> Dataset:
-    """The three splits of a checked ``[time, features]`` array laid out by ``protocol``."""
+def windows_for(
+    data: np.ndarray,
+    protocol: Protocol,
+    task: str,
+    cols: Sequence[int],
+    future: Sequence[int] = (),
+) -> Dataset:
+    """The three splits of a checked ``[time, features]`` array laid out by ``protocol``, with
+    the lead features of the known-future columns ``future`` (:func:`windows_at`): ``X`` is
+    ``[n, window, features + horizon * len(future)]``. Every origin of :meth:`Protocol.origins`
+    has its horizon inside the series, so its lead features (up to ``o + horizon - 1``) too."""
     splits = {
         name: Split(
-            *windows_at(data, protocol.origins(name), protocol.window, protocol.horizon, task, cols)
+            *windows_at(
+                data, protocol.origins(name), protocol.window, protocol.horizon, task, cols, future
+            )
         )
         for name in ("train", "valid", "test")
     }

@@ -555,5 +555,15 @@ def get(spec) -> Head | None:
     raise InputError(f"head must be {_CHOICES}; got {spec!r}")
 
 
+def spec_of(head: Head | None) -> str | list[float] | None:
+    """The JSON form of a head, which :func:`get` reads back: ``None``, ``"normal"``,
+    ``"student_t"`` or the list of quantile levels."""
+    if head is None:
+        return None
+    if isinstance(head, Quantiles):
+        return [float(t) for t in head.levels]
+    return head.name
+
+
 #: Quantile levels a model without a quantile head reports (50%, 80% and 95% intervals).
 REPORT_LEVELS = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)

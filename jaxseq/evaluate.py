@@ -65,6 +65,22 @@ def predict_replicas(model: Model, variables, X) -> np.ndarray:
     return np.asarray(_replica_predictor(model)(variables, jnp.asarray(X)))
 
 
+@functools.lru_cache(maxsize=64)
+def _replica_quantiles(model: Model, levels: tuple[float, ...]):
+    return jax.jit(
+        jax.vmap(lambda variables, X: model.quantiles(variables, X, levels), in_axes=(0, None))
+    )
+
+
+def quantile_replicas(model: Model, variables, X, levels=None) -> np.ndarray:
+    """Every replica's forecast quantiles at ``levels`` (default :attr:`Model.levels`), in the
+    units of ``X``: ``[K, batch, ..., outputs, L]`` (:meth:`predict_replicas`' layout with the
+    levels last), non-decreasing along ``L``. Needs a model with a probabilistic head."""
+    model.check_inputs(X)
+    levels = tuple(float(t) for t in (levels or model.levels))
+    return np.asarray(_replica_quantiles(model, levels)(variables, jnp.asarray(X)))
+
+
 def mse(pred, target) -> float:
     """Mean squared error in float64 (NumPy), for figures compared with the notebook's."""
     diff = np.asarray(pred, np.float64) - np.asarray(target, np.float64)

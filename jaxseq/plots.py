@@ -168,8 +168,22 @@ def experiment_figures(records: dict[str, dict], rows: list[dict], out: Path) ->
     return written
 
 
-def forecast_figure(history, forecast_mean, low, high, path, *, actual=None, title="", context=200):
-    """History, optional actual future, the forecast (mean over seeds) and its min-max band."""
+def forecast_figure(
+    history,
+    forecast_mean,
+    low,
+    high,
+    path,
+    *,
+    actual=None,
+    title="",
+    context=200,
+    intervals=(),
+):
+    """History, optional actual future, the forecast (mean over seeds) and its min-max band;
+    ``intervals`` ``[(nominal, low [steps], high [steps]), ...]`` (a probabilistic model's
+    central prediction intervals) are drawn as bands instead of the seed range, the widest
+    lightest."""
     history = np.ravel(history)[-context:]
     n = len(history)
     steps = np.arange(n, n + len(np.ravel(forecast_mean)))
@@ -177,9 +191,15 @@ def forecast_figure(history, forecast_mean, low, high, path, *, actual=None, tit
     ax.plot(np.arange(n), history, color="C0", label="history")
     if actual is not None:
         ax.plot(steps, np.ravel(actual), "bx-", label="actual")
-    ax.fill_between(
-        steps, np.ravel(low), np.ravel(high), color="C3", alpha=0.25, label="seed range"
-    )
+    bands = sorted(intervals, key=lambda band: -band[0])
+    for i, (nominal, lo, hi) in enumerate(bands):
+        alpha = 0.15 + 0.35 * (i + 1) / len(bands)
+        label = f"{100 * nominal:g}% interval"
+        ax.fill_between(steps, np.ravel(lo), np.ravel(hi), color="C3", alpha=alpha, label=label)
+    if not bands:
+        ax.fill_between(
+            steps, np.ravel(low), np.ravel(high), color="C3", alpha=0.25, label="seed range"
+        )
     ax.plot(steps, np.ravel(forecast_mean), "ro-", markersize=3, label="forecast (mean)")
     ax.set_title(title)
     ax.grid(True)

@@ -26,6 +26,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxseq import distributions as dist
 from jaxseq.data import Scaler
 from jaxseq.errors import InputError
 
@@ -53,10 +54,39 @@ class RunConfig:
     test_size: int | float = 0.1
     stride: int = 1
     season: int | None = None
+    #: the probabilistic head: ``None`` (point forecasts), ``"normal"``, ``"student_t"`` or a
+    #: list of quantile levels (:func:`jaxseq.distributions.get`).
+    head: str | list[float] | None = None
+    #: past-observed covariates (input columns known up to the forecast origin)
+    covariates: list[str] = dataclasses.field(default_factory=list)
+    #: known-future covariates (input columns known for the horizon too: lead features)
+    future_covariates: list[str] = dataclasses.field(default_factory=list)
+    #: calendar features of the time column (:data:`jaxseq.calendar.FEATURES`); [] is none
+    calendar: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def target_indices(self) -> list[int]:
         return [self.columns.index(t) for t in self.targets]
+
+    @property
+    def calendar_columns(self) -> int:
+        """Calendar columns after the file's ``columns``: a sine and a cosine per feature."""
+        return 2 * len(self.calendar)
+
+    @property
+    def future_indices(self) -> list[int]:
+        """The known-future columns of the model's input rows (the file's ``columns``, then
+        the calendar's): the future covariates, then every calendar column."""
+        n = len(self.columns)
+        known = [self.columns.index(c) for c in self.future_covariates]
+        return known + list(range(n, n + self.calendar_columns))
+
+    @property
+    def features(self) -> int:
+        """Input features per step: ``columns + calendar columns + horizon * future``
+        (:func:`jaxseq.data.windows_at`)."""
+        rows = len(self.columns) + self.calendar_columns
+        return rows + self.horizon * len(self.future_indices)
 
 
 _saving = threading.Event()
@@ -132,12 +162,22 @@ def _parse_config(raw, path: Path) -> RunConfig:
         raise InputError(
             f"{path} is damaged (targets {targets!r} must be among the columns {columns})"
         )
+    for name in ("covariates", "future_covariates"):
+        names = getattr(config, name)
+        if not (isinstance(names, list) and all(c in columns for c in names)):
+            raise InputError(f"{path} is damaged ({name} {names!r} must be among the columns)")
+    if not (isinstance(config.calendar, list) and all(isinstance(c, str) for c in config.calendar)):
+        raise InputError(f"{path} is damaged (calendar must be a list of feature names)")
     for name in ("window", "horizon", "seeds", "epochs", "batch_size"):
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InputError(
                 f"{path} is damaged ({name} must be a positive integer, got {value!r})"
             )
+    try:
+        dist.get(config.head)
+    except InputError as error:
+        raise InputError(f"{path} is damaged (head: {error})") from None
     return config
 
 

@@ -8,6 +8,7 @@ part only, and every metric and forecast is given back in the data's own units.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -16,25 +17,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxseq import baselines, data, evaluate, metrics, models
+from jaxseq import baselines, covariates, data, evaluate, metrics, models
+from jaxseq import distributions as dist
 from jaxseq import normalize as norm
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.io import Series, load_series
-from jaxseq.runs import Run, RunConfig
+from jaxseq.runs import Run, RunConfig, write_json
 from jaxseq.train import Trainer, TrainingDiverged, replica_keys
 
 
 def load_for(
     config: RunConfig, path: str | Path | None = None, *, allow_missing: bool = False
 ) -> Series:
-    """The run's columns (inputs first, as trained) from ``path`` (default: the training file)."""
-    return load_series(
-        path or config.data,
-        config.columns,
-        time_column=config.time_column,
-        fill=config.fill,
-        allow_missing=allow_missing,
-    )
+    """The run's columns (inputs first, as trained) from ``path`` (default: the training file),
+    without the trailing rows that only carry future covariates (:func:`jaxseq.covariates.load`)."""
+    return covariates.load(config, path, allow_missing=allow_missing)[0]
 
 
 def normalization(config: RunConfig) -> norm.Normalization | None:
@@ -55,11 +52,13 @@ def build_model(config: RunConfig) -> models.Model:
     return models.get(
         config.model,
         window=config.window,
-        features=len(config.columns),
+        features=config.features,
         horizon=config.horizon,
         targets=len(config.targets),
         target_columns=config.target_indices,
         normalize=normalization(config),
+        head=config.head,
+        future=len(config.future_indices),
     )
 
 
@@ -93,7 +92,11 @@ def dataset_for(
     protocol = protocol or protocol_for(config, len(series.values))
     scaler = scaler or fit_scaler(config, series.values, protocol.train_end)
     ds = data.windows_for(
-        scaler.transform(series.values), protocol, config.task, config.target_indices
+        covariates.inputs(config, series, scaler),
+        protocol,
+        config.task,
+        config.target_indices,
+        config.future_indices,
     )
     return dataclasses.replace(ds, scaler=scaler)
 
@@ -118,8 +121,19 @@ def make_config(
     test_size: int | float = 0.1,
     stride: int = 1,
     season: int | None = None,
+    past_covariates: list[str] | None = None,
+    future_covariates: list[str] | None = None,
+    calendar: bool | str | list[str] | None = None,
+    head=None,
 ) -> RunConfig:
     """Check the options against the file and the zoo, and return the run's configuration.
+
+    ``head`` makes the model probabilistic (quantile levels, ``"normal"`` or ``"student_t"``;
+    :func:`jaxseq.distributions.get`).
+
+    ``past_covariates``, ``future_covariates`` and ``calendar`` add covariates to the inputs
+    (:mod:`jaxseq.covariates`): the inputs are then the targets, ``columns``, the past and the
+    future covariates, and the calendar columns.
 
     Everything that can be refused is refused here, before a run folder exists: the model, the
     columns, the normalisation, and whether the series holds the window, the horizon and the
@@ -127,8 +141,15 @@ def make_config(
     """
     entry_task = models.get(model).task  # an unknown name is refused here, with the zoo listed
     norm.check_mode(normalize)
-    series = load_series(data_path, columns, time_column=time_column, fill=fill)
-    columns = list(series.columns)
+    extra = {}
+    if past_covariates or future_covariates or calendar:
+        header = load_series(data_path, time_column=time_column, allow_missing=True)
+        columns, targets, past, future, features = covariates.resolve(
+            header, columns, targets, past_covariates, future_covariates, calendar
+        )
+        extra = {"covariates": past, "future_covariates": future, "calendar": features}
+    else:
+        columns = list(load_series(data_path, columns, time_column=time_column, fill=fill).columns)
     targets = list(targets or [columns[0]])
     for t in targets:
         if t not in columns:
@@ -154,8 +175,10 @@ def make_config(
         test_size=test_size,
         stride=check_positive_int("stride", stride),
         season=None if season is None else check_positive_int("season", season),
+        head=dist.spec_of(dist.get(head)),
+        **extra,
     )
-    protocol_for(config, len(series.values))  # the series must hold every part
+    protocol_for(config, len(load_for(config).values))  # the series must hold every part
     return config
 
 
@@ -204,7 +227,7 @@ def train_run(
             progress(config.model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()})
 
     try:
-        trainer.fit(
+        result = trainer.fit(
             ds,
             seeds=keys,
             epochs=config.epochs - start,
@@ -217,7 +240,32 @@ def train_run(
         if not resume and created and run.latest_epoch() is None:
             shutil.rmtree(run.path, ignore_errors=True)  # nothing worth keeping was written
         raise InputError(str(error)) from None
+    if model.head is not None:
+        calibrate_run(run, model, result.state, series)
     return run
+
+
+CALIBRATION = "calibration.json"
+
+
+def calibrate_run(run: Run, model: models.Model, state, series: Series) -> dict:
+    """Conformal offsets of a probabilistic run's intervals, measured on its validation
+    windows (:func:`jaxseq.calibration.offsets`, one set per seed: ``[seeds, horizon, targets,
+    intervals]``), written to the run folder as ``calibration.json`` for :func:`forecast_run`."""
+    from jaxseq import calibration
+
+    config = run.config
+    ds = dataset_for(config, series, run.scaler)
+    q = predict_quantile_units(model, state.variables, run.scaler, config, ds.split("valid").X)
+    values = np.asarray(series.values, np.float64)[:, config.target_indices]
+    truth = truth_at(values, ds.origins("valid"), config.horizon, range(values.shape[1]))
+    record = {
+        "levels": list(model.levels),
+        "windows": int(len(truth)),
+        "offsets": calibration.offsets(q, truth, model.levels).tolist(),
+    }
+    write_json(run.path / CALIBRATION, record)
+    return record
 
 
 def load_run_state(run: Run):
@@ -238,6 +286,23 @@ def predict_units(
     """Every replica's forecasts for scaled windows ``X``, in the data's units:
     ``[seeds, windows, horizon, targets]`` float64 (seq2seq: the forecast made at the origin)."""
     pred = evaluate.predict_replicas(model, variables, X)
+    return _in_units(pred, scaler, config)
+
+
+def predict_quantile_units(
+    model: models.Model, variables, scaler: data.Scaler, config: RunConfig, X, levels=None
+) -> np.ndarray:
+    """Every replica's forecast quantiles at ``levels`` (default the model's) for scaled windows
+    ``X``, in the data's units: ``[seeds, windows, horizon, targets, L]`` float64,
+    non-decreasing along ``L`` (the scaling ``y = s y' + m`` has ``s > 0``)."""
+    q = evaluate.quantile_replicas(model, variables, X, levels)
+    q = np.moveaxis(q, -1, 0)  # levels first: each level is a forecast in apply's layout
+    return np.moveaxis(np.stack([_in_units(level, scaler, config) for level in q]), 0, -1)
+
+
+def _in_units(pred: np.ndarray, scaler: data.Scaler, config: RunConfig) -> np.ndarray:
+    """``[seeds, windows, ...]`` scaled forecasts in apply's layout -> ``[seeds, windows,
+    horizon, targets]`` in data units (seq2seq: the forecast made at the origin)."""
     if config.task == "seq2seq":
         pred = pred[:, :, -1]
     cols = config.target_indices
@@ -265,10 +330,21 @@ def score_splits(
     *,
     season: int,
     classical: bool = True,
+    quantiles: dict[str, dict[str, np.ndarray]] | None = None,
+    levels: tuple[float, ...] | None = None,
 ) -> dict:
     """Scores of model forecasts (``{split: {name: [seeds, windows, horizon, targets]}}``) and
     of every baseline on the same origins, in the data's units, MASE scaled by the training
-    part's seasonal naive MAE."""
+    part's seasonal naive MAE.
+
+    With ``quantiles`` (``{split: {name: [seeds, windows, horizon, targets, L]}}`` at
+    ``levels``) each split also holds ``"quantiles"``: the levels and, per model and for
+    seasonal naive (with :func:`jaxseq.baselines.seasonal_naive_quantiles`),
+    :func:`jaxseq.metrics.score_quantiles_seeds` (pinball, scaled pinball, CRPS approximation,
+    coverage and width of each central interval); and the test split ``"calibrated"``: the same
+    scores after conformal calibration on the validation windows (:mod:`jaxseq.calibration`),
+    each forecast (baseline included) calibrated by its own validation errors.
+    """
     cols = config.target_indices
     values = np.asarray(series.values, np.float64)[:, cols]
     scale = metrics.mase_scale(values[: protocol.train_end], season)
@@ -293,7 +369,43 @@ def score_splits(
             "rows": rows,
             "skipped": skipped,
         }
+    if quantiles is not None:
+        _score_quantile_splits(out, config, values, protocol, quantiles, levels, season, scale)
     return out
+
+
+def _score_quantile_splits(out, config, values, protocol, quantiles, levels, season, scale):
+    """The ``"quantiles"`` blocks of :func:`score_splits`."""
+    from jaxseq import calibration
+
+    levels = tuple(float(t) for t in levels)
+    forecasts, truths = {}, {}
+    for name in ("valid", "test"):
+        origins = protocol.origins(name)
+        truths[name] = truth_at(values, origins, config.horizon, range(values.shape[1]))
+        base = baselines.seasonal_naive_quantiles(
+            values,
+            origins,
+            config.horizon,
+            season=season,
+            levels=levels,
+            fit_end=protocol.train_end,
+        )
+        # the seasonal naive forecast with its empirical error quantiles: its row's name
+        forecasts[name] = {**quantiles[name], "seasonal_naive": base[None]}
+        out[name]["quantiles"] = {
+            "levels": list(levels),
+            "rows": {
+                m: metrics.score_quantiles_seeds(q, truths[name], levels, scale)
+                for m, q in forecasts[name].items()
+            },
+        }
+    calibrated = {}
+    for m, q in forecasts["test"].items():
+        shift = calibration.offsets(forecasts["valid"][m], truths["valid"], levels)
+        q = calibration.apply(q, shift, levels)
+        calibrated[m] = metrics.score_quantiles_seeds(q, truths["test"], levels, scale)
+    out["test"]["quantiles"]["calibrated"] = calibrated
 
 
 def evaluate_run(
@@ -334,11 +446,35 @@ def evaluate_run(
         }
         for name in ("valid", "test")
     }
+    quantiles = None
+    if model.head is not None:
+        if refit_every is not None:
+            raise InputError(
+                "--refit-every retrains point forecasts only; evaluate a probabilistic run "
+                "without it"
+            )
+        quantiles = {
+            name: {
+                config.model: predict_quantile_units(
+                    model, state.variables, run.scaler, config, ds.split(name).X
+                )
+            }
+            for name in ("valid", "test")
+        }
     if refit_every is not None:
         forecasts["test"][config.model] = refit_forecasts(
             config, series, protocol, check_positive_int("refit_every", refit_every), progress
         )
-    result = score_splits(config, series, protocol, forecasts, season=season, classical=classical)
+    result = score_splits(
+        config,
+        series,
+        protocol,
+        forecasts,
+        season=season,
+        classical=classical,
+        quantiles=quantiles,
+        levels=model.levels,
+    )
     settings = {
         "model": config.model,
         "targets": list(config.targets),
@@ -349,6 +485,7 @@ def evaluate_run(
         "stride": config.stride,
         "refit_every": refit_every,
         "normalize": config.normalize,
+        "head": config.head,
     }
     return {"settings": settings, **result}
 
@@ -366,7 +503,7 @@ def fit_state(
     stop). ``model`` defaults to the run's zoo model. Returns ``(model, state, history)``."""
     model = model or build_model(config)
     trainer = make_trainer(config, model)
-    key = "val_last_step_mse" if config.task == "seq2seq" else "val_mse"
+    key = selection_metric(model)
     best = {"state": None, "score": None, "epoch": None}
 
     def keep(epoch, state, metrics):
@@ -401,6 +538,15 @@ def fit_state(
     return model, best["state"], history
 
 
+def selection_metric(model: models.Model) -> str:
+    """The validation metric that picks a replica's best epoch: the head's loss (pinball or
+    negative log-likelihood) for a probabilistic model, else the MSE of the forecast made at
+    the origin."""
+    if model.head is not None:
+        return "val_loss"
+    return "val_last_step_mse" if model.task == "seq2seq" else "val_mse"
+
+
 @jax.jit
 def _select(better, new, old):
     def pick(a, b):
@@ -427,11 +573,16 @@ def refit_forecasts(
         first = int(block[0])
         sub = dataclasses.replace(protocol, train_end=first - valid, valid_end=first)
         scaler = fit_scaler(config, series.values, sub.train_end)
-        scaled = scaler.transform(series.values)
-        ds = data.windows_for(scaled, sub, config.task, config.target_indices)
+        ds = dataset_for(config, series, scaler, sub)
         model, state, _ = fit_state(config, ds, progress=progress)
         X, _ = data.windows_at(
-            scaled, block, config.window, config.horizon, config.task, config.target_indices
+            covariates.inputs(config, series, scaler),
+            block,
+            config.window,
+            config.horizon,
+            config.task,
+            config.target_indices,
+            config.future_indices,
         )
         blocks.append(predict_units(model, state.variables, scaler, config, X))
     return np.concatenate(blocks, axis=1)
@@ -442,10 +593,21 @@ def refit_forecasts(
 
 @dataclasses.dataclass
 class Forecast:
-    """``per_seed`` ``[seeds, steps, targets]`` in data units, and its spread over seeds."""
+    """``per_seed`` ``[seeds, steps, targets]`` in data units, and its spread over seeds; for a
+    probabilistic model also each seed's ``quantiles`` ``[seeds, steps, targets, L]`` at
+    ``levels``, and their seed average :attr:`quantile_mean` ``[steps, targets, L]``
+    (level by level: the average of non-crossing quantiles never crosses)."""
 
     per_seed: np.ndarray
     targets: list[str]
+    quantiles: np.ndarray | None = None
+    levels: tuple[float, ...] = ()
+    #: validation windows the intervals were conformally calibrated on (0: not calibrated)
+    calibrated: int = 0
+
+    @property
+    def quantile_mean(self) -> np.ndarray | None:
+        return None if self.quantiles is None else self.quantiles.mean(0)
 
     @property
     def mean(self) -> np.ndarray:
@@ -471,36 +633,67 @@ def forecast_values(
     config: RunConfig,
     history: np.ndarray,
     steps: int,
+    *,
+    future: np.ndarray | None = None,
+    quantiles: bool = False,
 ) -> np.ndarray:
     """Forecast ``steps`` values after ``history`` ``[time, features]`` (data units) with every
-    replica: ``[seeds, steps, targets]`` in data units.
+    replica: ``[seeds, steps, targets]`` in data units; with ``quantiles`` (a probabilistic
+    model) the quantiles at the model's levels, ``[seeds, steps, targets, L]``.
+
+    A run with future covariates or calendar features also needs ``future``, the ``horizon``
+    rows after ``history`` (:func:`jaxseq.covariates.forecast_rows`); both are then
+    ``[time, columns + calendar columns]`` (:func:`jaxseq.covariates.rows`) and the window is
+    cut by :func:`jaxseq.data.windows_at` at origin ``len(history)``, lead features included.
 
     Multi-step and seq2seq models forecast their horizon at once (``steps <= horizon``); a
     one-step model of a univariate series is applied repeatedly, each forecast fed back.
     """
     steps = check_positive_int("steps", steps)
+    predict = predict_quantile_units if quantiles else predict_units
+    if quantiles and config.task == "one_step" and steps > 1:
+        raise InputError(
+            "a one-step model's forecasts fed back have no quantiles; ask for --steps 1 or "
+            "train a multi-step or seq2seq model with --horizon STEPS"
+        )
     if len(history) < config.window:
         raise InputError(
             f"the series has {len(history)} steps, the model needs a window of {config.window}"
         )
-    x = jnp.asarray(scaler.transform(history[-config.window :]))[None]
-    cols = config.target_indices
-    if config.task == "one_step":
-        if len(config.columns) != 1 and steps > 1:
-            raise InputError("a one-step model with several input columns forecasts one step only")
-        if steps == 1:
-            out = evaluate.predict_replicas(model, variables, x)[:, 0]
-            out = out[:, None, :]
-        else:
-            out = evaluate.forecast_iterative_replicas(model, variables, x, steps, window="slide")
-            out = out[:, 0, :, None]
+    if config.future_indices:
+        if future is None or len(future) < config.horizon:
+            raise InputError(
+                f"this run reads future covariates: future must hold the {config.horizon} rows "
+                "after the history (jaxseq.covariates.forecast_rows)"
+            )
+        rows = np.concatenate([history[-config.window :], future[: config.horizon]])
+        x, _ = data.windows_at(
+            covariates.scale_rows(config, scaler, rows),
+            [config.window],
+            config.window,
+            config.horizon,
+            config.task,
+            config.target_indices,
+            config.future_indices,
+        )
     else:
+        x = jnp.asarray(scaler.transform(history[-config.window :]))[None]
+    cols = config.target_indices
+    if quantiles or config.task != "one_step" or config.future_indices:
         if steps > config.horizon:
             raise InputError(
                 f"--steps {steps} exceeds the model's horizon {config.horizon}; train "
                 f"with --horizon {steps} or ask for fewer steps"
             )
-        return predict_units(model, variables, scaler, config, x)[:, 0, :steps]
+        return predict(model, variables, scaler, config, x)[:, 0, :steps]
+    if len(config.columns) != 1 and steps > 1:  # a one-step model from here on
+        raise InputError("a one-step model with several input columns forecasts one step only")
+    if steps == 1:
+        out = evaluate.predict_replicas(model, variables, x)[:, 0]
+        out = out[:, None, :]
+    else:
+        out = evaluate.forecast_iterative_replicas(model, variables, x, steps, window="slide")
+        out = out[:, 0, :, None]
     flat = out.reshape(out.shape[0], -1)
     return np.stack([scaler.inverse_targets(f, cols) for f in flat]).reshape(out.shape)
 
@@ -508,9 +701,45 @@ def forecast_values(
 def forecast_run(run: Run, data_path: str | None, steps: int) -> tuple[Forecast, Series]:
     """Forecast the ``steps`` values that follow the end of the series in ``data_path``."""
     model, state = load_run_state(run)
-    series = load_for(run.config, data_path)
-    per_seed = forecast_values(model, state.variables, run.scaler, run.config, series.values, steps)
-    return Forecast(per_seed, list(run.config.targets)), series
+    config = run.config
+    series, trailing = covariates.load(config, data_path)
+    future = None
+    if config.future_indices:
+        future = covariates.forecast_rows(config, series, trailing)
+    history = covariates.rows(config, series)
+    per_seed = forecast_values(
+        model, state.variables, run.scaler, config, history, steps, future=future
+    )
+    quantiles, calibrated = None, 0
+    if model.head is not None:
+        quantiles = forecast_values(
+            model,
+            state.variables,
+            run.scaler,
+            config,
+            history,
+            steps,
+            future=future,
+            quantiles=True,
+        )
+        quantiles, calibrated = _calibrated(run, quantiles, model.levels)
+    forecast = Forecast(per_seed, list(config.targets), quantiles, model.levels, calibrated)
+    return forecast, series
+
+
+def _calibrated(run: Run, quantiles: np.ndarray, levels) -> tuple[np.ndarray, int]:
+    """``quantiles`` ``[seeds, steps, targets, L]`` with the run's conformal offsets applied,
+    and the number of validation windows they came from (0: the run has none, as given)."""
+    from jaxseq import calibration
+
+    path = run.path / CALIBRATION
+    if not path.exists():
+        return quantiles, 0
+    record = json.loads(path.read_text())
+    if list(record.get("levels", [])) != list(levels):
+        raise InputError(f"{path} does not match the run's levels; train the run again")
+    shift = np.asarray(record["offsets"], np.float64)[:, : quantiles.shape[1]]
+    return calibration.apply(quantiles[:, None], shift, levels)[:, 0], int(record["windows"])
 
 
 # --------------------------------------------------------------------------- imputation

@@ -59,6 +59,18 @@ def test_tiny_suite_runs_and_reports_every_workload(tmp_path):
     assert json.loads((tmp_path / "bench.json").read_text())["workloads"][0]["workload"] == "W1"
 
 
+def test_update_replaces_the_workloads_it_measures_and_keeps_the_rest(tmp_path):
+    run = dict(peers=["flax"], rounds=2, budget=0.1, out=tmp_path, log=lambda s: None, sizes=TINY)
+    first = bench.run_bench(["W1", "W3"], **run)
+    again = bench.run_bench(["W3"], update=True, **run)
+    assert [w["workload"] for w in again["workloads"]] == ["W1", "W3"]
+    assert again["workloads"][0] == {**first["workloads"][0], "from_earlier_run": True}
+    assert "from_earlier_run" not in again["workloads"][1]
+    assert "W1: from the earlier run" in (tmp_path / "bench.md").read_text()
+    with pytest.raises(InputError, match="measured with peers"):
+        bench.run_bench(["W3"], update=True, **{**run, "peers": ["none"]})
+
+
 def test_unknown_workload_and_peer_are_refused():
     with pytest.raises(InputError, match="unknown workload 'W9'"):
         bench.run_bench(["W9"], out=None)
@@ -70,7 +82,7 @@ def test_default_peers_are_those_installed():
     expected = ["flax"] + (["keras"] if peers.keras_available() else [])
     expected += ["torch"] if peers_torch.torch_available() else []
     assert bench.default_peers() == expected
-    assert bench.DEFAULT_WORKLOADS[-3:] == ("S8", "E1", "B1")
+    assert bench.DEFAULT_WORKLOADS[-4:] == ("S8", "E1", "B1", "P1")
 
 
 @pytest.mark.slow

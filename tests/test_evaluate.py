@@ -105,3 +105,19 @@ def test_iterative_forecast_grow_equals_the_notebooks_loop_and_slide_keeps_the_w
 def test_forecast_errors(call, message):
     with pytest.raises(InputError, match=message):
         call()
+
+
+@pytest.mark.parametrize("backend, chunk", [("cpu", 256), ("gpu", 2048), ("tpu", 2048)])
+def test_default_chunk_per_backend_and_both_branches_agree(replicas, monkeypatch, backend, chunk):
+    """The one backend branch: 256 windows on a CPU, 2,048 elsewhere; the evaluator gives the
+    same metrics either way."""
+    from jaxseq import train
+
+    monkeypatch.setattr(train.jax, "default_backend", lambda: backend)
+    assert train.default_chunk() == chunk
+    model, variables = replicas
+    one = jax.tree_util.tree_map(lambda v: v[0], variables)
+    X, Y = jnp.asarray(SEQ.valid.X[:300]), jnp.asarray(SEQ.valid.Y[:300])
+    got = train.evaluate_loss(model, one, X, Y)  # traced now, with the patched backend
+    whole = train.evaluate_loss(model, one, X, Y, batch_size=300)
+    np.testing.assert_allclose(got["mse"], whole["mse"], rtol=1e-5)

@@ -1,0 +1,632 @@
+"""Many series, one global model: every series of a :class:`jaxseq.panel.Panel` trains one
+network, seeds at once by ``vmap``.
+
+Each series ``i`` keeps the single-series protocol of :mod:`jaxseq.workflow`:
+
+* its own :class:`jaxseq.data.Protocol` (``workflow.protocol_for`` of its own length: training
+  targets in ``[0, train_end_i)``, validation and test targets in its last steps), so series
+  of different lengths and start dates each contribute the windows they hold;
+* its own :class:`jaxseq.data.Scaler`, fitted on its own training part only:
+  ``z_i = (y_i - mu_i) / sigma_i``;
+* window normalisation inside the model (``workflow.normalization``), as for one series.
+
+The windows of every series are cut from that series alone (``data.windows_for``), then
+concatenated series-major into one :class:`jaxseq.data.Dataset`; ``PanelData.offsets`` says
+which rows belong to which series, so no window mixes two series and results split back.
+Forecasts return to each series' units, ``yhat_i = zhat * sigma_i + mu_i``, and are scored per
+series (MAE, RMSE, MASE with the series' own seasonal naive scale ``s_i``, sMAPE; the seasonal
+naive baseline on the same origins) and over the panel:
+
+* ``mase``: the mean over series of the per-series MASE, ``(1/N) sum_i MASE_i``;
+* ``pooled_mae``: ``mean |y - yhat|`` over every window, step and target of every series (a
+  series with more windows counts more), and ``pooled_rmse`` likewise;
+* ``smape``: the mean over series of the per-series sMAPE;
+* ``beats_seasonal_naive``: the share of series whose MASE (mean over seeds) is below the
+  seasonal naive's.
+
+Each aggregate is computed per seed, then summarised over seeds (mean, min, max, std).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import jax
+import numpy as np
+
+from jaxseq import baselines, data, metrics, models, workflow
+from jaxseq import normalize as norm
+from jaxseq.errors import InputError, check_positive_int
+from jaxseq.evaluate import summarize
+from jaxseq.panel import Panel
+from jaxseq.runs import RunConfig
+from jaxseq.train import replica_keys
+
+SPLITS = ("train", "valid", "test")
+SCORED = ("valid", "test")
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def panel_config(
+    panel: Panel,
+    model: str,
+    *,
+    window: int,
+    horizon: int,
+    seeds: int = 1,
+    epochs: int = 10,
+    batch_size: int = 32,
+    learning_rate: float | None = None,
+    clip_norm: float | None = None,
+    normalize: str = "window",
+    valid_size: int | float = 0.2,
+    test_size: int | float = 0.1,
+    stride: int = 1,
+    season: int | None = None,
+    targets: Sequence[str] | None = None,
+) -> RunConfig:
+    """The run configuration of a global model: every panel column is an input, ``targets``
+    (default the first column) are forecast. Refuses an unknown model, target or option."""
+    if not isinstance(panel, Panel):
+        raise InputError(f"panel must be a jaxseq.panel.Panel, got {type(panel).__name__}")
+    task = models.get(model).task  # an unknown name is refused here, with the zoo listed
+    norm.check_mode(normalize)
+    columns = list(panel.columns)
+    targets = [targets] if isinstance(targets, str) else list(targets or [columns[0]])
+    for t in targets:
+        if t not in columns:
+            raise InputError(
+                f"target column {t!r} is not a column of the panel; its columns are: "
+                f"{', '.join(columns)}"
+            )
+    return RunConfig(
+        model=model,
+        data="<panel>",
+        columns=columns,
+        targets=targets,
+        window=check_positive_int("window", window),
+        horizon=1 if task == "one_step" else check_positive_int("horizon", horizon),
+        task=task,
+        seeds=check_positive_int("seeds", seeds),
+        epochs=check_positive_int("epochs", epochs),
+        batch_size=check_positive_int("batch_size", batch_size),
+        learning_rate=learning_rate,
+        clip_norm=clip_norm,
+        normalize=normalize,
+        valid_size=valid_size,
+        test_size=test_size,
+        stride=check_positive_int("stride", stride),
+        season=None if season is None else check_positive_int("season", season),
+    )
+
+
+# --------------------------------------------------------------------------- windows
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PanelData:
+    """The windows of every kept series, concatenated series-major.
+
+    ``dataset``: one :class:`jaxseq.data.Dataset` (scaled inputs ``X`` ``[n, window,
+    features]``, no single scaler or protocol); ``ids``, ``values`` (each ``[time_i,
+    features]`` in the data's units), ``protocols`` and ``scalers``: one per kept series, in
+    panel order; ``offsets[split]`` ``[series + 1]``: the windows of series ``i`` in that split
+    are rows ``offsets[i]:offsets[i + 1]``; ``skipped``: ``{id: length}`` of the series left
+    out as too short (``skip_short=True``)."""
+
+    dataset: data.Dataset
+    ids: tuple[str, ...]
+    values: tuple[np.ndarray, ...]
+    protocols: tuple[data.Protocol, ...]
+    scalers: tuple[data.Scaler, ...]
+    offsets: dict[str, np.ndarray]
+    skipped: dict[str, int]
+
+    def series_index(self, split: str) -> np.ndarray:
+        """``[windows]`` int: the position in ``ids`` of the series each window comes from."""
+        return np.repeat(np.arange(len(self.ids)), np.diff(self.offsets[split]))
+
+    def origins(self, split: str) -> np.ndarray:
+        """``[windows]`` int: each window's forecast origin within its own series."""
+        return np.concatenate([p.origins(split) for p in self.protocols])
+
+    def rows(self, split: str, i: int) -> slice:
+        """The rows of series ``i`` (a position in ``ids``) in a split."""
+        return slice(int(self.offsets[split][i]), int(self.offsets[split][i + 1]))
+
+    def frame(self, split: str, cols: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Each window's series scaling of the target columns: ``(mean, scale)`` ``[windows,
+        targets]`` float64."""
+        index = self.series_index(split)
+        mean = np.stack([s.mean[list(cols)] for s in self.scalers])[index]
+        scale = np.stack([s.scale[list(cols)] for s in self.scalers])[index]
+        return mean, scale
+
+
+def _protocol(config: RunConfig, key: str, length: int) -> data.Protocol:
+    try:
+        return workflow.protocol_for(config, length)
+    except InputError as error:
+        message = str(error)
+        if message.startswith("series has"):
+            message = message[len("series has ") :]
+        else:
+            message = f"{length} steps: {message}"
+        raise InputError(
+            f"series {key!r} has {message}; or leave such series out (skip_short=True, "
+            "--skip-short)"
+        ) from None
+
+
+def panel_data(panel: Panel, config: RunConfig, *, skip_short: bool = False) -> PanelData:
+    """Cut every series into its own windows (its own protocol and scaler) and concatenate
+    them. A series too short for window + horizon + validation + test raises
+    :class:`InputError` naming its id and length, or is left out (and listed in ``skipped``)
+    with ``skip_short``."""
+    parts: dict[str, list] = {name: [] for name in SPLITS}
+    ids, values, protocols, scalers, skipped = [], [], [], [], {}
+    for key, series in zip(panel.ids, panel.series, strict=True):
+        try:
+            protocol = _protocol(config, key, len(series.values))
+        except InputError:
+            if not skip_short:
+                raise
+            skipped[key] = len(series.values)
+            continue
+        scaler = workflow.fit_scaler(config, series.values, protocol.train_end)
+        ds = data.windows_for(
+            scaler.transform(series.values), protocol, config.task, config.target_indices
+        )
+        for name in SPLITS:
+            parts[name].append(ds.split(name))
+        ids.append(key)
+        values.append(series.values)
+        protocols.append(protocol)
+        scalers.append(scaler)
+    if not ids:
+        raise InputError(
+            f"every series of the panel is too short for window {config.window} + horizon "
+            f"{config.horizon} with the validation and test parts (longest: "
+            f"{int(panel.lengths().max())} steps); use a smaller window or smaller parts"
+        )
+    splits = {
+        name: data.Split(
+            np.concatenate([s.X for s in parts[name]]), np.concatenate([s.Y for s in parts[name]])
+        )
+        for name in SPLITS
+    }
+    offsets = {
+        name: np.concatenate([[0], np.cumsum([len(s) for s in parts[name]])]) for name in SPLITS
+    }
+    dataset = data.Dataset(
+        **splits,
+        task=config.task,
+        window=config.window,
+        horizon=config.horizon,
+        target_columns=tuple(config.target_indices),
+    )
+    return PanelData(
+        dataset, tuple(ids), tuple(values), tuple(protocols), tuple(scalers), offsets, skipped
+    )
+
+
+# --------------------------------------------------------------------------- forecasts, scores
+
+
+def predict_panel(
+    model: models.Model, variables, config: RunConfig, pdata: PanelData, split: str
+) -> np.ndarray:
+    """Every replica's forecasts for a split's windows in each series' own units:
+    ``[seeds, windows, horizon, targets]`` float64, ``yhat = zhat * sigma_i + mu_i``."""
+    identity = data.Scaler.identity(len(config.columns))
+    scaled = workflow.predict_units(
+        model, variables, identity, config, pdata.dataset.split(split).X
+    )
+    mean, scale = pdata.frame(split, config.target_indices)
+    return scaled * scale[None, :, None] + mean[None, :, None]
+
+
+def truth_and_baseline(
+    config: RunConfig, pdata: PanelData, split: str, season: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The values that came and the seasonal naive forecasts from the same origins, each
+    ``[windows, horizon, targets]`` float64, series by series."""
+    cols = config.target_indices
+    truth, naive = [], []
+    for values, protocol in zip(pdata.values, pdata.protocols, strict=True):
+        origins = protocol.origins(split)
+        y = np.asarray(values, np.float64)[:, cols]
+        truth.append(workflow.truth_at(y, origins, config.horizon, range(len(cols))))
+        naive.append(baselines.seasonal_naive(y, origins, config.horizon, season=season))
+    return np.concatenate(truth), np.concatenate(naive)
+
+
+def mase_scales(config: RunConfig, pdata: PanelData, season: int) -> np.ndarray:
+    """``[series, targets]``: each series' in-sample seasonal naive MAE of its training part."""
+    out = []
+    cols = config.target_indices
+    for key, values, protocol in zip(pdata.ids, pdata.values, pdata.protocols, strict=True):
+        try:
+            out.append(metrics.mase_scale(values[: protocol.train_end, cols], season))
+        except InputError as error:
+            raise InputError(f"series {key!r}: {error}") from None
+    return np.stack(out)
+
+
+def aggregate(pred, truth, scales, pdata: PanelData, split: str) -> dict:
+    """Panel-wide scores of ``pred`` ``[seeds, windows, horizon, targets]`` (see the module
+    docstring), each summarised over seeds, plus ``per_seed_mase`` ``[seeds, series]``."""
+    p = np.asarray(pred, np.float64)
+    p = p[None] if p.ndim == 3 else p
+    err = truth[None] - p
+    starts = pdata.offsets[split][:-1]
+    counts = np.diff(pdata.offsets[split])[None, :, None]
+    # [seeds, series, targets]: mean over the series' windows and steps
+    mae_series = np.add.reduceat(np.abs(err).mean(axis=2), starts, axis=1) / counts
+    mase = (mae_series / scales[None]).mean(axis=2)  # [seeds, series]
+    den = np.abs(truth[None]) + np.abs(p)
+    terms = np.divide(200 * np.abs(err), den, out=np.zeros_like(den), where=den > 0).mean(
+        axis=(2, 3)
+    )
+    smape = np.add.reduceat(terms, starts, axis=1) / counts[..., 0]
+    return {
+        "mase": summarize(mase.mean(axis=1)),
+        "pooled_mae": summarize(np.abs(err).mean(axis=(1, 2, 3))),
+        "pooled_rmse": summarize(np.sqrt((err**2).mean(axis=(1, 2, 3)))),
+        "smape": summarize(smape.mean(axis=1)),
+        "per_seed_mase": mase,
+    }
+
+
+def score_panel(
+    config: RunConfig, pdata: PanelData, forecasts: dict[str, np.ndarray], season: int
+) -> dict:
+    """Scores of model forecasts (``{split: [seeds, windows, horizon, targets]}``) per series
+    and over the panel, beside the seasonal naive baseline on the same origins.
+
+    Returns ``{"per_series": {id: {split: {"windows", "model", "seasonal_naive"}}},
+    "aggregate": {split: {"windows", "model", "seasonal_naive", "beats_seasonal_naive"}}}``;
+    per-series rows are :func:`jaxseq.metrics.score_seeds` (MAE, RMSE, MASE, sMAPE over
+    seeds, per horizon step)."""
+    scales = mase_scales(config, pdata, season)
+    per_series: dict = {key: {} for key in pdata.ids}
+    out: dict = {}
+    for split in SCORED:
+        truth, naive = truth_and_baseline(config, pdata, split, season)
+        pred = forecasts[split]
+        for i, key in enumerate(pdata.ids):
+            rows = pdata.rows(split, i)
+            per_series[key][split] = {
+                "windows": rows.stop - rows.start,
+                "model": metrics.score_seeds(pred[:, rows], truth[rows], scales[i]),
+                "seasonal_naive": metrics.score_seeds(naive[rows], truth[rows], scales[i]),
+            }
+        model_agg = aggregate(pred, truth, scales, pdata, split)
+        naive_agg = aggregate(naive, truth, scales, pdata, split)
+        beats = model_agg.pop("per_seed_mase").mean(0) < naive_agg.pop("per_seed_mase")[0]
+        out[split] = {
+            "windows": int(len(truth)),
+            "model": model_agg,
+            "seasonal_naive": naive_agg,
+            "beats_seasonal_naive": float(beats.mean()),
+        }
+    return {"per_series": per_series, "aggregate": out}
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclasses.dataclass(eq=False)
+class PanelResult:
+    """A global model trained on a panel: the ``config``, the windows (``data``), the
+    ``model``, its replicated ``state`` (``[seeds, ...]``; for :func:`fit_local` a tuple of one
+    state per series), the learning curves, the ``season`` of MASE and the baseline, the
+    forecasts ``{split: [seeds, windows, horizon, targets]}`` in each series' units and the
+    ``scores`` of :func:`score_panel`."""
+
+    config: RunConfig
+    data: PanelData
+    model: models.Model
+    state: object
+    history: object
+    season: int
+    forecasts: dict[str, np.ndarray]
+    scores: dict
+    seconds: float = 0.0
+
+    def series_forecasts(self, key: str, split: str = "test") -> np.ndarray:
+        """``[seeds, windows, horizon, targets]``: one series' forecasts of a split."""
+        if key not in self.data.ids:
+            raise InputError(f"no series {key!r} among the trained series")
+        return self.forecasts[split][:, self.data.rows(split, self.data.ids.index(key))]
+
+    def to_json(self, *, per_series: bool = True, per_step: bool = False) -> dict:
+        """Settings, skipped series, aggregate scores and (optionally) per-series scores
+        (means over seeds' summaries as :func:`jaxseq.metrics.score_seeds` gives them; their
+        per-step lists only with ``per_step``)."""
+        c = self.config
+        out = {
+            "settings": {
+                "model": c.model,
+                "targets": list(c.targets),
+                "window": c.window,
+                "horizon": c.horizon,
+                "seeds": c.seeds,
+                "epochs": c.epochs,
+                "batch_size": c.batch_size,
+                "normalize": c.normalize,
+                "season": self.season,
+                "series": len(self.data.ids),
+                "train_windows": len(self.data.dataset.train),
+            },
+            "skipped": dict(self.data.skipped),
+            "seconds": self.seconds,
+            "aggregate": self.scores["aggregate"],
+        }
+        if per_series:
+            strip = (lambda row: row) if per_step else _without_per_step
+            out["per_series"] = {
+                key: {
+                    split: {k: v if k == "windows" else strip(v) for k, v in block.items()}
+                    for split, block in splits.items()
+                }
+                for key, splits in self.scores["per_series"].items()
+            }
+        return out
+
+
+def _without_per_step(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k != "per_step"}
+
+
+def fit_panel(
+    panel: Panel,
+    *,
+    model: str,
+    window: int,
+    horizon: int,
+    seeds: int = 1,
+    epochs: int = 10,
+    skip_short: bool = False,
+    keep_best: bool = False,
+    season: int | None = None,
+    progress: Callable | None = None,
+    sharded: str | None = None,
+    **options,
+) -> PanelResult:
+    """Train one global ``model`` (a zoo name) on every series of ``panel``, ``seeds``
+    replicas at once (``vmap``, through :func:`jaxseq.workflow.fit_state`), and score it.
+
+    Args:
+        panel: the series (:mod:`jaxseq.panel`), each ``[time_i, features]``.
+        model, window, horizon, seeds, epochs: as for ``jaxseq train``.
+        skip_short: leave out series too short for the protocol (listed in
+            ``result.data.skipped``) instead of refusing the panel.
+        keep_best: each replica keeps its parameters of its best validation epoch.
+        season: for MASE and the seasonal naive baseline (default the panel's frequency's,
+            else 1).
+        progress: ``progress(model, epoch, metrics)`` after every epoch.
+        sharded: train across the devices with :func:`jaxseq.distributed.fit_sharded` in this
+            mode (``"data"``: each minibatch split over the devices, for panels that outgrow
+            one; ``"replica"``; ``"hybrid"``); the same result as on one device up to float
+            rounding. ``None``: one device. Not with ``keep_best``.
+        **options: ``batch_size``, ``learning_rate``, ``clip_norm``, ``normalize``,
+            ``valid_size``, ``test_size``, ``stride``, ``targets`` (:func:`panel_config`).
+
+    Returns:
+        A :class:`PanelResult`; forecasts ``[seeds, windows, horizon, targets]`` per split.
+    """
+    import time
+
+    config = panel_config(
+        panel, model, window=window, horizon=horizon, seeds=seeds, epochs=epochs, **options
+    )
+    pdata = panel_data(panel, config, skip_short=skip_short)
+    season = season or config.season or panel.season or 1
+    t = time.perf_counter()
+    if sharded is None:
+        net, state, history = workflow.fit_state(
+            config, pdata.dataset, progress=progress, keep_best=keep_best
+        )
+    else:
+        net, state, history = _fit_sharded(config, pdata.dataset, sharded, keep_best, progress)
+    seconds = time.perf_counter() - t
+    forecasts = {s: predict_panel(net, state.variables, config, pdata, s) for s in SCORED}
+    scores = score_panel(config, pdata, forecasts, season)
+    return PanelResult(config, pdata, net, state, history, season, forecasts, scores, seconds)
+
+
+def _fit_sharded(config: RunConfig, dataset, mode: str, keep_best: bool, progress):
+    """:func:`jaxseq.distributed.fit_sharded` of the run's model: ``(model, state, history)``
+    with the state brought back to the host."""
+    from jaxseq import distributed
+
+    if keep_best:
+        raise InputError("sharded training keeps the last epoch: drop keep_best (--keep-best)")
+    net = workflow.build_model(config)
+
+    def report(epoch, metrics):
+        if progress is not None:
+            progress(config.model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()})
+
+    result = distributed.fit_sharded(
+        workflow.make_trainer(config, net),
+        dataset,
+        seeds=replica_keys(config.seeds),
+        epochs=config.epochs,
+        mode=mode,
+        callback=report,
+    )
+    return net, jax.device_get(result.state), result.history.to_json()
+
+
+def fit_local(result: PanelResult, *, progress: Callable | None = None) -> PanelResult:
+    """One model per series with the global model's settings and seeds, on the same windows
+    (the classical alternative to a global model), scored the same way. One trainer serves
+    every series, so series with as many windows share one compiled epoch."""
+    import time
+
+    config, pdata = result.config, result.data
+    trainer = workflow.make_trainer(config, result.model)
+    keys = replica_keys(config.seeds)
+    states, histories = [], []
+    forecasts: dict[str, list] = {s: [] for s in SCORED}
+    t = time.perf_counter()
+    for i in range(len(pdata.ids)):
+        splits = {
+            s: data.Split(
+                *(a[pdata.rows(s, i)] for a in (pdata.dataset.split(s).X, pdata.dataset.split(s).Y))
+            )
+            for s in SPLITS
+        }
+        one = dataclasses.replace(pdata.dataset, **splits)
+        fit = trainer.fit(one, seeds=keys, epochs=config.epochs)
+        states.append(fit.state)
+        histories.append(fit.history.to_json())
+        if progress is not None:
+            progress(pdata.ids[i], i, {})
+        for s in SCORED:
+            forecasts[s].append(
+                workflow.predict_units(
+                    result.model, fit.state.variables, pdata.scalers[i], config, splits[s].X
+                )
+            )
+    seconds = time.perf_counter() - t
+    joined = {s: np.concatenate(f, axis=1) for s, f in forecasts.items()}
+    scores = score_panel(config, pdata, joined, result.season)
+    return dataclasses.replace(
+        result,
+        state=tuple(states),
+        history=histories,
+        forecasts=joined,
+        scores=scores,
+        seconds=seconds,
+    )
+
+
+# --------------------------------------------------------------------------- forecasting
+
+
+def forecast_panel(
+    result: PanelResult, steps: int | None = None, panel: Panel | None = None
+) -> dict[str, workflow.Forecast]:
+    """Forecast the ``steps`` (default the horizon) values after the end of every trained
+    series, all series in one batched pass: ``{id: Forecast}``, each ``per_seed``
+    ``[seeds, steps, targets]`` in that series' units.
+
+    ``panel`` (default: the series trained on) may hold newer data of the same ids; each
+    series' last ``window`` steps are scaled with its training scaler. ``steps`` may not
+    exceed the horizon (a one-step model forecasts one step)."""
+    config, pdata = result.config, result.data
+    steps = config.horizon if steps is None else check_positive_int("steps", steps)
+    if steps > config.horizon:
+        raise InputError(
+            f"steps {steps} exceeds the model's horizon {config.horizon}; train with horizon "
+            f"{steps} or ask for fewer steps"
+        )
+    values = pdata.values if panel is None else tuple(panel.get(k).values for k in pdata.ids)
+    windows = []
+    for key, v, scaler in zip(pdata.ids, values, pdata.scalers, strict=True):
+        if len(v) < config.window:
+            raise InputError(
+                f"series {key!r} has {len(v)} steps, the model needs a window of {config.window}"
+            )
+        windows.append(scaler.transform(v[-config.window :]))
+    identity = data.Scaler.identity(len(config.columns))
+    scaled = workflow.predict_units(
+        result.model, result.state.variables, identity, config, np.stack(windows)
+    )[:, :, :steps]  # [seeds, series, steps, targets]
+    cols = config.target_indices
+    return {
+        key: workflow.Forecast(
+            scaled[:, i] * scaler.scale[cols] + scaler.mean[cols], list(config.targets)
+        )
+        for i, (key, scaler) in enumerate(zip(pdata.ids, pdata.scalers, strict=True))
+    }
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def _row(scores: dict) -> str:
+    return " | ".join(
+        f"{scores[m]['mean']:.4g}" for m in ("mase", "pooled_mae", "pooled_rmse", "smape")
+    )
+
+
+def markdown(results: dict[str, PanelResult], *, title: str, note: str = "") -> str:
+    """A Markdown summary of one or more results on the same panel (``{label: result}``, e.g.
+    the global model and one model per series): aggregate scores of each split beside the
+    seasonal naive, then the per-series test MASE of the first (at most 30 series)."""
+    first = next(iter(results.values()))
+    c = first.config
+    lines = [
+        f"# {title}",
+        "",
+        f"{len(first.data.ids)} series, model `{c.model}`, window {c.window}, horizon "
+        f"{c.horizon}, {c.seeds} seed(s), {c.epochs} epoch(s), batch {c.batch_size}, season "
+        f"{first.season}, normalize {c.normalize}; {len(first.data.dataset.train):,} training "
+        "windows. Means over seeds; MASE is the mean over series of each series' MASE (scaled "
+        "by its own training part's seasonal naive MAE), MAE and RMSE are pooled over every "
+        "window of every series, sMAPE the mean over series." + (f" {note}" if note else ""),
+    ]
+    if first.data.skipped:
+        lines.append(f"\nSkipped as too short: {first.data.skipped}.")
+    lines += [
+        "",
+        "| split | forecast | MASE | pooled MAE | pooled RMSE | sMAPE | series beating "
+        "seasonal naive | train s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for split in SCORED:
+        agg = first.scores["aggregate"][split]
+        lines.append(f"| {split} | seasonal naive | {_row(agg['seasonal_naive'])} | - | 0 |")
+        for label, r in results.items():
+            a = r.scores["aggregate"][split]
+            lines.append(
+                f"| {split} | {label} | {_row(a['model'])} | "
+                f"{a['beats_seasonal_naive']:.0%} | {r.seconds:.0f} |"
+            )
+    lines += [
+        "",
+        "Test MASE per series (mean over seeds):",
+        "",
+        "| series | windows | seasonal naive | " + " | ".join(results) + " |",
+        "|---|---|---|" + "---|" * len(results),
+    ]
+    for key in first.data.ids[:30]:
+        block = first.scores["per_series"][key]["test"]
+        cells = " | ".join(
+            f"{r.scores['per_series'][key]['test']['model']['mase']['mean']:.3f}"
+            for r in results.values()
+        )
+        lines.append(
+            f"| {key} | {block['windows']} | {block['seasonal_naive']['mase']['mean']:.3f} | "
+            f"{cells} |"
+        )
+    if len(first.data.ids) > 30:
+        lines.append(f"\n({len(first.data.ids) - 30} more series in the JSON.)")
+    return "\n".join(lines) + "\n"
+
+
+def forecast_rows(forecasts: dict[str, workflow.Forecast]) -> list[dict]:
+    """One row per series, step and target: id, step, target, mean, low, high (over seeds)."""
+    rows = []
+    for key, f in forecasts.items():
+        mean, low, high = f.mean, f.low, f.high
+        for k in range(mean.shape[0]):
+            for j, target in enumerate(f.targets):
+                rows.append(
+                    {
+                        "id": key,
+                        "step": k + 1,
+                        "target": target,
+                        "mean": float(mean[k, j]),
+                        "low": float(low[k, j]),
+                        "high": float(high[k, j]),
+                    }
+                )
+    return rows
