@@ -22,6 +22,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check jaxseq tests experiments
+	$(VENV)/bin/ruff format --check jaxseq tests experiments
 
 experiments: $(STAMP)
 	$(PY) -m jaxseq experiments

@@ -511,6 +511,8 @@ def write_outputs(result, records, configs, series, protocol, out: Path, source)
             shutil.rmtree(run_dir)
         run = Run.create(run_dir, config, record["scaler"])
         run.save(config.epochs, record["state"], record["history"])
+        if config.head is not None:  # `jaxseq forecast best` then writes calibrated intervals
+            workflow.calibrate_run(run, workflow.build_model(config), record["state"], series)
     best_any = result["settings"]["best"]
     origins = protocol.origins("test")
     truth = series.values[:, 0].astype(np.float64)

@@ -174,6 +174,9 @@ def test_compare_with_a_head_ranks_by_validation_pinball(tmp_path):
     text = (tmp_path / "cmp" / "compare.md").read_text()
     assert "80% coverage" in text and "calibrated" in text
     assert Run(tmp_path / "cmp" / "best").config.head == [0.1, 0.5, 0.9]
+    assert (tmp_path / "cmp" / "best" / "calibration.json").exists()
+    forecast, _ = workflow.forecast_run(Run(tmp_path / "cmp" / "best"), None, 3)
+    assert forecast.calibrated == result["settings"]["valid"]["windows"]
 
 
 def test_compare_refuses_a_user_model_with_another_head(tmp_path):
