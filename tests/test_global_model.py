@@ -272,3 +272,41 @@ def test_p1_bench_workload_reports_windows_per_second():
     assert [r["replicas"] for r in rows] == [1, 2]
     assert all(r["windows_per_second"] > 0 for r in rows)
     assert "**P1**" in bench.markdown(result)
+
+
+TWO_DEVICES = """
+import json, sys
+import jax, numpy as np
+from jaxseq import global_model, panel
+t = np.arange(40)
+series = [np.sin(t / 3 + k) + k for k in range(3)]
+settings = dict(model="linear_multi", window=6, horizon=2, valid_size=4, test_size=4,
+                seeds=2, epochs=3, batch_size=8)
+one = global_model.fit_panel(panel.from_arrays(series), **settings)
+two = global_model.fit_panel(panel.from_arrays(series), sharded="data", **settings)
+print("RESULT " + json.dumps({"devices": jax.device_count(),
+                              "one": one.forecasts["test"].tolist(),
+                              "two": two.forecasts["test"].tolist()}))
+"""
+
+
+@pytest.mark.slow
+def test_panel_data_parallel_over_two_devices_matches_one():
+    """Each minibatch split over two forced host devices gives the one-device forecasts."""
+    import subprocess
+    import sys
+
+    from jaxseq import distributed
+
+    proc = subprocess.run(
+        [sys.executable, "-c", TWO_DEVICES],
+        env=distributed.forced_cpu_env(2),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+    assert line is not None, proc.stderr[-3000:]
+    out = json.loads(line[len("RESULT ") :])
+    assert out["devices"] == 2
+    np.testing.assert_allclose(out["two"], out["one"], rtol=1e-4, atol=1e-5)
