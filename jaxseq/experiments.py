@@ -59,9 +59,9 @@ COST = {
 }
 
 #: The notebook's recorded figures of the derived rows.
-NAIVE = {"reference": 1, "notebook": 0.0202, "spread": (0.0202, 0.0202)}
-ITERATIVE = {"reference": 6, "notebook": 0.0275, "spread": (0.0273, 0.0285)}
-NAIVE_MULTI = {"reference": 7, "notebook": 0.2570, "spread": (0.2570, 0.2570)}
+NAIVE = {"reference": 1, "notebook": 0.0202, "spread": ("0.0202", "0.0202")}
+ITERATIVE = {"reference": 6, "notebook": 0.0275, "spread": ("0.0273", "0.0285")}
+NAIVE_MULTI = {"reference": 7, "notebook": 0.2570, "spread": ("0.2570", "0.2570")}
 
 
 @dataclasses.dataclass
@@ -322,7 +322,7 @@ def verdict(rec: dict) -> str:
     if rec.get("notebook") is None or not spread:
         return "-"
     # The notebook's figures are rounded: anything that rounds into the spread is within it.
-    low, high = spread[0] - _half_unit(spread[0]), spread[1] + _half_unit(spread[1])
+    low, high = float(spread[0]) - _half_unit(spread[0]), float(spread[1]) + _half_unit(spread[1])
     if rec["mean"] < low:
         return "better"
     if rec["mean"] <= high:
@@ -330,10 +330,12 @@ def verdict(rec: dict) -> str:
     return "worse"
 
 
-def _half_unit(recorded: float) -> float:
-    """Half a unit in the last decimal place of a recorded figure (0.0086 -> 0.00005)."""
-    text = f"{recorded:.10f}".rstrip("0")
-    decimals = len(text.split(".")[1]) if "." in text else 0
+def _half_unit(recorded: str) -> float:
+    """Half a unit in the last decimal place of a figure as it was recorded (``"0.0086"`` ->
+    0.00005, ``"0.010"`` -> 0.0005): the text, because a float forgets trailing zeros."""
+    if not isinstance(recorded, str):
+        raise TypeError(f"a recorded figure must be its text (e.g. '0.010'), got {recorded!r}")
+    decimals = len(recorded.split(".")[1]) if "." in recorded else 0
     return 0.5 * 10.0**-decimals
 
 
@@ -352,7 +354,7 @@ def markdown_table(rows: list[dict], host: dict, settings: Settings, wall_second
     for r in rows:
         nb = "-" if r["notebook"] is None else f"{r['notebook']:.4g}"
         if r.get("notebook_spread") and r["notebook"] is not None:
-            nb += f" ({r['notebook_spread'][0]:.4g}-{r['notebook_spread'][1]:.4g})"
+            nb += f" ({r['notebook_spread'][0]}-{r['notebook_spread'][1]})"
         ref = "" if r["reference"] is None else str(r["reference"])
         std = f" ± {r['std']:.2g}" if r["seeds"] else ""
         lines.append(

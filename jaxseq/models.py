@@ -79,7 +79,8 @@ class Model:
         learning_rate: the chapter's Adam learning rate for this model.
         reference: its number in the chapter's table (``None`` for additions).
         notebook: the notebook's recorded validation figure (``None`` if not recorded).
-        notebook_spread: ``(low, high)`` over the recorded runs.
+        notebook_spread: ``(low, high)`` over the recorded runs, as the notebook printed them
+            (text, so that the precision of ``"0.0030"`` is not lost to ``0.003``).
         target_steps: for seq2seq models whose output is shorter than the window, the
             ``(start, stride)`` of the input steps the outputs align with (targets ``Y[:, start::stride]``).
         fixed_window: inputs must have exactly ``window`` steps (models with a flattened input).
@@ -101,7 +102,7 @@ class Model:
     learning_rate: float = 1e-3
     reference: int | None = None
     notebook: float | None = None
-    notebook_spread: tuple[float, float] | None = None
+    notebook_spread: tuple[str, str] | None = None
     target_steps: tuple[int, int] | None = None
     fixed_window: bool = False
     description: str = ""
@@ -302,7 +303,7 @@ class _Entry(NamedTuple):
     learning_rate: float
     reference: int | None
     notebook: float | None
-    notebook_spread: tuple[float, float] | None
+    notebook_spread: tuple[str, str] | None
     fixed_window: bool
     target_steps: Callable[[Dims], tuple[int, int] | None] | None
     description: str
@@ -320,7 +321,7 @@ def register(
     learning_rate: float = 1e-3,
     reference: int | None = None,
     notebook: float | None = None,
-    notebook_spread: tuple[float, float] | None = None,
+    notebook_spread: tuple[str, str] | None = None,
     fixed_window: bool = False,
     target_steps: Callable[[Dims], tuple[int, int] | None] | None = None,
 ):
@@ -515,7 +516,7 @@ class VectorToSequence(nn.Module):
     mode="feedforward",
     reference=2,
     notebook=0.00417,
-    notebook_spread=(0.0041, 0.0042),
+    notebook_spread=("0.0041", "0.0042"),
     fixed_window=True,
     description="Flatten -> Dense(1): linear regression on the window",
 )
@@ -529,7 +530,7 @@ def _linear(d: Dims):
     mode="seq2vec",
     reference=3,
     notebook=0.0109,
-    notebook_spread=(0.0108, 0.0141),
+    notebook_spread=("0.0108", "0.0141"),
     learning_rate=0.005,
     description="SimpleRNN(1): a single recurrent neuron, 3 parameters",
 )
@@ -543,7 +544,7 @@ def _simple_rnn(d: Dims):
     mode="seq2vec",
     reference=4,
     notebook=0.0029,
-    notebook_spread=(0.0029, 0.0030),
+    notebook_spread=("0.0029", "0.0030"),
     description="SimpleRNN(20, seq) x2 -> SimpleRNN(1)",
 )
 def _deep_rnn(d: Dims):
@@ -562,7 +563,7 @@ def _deep_rnn(d: Dims):
     mode="seq2vec",
     reference=5,
     notebook=0.0026,
-    notebook_spread=(0.0026, 0.0027),
+    notebook_spread=("0.0026", "0.0027"),
     description="SimpleRNN(20, seq) -> SimpleRNN(20) -> Dense(1)",
 )
 def _deep_rnn_dense(d: Dims):
@@ -577,7 +578,7 @@ def _deep_rnn_dense(d: Dims):
     mode="feedforward",
     reference=8,
     notebook=0.0187,
-    notebook_spread=(0.0187, 0.0188),
+    notebook_spread=("0.0187", "0.0188"),
     fixed_window=True,
     description="Flatten -> Dense(10): the next 10 values at once, linearly",
 )
@@ -591,7 +592,7 @@ def _linear_multi(d: Dims):
     mode="seq2vec",
     reference=9,
     notebook=0.0085,
-    notebook_spread=(0.0081, 0.0085),
+    notebook_spread=("0.0081", "0.0085"),
     description="SimpleRNN(20, seq) -> SimpleRNN(20) -> Dense(10): sequence to vector",
 )
 def _rnn_multi(d: Dims):
@@ -606,7 +607,7 @@ def _rnn_multi(d: Dims):
     mode="seq2seq",
     reference=10,
     notebook=0.0096,
-    notebook_spread=(0.0058, 0.0125),
+    notebook_spread=("0.0058", "0.0125"),
     learning_rate=0.01,
     description="SimpleRNN(20, seq) x2 -> TimeDistributed(Dense(10))",
 )
@@ -622,7 +623,7 @@ def _rnn_seq2seq(d: Dims):
     mode="seq2seq",
     reference=11,
     notebook=0.0164,
-    notebook_spread=(0.016, 0.021),
+    notebook_spread=("0.016", "0.021"),
     description="SimpleRNN(20, seq) -> BatchNorm, twice -> TimeDistributed(Dense(10))",
 )
 def _rnn_bn_seq2seq(d: Dims):
@@ -643,7 +644,7 @@ def _rnn_bn_seq2seq(d: Dims):
     mode="seq2seq",
     reference=12,
     notebook=0.0121,
-    notebook_spread=(0.012, 0.015),
+    notebook_spread=("0.012", "0.015"),
     description="LNSimpleRNNCell(20) x2 -> TimeDistributed(Dense(10)): layer-normalised cell",
 )
 def _ln_rnn_seq2seq(d: Dims):
@@ -662,7 +663,7 @@ def _ln_rnn_seq2seq(d: Dims):
     mode="seq2seq",
     reference=14,
     notebook=0.0086,
-    notebook_spread=(0.0085, 0.0086),
+    notebook_spread=("0.0085", "0.0086"),
     description="LSTM(20, seq) x2 -> TimeDistributed(Dense(10))",
 )
 def _lstm_seq2seq(d: Dims):
@@ -675,7 +676,7 @@ def _lstm_seq2seq(d: Dims):
     mode="seq2seq",
     reference=15,
     notebook=0.0103,
-    notebook_spread=(0.010, 0.011),
+    notebook_spread=("0.010", "0.011"),
     description="GRU(20, seq) x2 -> TimeDistributed(Dense(10)) (Keras' reset_after form)",
 )
 def _gru_seq2seq(d: Dims):
@@ -692,7 +693,7 @@ def _conv_steps(d: Dims) -> tuple[int, int]:
     mode="seq2seq",
     reference=16,
     notebook=0.0080,
-    notebook_spread=(0.0067, 0.0081),
+    notebook_spread=("0.0067", "0.0081"),
     target_steps=_conv_steps,
     description="Conv1D(20, 4, stride 2) -> GRU(20, seq) x2 -> TD Dense(10), on Y[:, 3::2]",
 )
@@ -713,7 +714,7 @@ def _conv_gru_seq2seq(d: Dims):
     mode="convolutional",
     reference=17,
     notebook=0.0072,
-    notebook_spread=(0.0072, 0.0095),
+    notebook_spread=("0.0072", "0.0095"),
     description="8 causal Conv1D(20, 2, relu), dilations 1,2,4,8 x2 -> Conv1D(10, 1)",
 )
 def _wavenet(d: Dims):

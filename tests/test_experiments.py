@@ -69,11 +69,35 @@ def test_experiments_pipeline_end_to_end(tmp_path, capsys):
 
 
 def test_verdict_against_the_notebooks_spread():
-    row = {"notebook": 0.0086, "notebook_spread": [0.0085, 0.0086]}
+    row = {"notebook": 0.0086, "notebook_spread": ["0.0085", "0.0086"]}
     assert experiments.verdict({**row, "mean": 0.0080}) == "better"
     assert experiments.verdict({**row, "mean": 0.00862}) == "within"
     assert experiments.verdict({**row, "mean": 0.0095}) == "worse"
     assert experiments.verdict({"notebook": None, "notebook_spread": None, "mean": 1}) == "-"
+
+
+@pytest.mark.parametrize(
+    "recorded, mean, verdict",
+    [
+        ("0.010", 0.01049, "within"),  # 0.010 is recorded to 3 decimals: +-0.0005
+        ("0.010", 0.01051, "worse"),
+        ("0.0030", 0.003049, "within"),
+        ("0.0030", 0.003051, "worse"),
+        ("0.2570", 0.25704, "within"),
+        ("0.2570", 0.25706, "worse"),
+    ],
+)
+def test_verdict_keeps_the_recorded_precision(recorded, mean, verdict):
+    row = {"notebook": float(recorded), "notebook_spread": [recorded, recorded]}
+    assert experiments.verdict({**row, "mean": mean}) == verdict
+
+
+def test_every_recorded_spread_is_text():
+    from jaxseq import models
+
+    for name in models.names():
+        spread = models.get(name).notebook_spread
+        assert spread is None or all(isinstance(x, str) for x in spread), name
 
 
 def test_unknown_model_is_one_readable_line(capsys):
