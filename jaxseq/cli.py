@@ -468,6 +468,7 @@ def cmd_panel(args) -> int:
             test_size=args.test_size,
             stride=args.stride,
             targets=args.target,
+            head=_head(args),
         )
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "panel.json", result.to_json())
@@ -511,6 +512,7 @@ def _panel_parser(sub) -> None:
     )
     p.add_argument("--steps", type=_positive_int, help="steps to forecast (default the horizon)")
     _protocol_options(p)
+    _head_options(p)
     p.add_argument("--out", default="panel", help="results folder (default ./panel)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_panel)

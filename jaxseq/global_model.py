@@ -36,6 +36,7 @@ import jax
 import numpy as np
 
 from jaxseq import baselines, data, metrics, models, workflow
+from jaxseq import distributions as dist
 from jaxseq import normalize as norm
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.evaluate import summarize
@@ -67,9 +68,11 @@ def panel_config(
     stride: int = 1,
     season: int | None = None,
     targets: Sequence[str] | None = None,
+    head=None,
 ) -> RunConfig:
     """The run configuration of a global model: every panel column is an input, ``targets``
-    (default the first column) are forecast. Refuses an unknown model, target or option."""
+    (default the first column) are forecast, ``head`` makes it probabilistic (quantile levels,
+    ``"normal"``, ``"student_t"``). Refuses an unknown model, target or option."""
     if not isinstance(panel, Panel):
         raise InputError(f"panel must be a jaxseq.panel.Panel, got {type(panel).__name__}")
     task = models.get(model).task  # an unknown name is refused here, with the zoo listed
@@ -100,6 +103,7 @@ def panel_config(
         test_size=test_size,
         stride=check_positive_int("stride", stride),
         season=None if season is None else check_positive_int("season", season),
+        head=dist.spec_of(dist.get(head)),
     )
 
 
@@ -227,6 +231,54 @@ def predict_panel(
     )
     mean, scale = pdata.frame(split, config.target_indices)
     return scaled * scale[None, :, None] + mean[None, :, None]
+
+
+def predict_panel_quantiles(
+    model: models.Model, variables, config: RunConfig, pdata: PanelData, split: str
+) -> np.ndarray:
+    """Every replica's forecast quantiles (the model's levels) for a split's windows in each
+    series' own units: ``[seeds, windows, horizon, targets, L]``, ``q = qhat * sigma_i + mu_i``
+    (``sigma_i > 0``: the order of the levels is kept)."""
+    identity = data.Scaler.identity(len(config.columns))
+    scaled = workflow.predict_quantile_units(
+        model, variables, identity, config, pdata.dataset.split(split).X
+    )
+    mean, scale = pdata.frame(split, config.target_indices)
+    return scaled * scale[None, :, None, :, None] + mean[None, :, None, :, None]
+
+
+def score_panel_quantiles(
+    config: RunConfig,
+    pdata: PanelData,
+    quantiles: dict[str, np.ndarray],
+    levels: tuple[float, ...],
+    season: int,
+) -> dict:
+    """Probabilistic scores per series (:func:`jaxseq.metrics.score_quantiles_seeds`, each
+    series' own MASE scale) and over the panel: the mean over series of the scaled pinball
+    loss, and each central interval's coverage and width pooled over every window.
+
+    Returns ``{"levels", "per_series": {id: {split: scores}}, "aggregate": {split:
+    {"scaled_pinball", "intervals": [{"nominal", "coverage", "width"}]}}}``."""
+    scales = mase_scales(config, pdata, season)
+    out = {"levels": list(levels), "per_series": {key: {} for key in pdata.ids}, "aggregate": {}}
+    for split in SCORED:
+        truth, _ = truth_and_baseline(config, pdata, split, season)
+        q = quantiles[split]
+        pinball = []
+        for i, key in enumerate(pdata.ids):
+            rows = pdata.rows(split, i)
+            scores = metrics.score_quantiles_seeds(q[:, rows], truth[rows], levels, scales[i])
+            out["per_series"][key][split] = scores
+            pinball.append(scores["scaled_pinball"])
+        pooled = metrics.score_quantiles(q.mean(0), truth, levels, np.ones(truth.shape[-1]))
+        out["aggregate"][split] = {
+            "scaled_pinball": float(np.mean(pinball)),
+            "intervals": [
+                {k: i[k] for k in ("nominal", "coverage", "width")} for i in pooled["intervals"]
+            ],
+        }
+    return out
 
 
 def truth_and_baseline(
@@ -366,6 +418,9 @@ class PanelResult:
             "seconds": self.seconds,
             "aggregate": self.scores["aggregate"],
         }
+        if "quantiles" in self.scores:
+            q = self.scores["quantiles"]
+            out["quantiles"] = {"levels": q["levels"], "aggregate": q["aggregate"]}
         if per_series:
             strip = (lambda row: row) if per_step else _without_per_step
             out["per_series"] = {
@@ -436,6 +491,11 @@ def fit_panel(
     seconds = time.perf_counter() - t
     forecasts = {s: predict_panel(net, state.variables, config, pdata, s) for s in SCORED}
     scores = score_panel(config, pdata, forecasts, season)
+    if net.head is not None:
+        quantiles = {
+            s: predict_panel_quantiles(net, state.variables, config, pdata, s) for s in SCORED
+        }
+        scores["quantiles"] = score_panel_quantiles(config, pdata, quantiles, net.levels, season)
     return PanelResult(config, pdata, net, state, history, season, forecasts, scores, seconds)
 
 
@@ -519,7 +579,9 @@ def forecast_panel(
 
     ``panel`` (default: the series trained on) may hold newer data of the same ids; each
     series' last ``window`` steps are scaled with its training scaler. ``steps`` may not
-    exceed the horizon (a one-step model forecasts one step)."""
+    exceed the horizon (a one-step model forecasts one step). A probabilistic model's
+    forecasts also hold its quantiles (``Forecast.quantiles``, as trained: panels are not
+    conformally calibrated)."""
     config, pdata = result.config, result.data
     steps = config.horizon if steps is None else check_positive_int("steps", steps)
     if steps > config.horizon:
@@ -540,12 +602,21 @@ def forecast_panel(
         result.model, result.state.variables, identity, config, np.stack(windows)
     )[:, :, :steps]  # [seeds, series, steps, targets]
     cols = config.target_indices
-    return {
-        key: workflow.Forecast(
-            scaled[:, i] * scaler.scale[cols] + scaler.mean[cols], list(config.targets)
+    q = None
+    if result.model.head is not None:  # [seeds, series, steps, targets, L], not calibrated
+        q = workflow.predict_quantile_units(
+            result.model, result.state.variables, identity, config, np.stack(windows)
+        )[:, :, :steps]
+    out = {}
+    for i, (key, scaler) in enumerate(zip(pdata.ids, pdata.scalers, strict=True)):
+        m, s = scaler.mean[cols], scaler.scale[cols]
+        out[key] = workflow.Forecast(
+            scaled[:, i] * s + m,
+            list(config.targets),
+            None if q is None else q[:, i] * s[:, None] + m[:, None],
+            result.model.levels if q is not None else (),
         )
-        for i, (key, scaler) in enumerate(zip(pdata.ids, pdata.scalers, strict=True))
-    }
+    return out
 
 
 # --------------------------------------------------------------------------- reports
@@ -590,6 +661,19 @@ def markdown(results: dict[str, PanelResult], *, title: str, note: str = "") -> 
                 f"| {split} | {label} | {_row(a['model'])} | "
                 f"{a['beats_seasonal_naive']:.0%} | {r.seconds:.0f} |"
             )
+    for label, r in results.items():
+        if "quantiles" not in r.scores:
+            continue
+        q = r.scores["quantiles"]
+        lines += ["", f"{label}: quantiles at levels {', '.join(f'{t:g}' for t in q['levels'])}"]
+        for split in SCORED:
+            a = q["aggregate"][split]
+            spans = ", ".join(
+                f"{100 * i['nominal']:g}% interval covers {100 * i['coverage']:.1f}% "
+                f"(width {i['width']:.4g})"
+                for i in a["intervals"]
+            )
+            lines.append(f"- {split}: scaled pinball {a['scaled_pinball']:.4g}; {spans}")
     lines += [
         "",
         "Test MASE per series (mean over seeds):",
@@ -613,7 +697,8 @@ def markdown(results: dict[str, PanelResult], *, title: str, note: str = "") -> 
 
 
 def forecast_rows(forecasts: dict[str, workflow.Forecast]) -> list[dict]:
-    """One row per series, step and target: id, step, target, mean, low, high (over seeds)."""
+    """One row per series, step and target: id, step, target, mean, low, high (over seeds),
+    and for a probabilistic model the seed-averaged quantiles ``q0.1``, ``q0.5``, ..."""
     rows = []
     for key, f in forecasts.items():
         mean, low, high = f.mean, f.low, f.high
@@ -627,6 +712,10 @@ def forecast_rows(forecasts: dict[str, workflow.Forecast]) -> list[dict]:
                         "mean": float(mean[k, j]),
                         "low": float(low[k, j]),
                         "high": float(high[k, j]),
+                        **{
+                            f"q{level:g}": float(f.quantile_mean[k, j, n])
+                            for n, level in enumerate(f.levels)
+                        },
                     }
                 )
     return rows

@@ -310,3 +310,35 @@ def test_panel_data_parallel_over_two_devices_matches_one():
     out = json.loads(line[len("RESULT ") :])
     assert out["devices"] == 2
     np.testing.assert_allclose(out["two"], out["one"], rtol=1e-4, atol=1e-5)
+
+
+def test_a_probabilistic_panel_scores_each_series_against_a_numpy_pinball():
+    series = [_series(40, 1), _series(46, 2)]
+    result = global_model.fit_panel(
+        panel.from_arrays(series, ids=["a", "b"]), seeds=2, epochs=2, head=(0.1, 0.9), **SETTINGS
+    )
+    q = result.scores["quantiles"]
+    assert q["levels"] == [0.1, 0.5, 0.9]
+    quantiles = global_model.predict_panel_quantiles(
+        result.model, result.state.variables, result.config, result.data, "test"
+    )
+    assert quantiles.shape[-1] == 3 and np.all(np.diff(quantiles, axis=-1) >= 0)
+    # series "b" by hand: seed-averaged quantiles, pinball over levels, scaled by its MASE scale
+    rows = result.data.rows("test", 1)
+    qb = quantiles[:, rows].mean(0)
+    truth = np.stack([series[1][o : o + 2] for o in result.data.protocols[1].origins("test")])[
+        ..., None
+    ].astype(np.float64)
+    tau = np.array([0.1, 0.5, 0.9])
+    err = truth[..., None] - qb
+    pin = np.maximum(tau * err, (tau - 1) * err).mean()
+    train = series[1][: result.data.protocols[1].train_end].astype(np.float64)
+    scale = np.mean(np.abs(np.diff(train)))
+    got = q["per_series"]["b"]["test"]["scaled_pinball"]
+    assert got == pytest.approx(pin / scale, rel=1e-5)
+    inside = (truth >= qb[..., 0]) & (truth <= qb[..., 2])
+    assert q["per_series"]["b"]["test"]["intervals"][0]["coverage"] == pytest.approx(inside.mean())
+    assert "quantiles at levels 0.1, 0.5, 0.9" in global_model.markdown({"g": result}, title="t")
+    assert result.to_json()["quantiles"]["levels"] == [0.1, 0.5, 0.9]
+    rows = global_model.forecast_rows(global_model.forecast_panel(result))
+    assert len(rows) == 4 and all(r["q0.1"] <= r["q0.5"] <= r["q0.9"] for r in rows)
