@@ -30,15 +30,16 @@ def simple_rnn(p, xs, h0=None, activation=np.tanh):
     return np.stack(ys, 1), h
 
 
-def lstm(p, xs, peephole=False):
-    """The seed's LSTM equations, with optional diagonal peepholes on c_{t-1} (i, f) and c_t (o)."""
+def lstm(p, xs, peephole=False, h0=None, c0=None):
+    """The seed's LSTM equations, with optional diagonal peepholes on c_{t-1} (i, f) and c_t (o),
+    from ``(h0, c0)`` (default zeros)."""
     B, T, _ = xs.shape
     H = p["recurrent_kernel"].shape[0]
     W_xi, W_xf, W_xg, W_xo = _gates(p["kernel"], 4)
     W_hi, W_hf, W_hg, W_ho = _gates(p["recurrent_kernel"], 4)
     b_i, b_f, b_g, b_o = _gates(p["bias"], 4)
-    h = np.zeros((B, H))
-    c = np.zeros((B, H))
+    h = np.zeros((B, H)) if h0 is None else h0
+    c = np.zeros((B, H)) if c0 is None else c0
     ys = []
     for t in range(T):
         x = xs[:, t]
@@ -55,8 +56,9 @@ def lstm(p, xs, peephole=False):
     return np.stack(ys, 1), (h, c)
 
 
-def gru(p, xs, reset_after):
-    """The GRU: seed form (reset before the matmul) or Keras/PyTorch form (reset after, two biases)."""
+def gru(p, xs, reset_after, h0=None):
+    """The GRU: seed form (reset before the matmul) or Keras/PyTorch form (reset after, two
+    biases), from ``h0`` (default zeros)."""
     B, T, _ = xs.shape
     H = p["recurrent_kernel"].shape[0]
     W_xz, W_xr, W_xg = _gates(p["kernel"], 3)
@@ -64,7 +66,7 @@ def gru(p, xs, reset_after):
     b_z, b_r, b_g = _gates(p["bias"], 3)
     if reset_after:
         c_z, c_r, c_g = _gates(p["recurrent_bias"], 3)
-    h = np.zeros((B, H))
+    h = np.zeros((B, H)) if h0 is None else h0
     ys = []
     for t in range(T):
         x = xs[:, t]
@@ -81,12 +83,12 @@ def gru(p, xs, reset_after):
     return np.stack(ys, 1), h
 
 
-def layer_norm_rnn(p, xs, epsilon=1e-3):
-    """The seed's LNSimpleRNNCell: tanh(LayerNorm(x W_x + h W_h + b))."""
+def layer_norm_rnn(p, xs, epsilon=1e-3, h0=None):
+    """The seed's LNSimpleRNNCell: tanh(LayerNorm(x W_x + h W_h + b)), from ``h0``."""
     B, T, _ = xs.shape
     H = p["recurrent_kernel"].shape[0]
     scale, shift = p["layer_norm"]["scale"], p["layer_norm"]["bias"]
-    h = np.zeros((B, H))
+    h = np.zeros((B, H)) if h0 is None else h0
     ys = []
     for t in range(T):
         a = xs[:, t] @ p["kernel"] + h @ p["recurrent_kernel"] + p["bias"]
