@@ -85,7 +85,8 @@ def scan_cell(
             the input steps: ``ys[:, t]`` is the output after reading ``xs[:, t:]``.
         input_mask: ``[batch, features]`` multiplied into every step's input (dropout).
         state_mask: ``[batch, hidden]`` passed to ``cell.recur`` (recurrent dropout).
-        unroll: ``lax.scan`` unroll factor.
+        unroll: ``lax.scan`` unroll factor; refused (unless 1) for a built-in cell's fused
+            scan, which does not unroll.
         remat_chunk: for long sequences: keep only the state at every ``remat_chunk``-th step
             for the backward pass and recompute the steps in between (``jax.checkpoint`` over
             chunks of time). Memory for backpropagation through time falls from ``O(time)`` to
@@ -107,6 +108,13 @@ def scan_cell(
     xs_time_major = jnp.swapaxes(xs, 0, 1)
     chunked = remat_chunk is not None and remat_chunk < xs_time_major.shape[0]
     fused = lengths is None and cell.scan is not None and cell.project is not None
+    check_positive_int("unroll", unroll)
+    if fused and unroll != 1:
+        raise InputError(
+            f"unroll={unroll} applies to lax.scan, and the built-in {cell.name!r} cell runs its "
+            "own fused scan (measured: unrolling it did not help, docs/performance.md); use "
+            "unroll=1, or cell._replace(scan=None) to unroll the autodiff scan"
+        )
     if fused:
         recur = cell.recur
         project = lambda xs_tm: xs_tm  # the fused scan projects its raw inputs itself
@@ -207,7 +215,8 @@ class RNN(nn.Module):
         dropout: input dropout rate; one mask per sequence, off unless ``train``.
         recurrent_dropout: dropout rate on the state entering the recurrent matmuls; one mask per
             sequence, off unless ``train``.
-        unroll: ``lax.scan`` unroll factor.
+        unroll: ``lax.scan`` unroll factor; refused (unless 1) for a built-in cell's fused
+            scan, which does not unroll.
         remat_chunk: rematerialise the backward pass in chunks of this many steps (long
             sequences; see :func:`scan_cell`).
 

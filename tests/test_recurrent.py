@@ -217,3 +217,14 @@ def test_last_output_taken_from_the_final_state_equals_the_last_step(name, rng):
     jax.tree_util.tree_map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), grad, want
     )
+
+
+def test_unroll_is_refused_on_the_fused_scan_and_honoured_on_autodiff():
+    cell = cells.lstm()
+    params = cell.init(jax.random.PRNGKey(0), 2, 4)
+    xs = jnp.asarray(np.random.default_rng(0).normal(size=(3, 6, 2)), jnp.float32)
+    with pytest.raises(InputError, match="unroll=2 applies to lax.scan"):
+        scan_cell(cell, params, xs, hidden_size=4, unroll=2)
+    _, once = scan_cell(cell, params, xs, hidden_size=4)
+    _, twice = scan_cell(cell._replace(scan=None), params, xs, hidden_size=4, unroll=2)
+    np.testing.assert_allclose(twice, once, rtol=1e-5, atol=1e-6)
