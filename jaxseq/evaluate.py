@@ -81,7 +81,7 @@ def quantile_replicas(model: Model, variables, X, levels=None) -> np.ndarray:
     return np.asarray(_replica_quantiles(model, levels)(variables, jnp.asarray(X)))
 
 
-def mse(pred, target) -> float:
+def mse_float64(pred, target) -> float:
     """Mean squared error in float64 (NumPy), for figures compared with the notebook's."""
     diff = np.asarray(pred, np.float64) - np.asarray(target, np.float64)
     return float(np.mean(diff * diff))

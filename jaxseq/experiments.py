@@ -124,8 +124,8 @@ def train_model(name: str, seeds: int, epochs: int, batch_size: int, progress=No
         forecasts = evaluate.forecast_iterative_replicas(model, variables, multi.valid.X, 10)
         test_forecasts = evaluate.forecast_iterative_replicas(model, variables, multi.test.X, 10)
         record["iterative"] = {
-            "valid": [evaluate.mse(f, multi.valid.Y) for f in forecasts],
-            "test": [evaluate.mse(f, multi.test.Y) for f in test_forecasts],
+            "valid": [evaluate.mse_float64(f, multi.valid.Y) for f in forecasts],
+            "test": [evaluate.mse_float64(f, multi.test.Y) for f in test_forecasts],
         }
         new = _new_series()
         record["figures"]["forecast_43"] = evaluate.forecast_iterative_replicas(
@@ -241,8 +241,8 @@ def build_results(records: dict[str, dict], settings: Settings, host: dict) -> l
 
     one = data.chapter_data("one_step")
     multi = data.chapter_data("multi_step")
-    naive = evaluate.mse(evaluate.naive_forecast(one.valid.X, 1), one.valid.Y)
-    naive_test = evaluate.mse(evaluate.naive_forecast(one.test.X, 1), one.test.Y)
+    naive = evaluate.mse_float64(evaluate.naive_forecast(one.valid.X, 1), one.valid.Y)
+    naive_test = evaluate.mse_float64(evaluate.naive_forecast(one.test.X, 1), one.test.Y)
     row(
         "naive",
         1,
@@ -259,12 +259,12 @@ def build_results(records: dict[str, dict], settings: Settings, host: dict) -> l
         "linear_least_squares",
         None,
         "mse",
-        [evaluate.mse(lstsq(one.valid.X), one.valid.Y)],
+        [evaluate.mse_float64(lstsq(one.valid.X), one.valid.Y)],
         notebook=None,
         spread=None,
         seeds=0,
         train_seconds=0.0,
-        test=[evaluate.mse(lstsq(one.test.X), one.test.Y)],
+        test=[evaluate.mse_float64(lstsq(one.test.X), one.test.Y)],
     )
     for name in settings.models:
         if name not in records:
@@ -300,7 +300,7 @@ def build_results(records: dict[str, dict], settings: Settings, host: dict) -> l
                 test=rec["iterative"]["test"],
                 extra={"note": "deep_rnn_dense applied 10 times, each prediction appended"},
             )
-    naive10 = evaluate.mse(evaluate.naive_forecast(multi.valid.X, 10), multi.valid.Y)
+    naive10 = evaluate.mse_float64(evaluate.naive_forecast(multi.valid.X, 10), multi.valid.Y)
     row(
         "naive_multi",
         NAIVE_MULTI["reference"],
@@ -310,7 +310,7 @@ def build_results(records: dict[str, dict], settings: Settings, host: dict) -> l
         spread=NAIVE_MULTI["spread"],
         seeds=0,
         train_seconds=0.0,
-        test=[evaluate.mse(evaluate.naive_forecast(multi.test.X, 10), multi.test.Y)],
+        test=[evaluate.mse_float64(evaluate.naive_forecast(multi.test.X, 10), multi.test.Y)],
     )
     rows.sort(key=lambda r: (r["reference"] is None, r["reference"] or 99, r["model"]))
     return rows

@@ -64,6 +64,11 @@ class Dims(NamedTuple):
         return self.horizon * self.n_targets
 
 
+def mse(pred: Array, target: Array) -> Array:
+    """Mean squared error of JAX arrays, traceable: a point model's training loss."""
+    return jnp.mean(jnp.square(pred - target))
+
+
 @dataclasses.dataclass(
     frozen=True, eq=False
 )  # hashed by identity: compiled functions are cached per model
@@ -178,7 +183,7 @@ class Model:
         """The training loss of raw outputs (:meth:`apply_in_frame`) against targets in the same
         frame (:meth:`frame_targets`): MSE, or the head's pinball loss / negative log-likelihood."""
         if self.head is None:
-            return jnp.mean(jnp.square(out - target))
+            return mse(out, target)
         return self.head.loss(self._head_params(out), target)
 
     def _head_params(self, out: Array) -> Array:

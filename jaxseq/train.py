@@ -29,7 +29,7 @@ import optax
 
 from jaxseq.data import Dataset, Split
 from jaxseq.errors import InputError, check_positive_int
-from jaxseq.models import Model
+from jaxseq.models import Model, mse
 
 Array = jax.Array
 Schedule = Callable[[Array], Array]
@@ -90,10 +90,6 @@ class TrainState(NamedTuple):
 
     variables: dict
     opt_state: Any
-
-
-def mse(pred: Array, target: Array) -> Array:
-    return jnp.mean(jnp.square(pred - target))
 
 
 def loss_fn(model: Model, params, other, X, Y, key) -> tuple[Array, dict]:
