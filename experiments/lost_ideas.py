@@ -148,7 +148,7 @@ def inplace_lstm(U, b, xp):
     """LSTM over projected inputs ``xp`` ``[T, B, 4H]`` (zero initial state) -> ``[T, B, H]``."""
     return fused.lstm_scan(
         False, U, jnp.zeros((3, U.shape[0]), U.dtype), None, b, *_zeros(U, xp), xp, None
-    )[0]
+    )[1]
 
 
 def _zeros(U, xp):
@@ -263,7 +263,7 @@ def inplace_rows(rounds: int) -> list[str]:
         def stock(U, b, xp):
             z = jnp.zeros(xp.shape[1:2] + U.shape[:1], xp.dtype)
             peep = jnp.zeros((3, U.shape[0]), U.dtype)
-            return fused.lstm_scan(False, U, peep, None, b, z, z, xp, None)[0]
+            return fused.lstm_scan(False, U, peep, None, b, z, z, xp, None)[1]
 
         fns = {"stash and dz buffers (jaxseq)": stock, "in place": inplace_lstm}
         grads = {

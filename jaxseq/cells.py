@@ -157,7 +157,7 @@ def simple_rnn(
 
     def scan(params, h, xs, state_mask=None):
         W, xs = _fused_inputs(params, xs)
-        ys, h = fused.simple_rnn_scan(
+        h, ys = fused.simple_rnn_scan(
             activation, params["recurrent_kernel"], W, params["bias"], h, xs, state_mask
         )
         return h, ys
@@ -243,7 +243,7 @@ def lstm(
             peep = jnp.zeros((3, state.h.shape[-1]), state.h.dtype)
         W, xs = _fused_inputs(params, xs)
         U, b = params["recurrent_kernel"], params["bias"]
-        ys, (h, c) = fused.lstm_scan(peephole, U, peep, W, b, state.h, state.c, xs, state_mask)
+        (h, c), ys = fused.lstm_scan(peephole, U, peep, W, b, state.h, state.c, xs, state_mask)
         return LSTMState(h, c), ys
 
     standard = activation is jnp.tanh and recurrent_activation in _LOGISTIC
@@ -324,7 +324,7 @@ def gru(
     def scan(params, h, xs, state_mask=None):
         W, xs = _fused_inputs(params, xs)
         U, b_rec = params["recurrent_kernel"], params["recurrent_bias"]
-        ys, h = fused.gru_scan(U, b_rec, W, params["bias"], h, xs, state_mask)
+        h, ys = fused.gru_scan(U, b_rec, W, params["bias"], h, xs, state_mask)
         return h, ys
 
     recur = recur_reset_after if reset_after else recur_reset_before

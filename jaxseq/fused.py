@@ -212,7 +212,7 @@ def _sum_outer(a: Array, b: Array) -> Array:
 @partial(jax.custom_vjp, nondiff_argnums=(0,))
 def simple_rnn_scan(activation: Callable, U, W, b, h0, xs, mask):
     """``h_t = activation(x_t W + b + (h_{t-1} * mask) U)``; any activation (its VJP is taken
-    per step)."""
+    per step). Returns ``(h_T, ys)``, as ``lax.scan`` does."""
     return _simple_rnn_infer(activation, U, W, b, h0, xs, mask)
 
 
@@ -224,7 +224,7 @@ def _simple_rnn_infer(activation, U, W, b, h0, xs, mask):
         return h, h
 
     h, ys = jax.lax.scan(step, h0, xs)
-    return ys, h
+    return h, ys
 
 
 def _simple_rnn_fwd(activation, U, W, b, h0, xs, mask):
@@ -238,12 +238,12 @@ def _simple_rnn_fwd(activation, U, W, b, h0, xs, mask):
         return h, (a, h)
 
     h, (pre, ys) = jax.lax.scan(step, h0, xs)
-    return (ys, h), (U, W, raw if W is not None else None, h0, mask, pre, ys)
+    return (h, ys), (U, W, raw if W is not None else None, h0, mask, pre, ys)
 
 
 def _simple_rnn_bwd(activation, res, cotangents):
     U, W, xs, h0, mask, pre, ys = res
-    dys, dhT = cotangents
+    dhT, dys = cotangents
     if activation is jnp.tanh:
         deriv = lambda a, y, dh: dh * (1 - y * y)
     else:
@@ -297,7 +297,7 @@ def _lstm_step(x, h, c, U, mask, peep, scale):
 @partial(jax.custom_vjp, nondiff_argnums=(0,))
 def lstm_scan(use_peep: bool, U, peep, W, b, h0, c0, xs, mask):
     """LSTM recurrence, gates fused i, f, g, o; ``peep`` is ``[3, H]`` (p_i, p_f, p_o), used
-    when ``use_peep``. Returns ``(ys, (h, c))``."""
+    when ``use_peep``. Returns ``((h_T, c_T), ys)``, as ``lax.scan`` does."""
     return _lstm_infer(use_peep, U, peep, W, b, h0, c0, xs, mask)
 
 
@@ -313,7 +313,7 @@ def _lstm_infer(use_peep, U, peep, W, b, h0, c0, xs, mask):
             return (h, c), h
 
         (h, c), ys = jax.lax.scan(step, (h0, c0), xs)
-        return ys, (h, c)
+        return (h, c), ys
     split = _split_gates(H, xs.shape[-1] if W is not None else None)
     xs, pre = _forward_input(W, U, b, xs, FORWARD["lstm_input"])
 
@@ -332,7 +332,7 @@ def _lstm_infer(use_peep, U, peep, W, b, h0, c0, xs, mask):
         return (h, c), h
 
     (h, c), ys = jax.lax.scan(step, (h0, c0), xs, unroll=FORWARD["unroll"])
-    return ys, (h, c)
+    return (h, c), ys
 
 
 def _lstm_fwd(use_peep, U, peep, W, b, h0, c0, xs, mask):
@@ -351,12 +351,12 @@ def _lstm_fwd(use_peep, U, peep, W, b, h0, c0, xs, mask):
 
     (h, c), (stash, ys) = jax.lax.scan(step, (h0, c0), xs)
     residuals = (U, peep, W, raw if W is not None else None, h0, c0, mask, stash, ys)
-    return (ys, (h, c)), residuals
+    return ((h, c), ys), residuals
 
 
 def _lstm_bwd(use_peep, res, cotangents):
     U, peep, W, xs, h0, c0, mask, stash, ys = res
-    dys, (dhT, dcT) = cotangents
+    (dhT, dcT), dys = cotangents
     H = h0.shape[-1]
     # Gates as a middle axis, [batch, 4, H]: the four gate blocks of dz are then built by
     # stacking whole rows rather than by a per-element concatenation.
@@ -422,7 +422,8 @@ def _gru_step(x, h, U, b_rec, mask):
 
 @jax.custom_vjp
 def gru_scan(U, b_rec, W, b, h0, xs, mask):
-    """GRU recurrence in the reset-after form (Keras/PyTorch default), gates fused z, r, g."""
+    """GRU recurrence in the reset-after form (Keras/PyTorch default), gates fused z, r, g.
+    Returns ``(h_T, ys)``, as ``lax.scan`` does."""
     return _gru_infer(U, b_rec, W, b, h0, xs, mask)
 
 
@@ -435,7 +436,7 @@ def _gru_infer(U, b_rec, W, b, h0, xs, mask):
             return h, h
 
         h, ys = jax.lax.scan(step, h0, xs)
-        return ys, h
+        return h, ys
     H = h0.shape[-1]
     part = lambda a, k: a[..., k * H : (k + 1) * H]
     Us = [part(U, k) for k in range(3)]
@@ -472,7 +473,7 @@ def _gru_infer(U, b_rec, W, b, h0, xs, mask):
         return h, h
 
     h, ys = jax.lax.scan(step, h0, seq, unroll=FORWARD["unroll"])
-    return ys, h
+    return h, ys
 
 
 def _gru_fwd(U, b_rec, W, b, h0, xs, mask):
@@ -486,12 +487,12 @@ def _gru_fwd(U, b_rec, W, b, h0, xs, mask):
 
     h, stash = jax.lax.scan(step, h0, xs)
     H = h0.shape[-1]
-    return (stash[..., 4 * H :], h), (U, W, raw if W is not None else None, h0, mask, stash)
+    return (h, stash[..., 4 * H :]), (U, W, raw if W is not None else None, h0, mask, stash)
 
 
 def _gru_bwd(res, cotangents):
     U, W, xs, h0, mask, stash = res
-    dys, dhT = cotangents
+    dhT, dys = cotangents
     H = h0.shape[-1]
     h_prev_all = _shift_in(h0, stash[..., 4 * H :])
 
