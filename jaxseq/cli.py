@@ -294,7 +294,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_forecast(args) -> int:
-    from jaxseq import workflow
+    from jaxseq import forecasting
     from jaxseq.io import write_csv
     from jaxseq.runs import Run
 
@@ -302,7 +302,7 @@ def cmd_forecast(args) -> int:
     if args.plot:
         _figure(args.plot)
     run = Run(args.run)
-    forecast, series = workflow.forecast_run(run, args.data, args.steps)
+    forecast, series = forecasting.forecast_run(run, args.data, args.steps)
     header = ["step"]
     for t in forecast.targets:
         header += [f"{t}_mean", f"{t}_std", f"{t}_min", f"{t}_max"]
@@ -361,13 +361,13 @@ def _bands(forecast) -> list:
 
 
 def cmd_impute(args) -> int:
-    from jaxseq import workflow
+    from jaxseq import forecasting
     from jaxseq.io import write_csv
     from jaxseq.runs import Run
 
     out = _output(args.out or str(Path(args.run) / "imputed.csv"))
     run = Run(args.run)
-    values, filled, series = workflow.impute_run(run, args.data)
+    values, filled, series = forecasting.impute_run(run, args.data)
     name = run.config.targets[0]
     header = ([run.config.time_column] if series.time is not None else ["row"]) + [name, "filled"]
     labels = series.time_labels()

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 import jax
 import numpy as np
 
-from jaxseq import baselines, data, metrics, models, workflow
+from jaxseq import baselines, data, forecasting, metrics, models, workflow
 from jaxseq import distributions as dist
 from jaxseq import normalize as norm
 from jaxseq.errors import InputError, check_positive_int
@@ -572,7 +572,7 @@ def fit_local(result: PanelResult, *, progress: Callable | None = None) -> Panel
 
 def forecast_panel(
     result: PanelResult, steps: int | None = None, panel: Panel | None = None
-) -> dict[str, workflow.Forecast]:
+) -> dict[str, forecasting.Forecast]:
     """Forecast the ``steps`` (default the horizon) values after the end of every trained
     series, all series in one batched pass: ``{id: Forecast}``, each ``per_seed``
     ``[seeds, steps, targets]`` in that series' units.
@@ -610,7 +610,7 @@ def forecast_panel(
     out = {}
     for i, (key, scaler) in enumerate(zip(pdata.ids, pdata.scalers, strict=True)):
         m, s = scaler.mean[cols], scaler.scale[cols]
-        out[key] = workflow.Forecast(
+        out[key] = forecasting.Forecast(
             scaled[:, i] * s + m,
             list(config.targets),
             None if q is None else q[:, i] * s[:, None] + m[:, None],
@@ -696,7 +696,7 @@ def markdown(results: dict[str, PanelResult], *, title: str, note: str = "") -> 
     return "\n".join(lines) + "\n"
 
 
-def forecast_rows(forecasts: dict[str, workflow.Forecast]) -> list[dict]:
+def forecast_rows(forecasts: dict[str, forecasting.Forecast]) -> list[dict]:
     """One row per series, step and target: id, step, target, mean, low, high (over seeds),
     and for a probabilistic model the seed-averaged quantiles ``q0.1``, ``q0.5``, ..."""
     rows = []

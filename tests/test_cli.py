@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxseq import workflow
+from jaxseq import forecasting, workflow
 from jaxseq.cli import main
 from jaxseq.runs import Run
 
@@ -130,7 +130,7 @@ def test_forecast_equals_the_model_on_the_last_window(trained):
     """The CSV's numbers are the model's own prediction from the series' last window, unscaled."""
     data, run_dir = trained
     run = Run(run_dir)
-    forecast, series = workflow.forecast_run(run, str(data), 4)
+    forecast, series = forecasting.forecast_run(run, str(data), 4)
     model, state = workflow.load_run_state(run)
     x = run.scaler.transform(series.values[-20:])[None]
     pred = np.asarray(jax.vmap(model.apply, in_axes=(0, None))(state.variables, x))[:, 0, -1]

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxseq import calibration, compare, metrics, models, workflow
+from jaxseq import calibration, compare, forecasting, metrics, models, workflow
 from jaxseq.cli import main
 from jaxseq.errors import InputError
 from jaxseq.runs import Run
@@ -175,7 +175,7 @@ def test_compare_with_a_head_ranks_by_validation_pinball(tmp_path):
     assert "80% coverage" in text and "calibrated" in text
     assert Run(tmp_path / "cmp" / "best").config.head == [0.1, 0.5, 0.9]
     assert (tmp_path / "cmp" / "best" / "calibration.json").exists()
-    forecast, _ = workflow.forecast_run(Run(tmp_path / "cmp" / "best"), None, 3)
+    forecast, _ = forecasting.forecast_run(Run(tmp_path / "cmp" / "best"), None, 3)
     assert forecast.calibrated == result["settings"]["valid"]["windows"]
 
 
@@ -220,10 +220,10 @@ def test_forecast_writes_calibrated_quantile_columns(cli_run, capsys):
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 3
     # the columns hold the run's raw quantiles moved out by the stored offsets
-    forecast, _ = workflow.forecast_run(Run(run), None, 3)
+    forecast, _ = forecasting.forecast_run(Run(run), None, 3)
     model, state = workflow.load_run_state(Run(run))
     history = workflow.load_for(Run(run).config).values
-    raw = workflow.forecast_values(
+    raw = forecasting.forecast_values(
         model, state.variables, Run(run).scaler, Run(run).config, history, 3, quantiles=True
     )
     shift = np.asarray(json.loads((run / "calibration.json").read_text())["offsets"])

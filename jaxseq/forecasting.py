@@ -1,0 +1,216 @@
+"""Forecasting and imputation from a trained run: the steps after a series' end, with every
+seed's forecast, their spread and (for a probabilistic run) calibrated quantiles; gaps filled
+by the run's model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxseq import covariates, data, evaluate, models
+from jaxseq.errors import InputError, check_positive_int
+from jaxseq.io import Series
+from jaxseq.runs import Run, RunConfig
+from jaxseq.workflow import (
+    CALIBRATION,
+    load_for,
+    load_run_state,
+    predict_quantile_units,
+    predict_units,
+)
+
+# --------------------------------------------------------------------------- forecasting
+
+
+@dataclasses.dataclass
+class Forecast:
+    """``per_seed`` ``[seeds, steps, targets]`` in data units, and its spread over seeds; for a
+    probabilistic model also each seed's ``quantiles`` ``[seeds, steps, targets, L]`` at
+    ``levels``, and their seed average :attr:`quantile_mean` ``[steps, targets, L]``
+    (level by level: the average of non-crossing quantiles never crosses)."""
+
+    per_seed: np.ndarray
+    targets: list[str]
+    quantiles: np.ndarray | None = None
+    levels: tuple[float, ...] = ()
+    #: validation windows the intervals were conformally calibrated on (0: not calibrated)
+    calibrated: int = 0
+
+    @property
+    def quantile_mean(self) -> np.ndarray | None:
+        return None if self.quantiles is None else self.quantiles.mean(0)
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.per_seed.mean(0)
+
+    @property
+    def std(self) -> np.ndarray:
+        return self.per_seed.std(0)
+
+    @property
+    def low(self) -> np.ndarray:
+        return self.per_seed.min(0)
+
+    @property
+    def high(self) -> np.ndarray:
+        return self.per_seed.max(0)
+
+
+def forecast_values(
+    model: models.Model,
+    variables,
+    scaler: data.Scaler,
+    config: RunConfig,
+    history: np.ndarray,
+    steps: int,
+    *,
+    future: np.ndarray | None = None,
+    quantiles: bool = False,
+) -> np.ndarray:
+    """Forecast ``steps`` values after ``history`` ``[time, features]`` (data units) with every
+    replica: ``[seeds, steps, targets]`` in data units; with ``quantiles`` (a probabilistic
+    model) the quantiles at the model's levels, ``[seeds, steps, targets, L]``.
+
+    A run with future covariates or calendar features also needs ``future``, the ``horizon``
+    rows after ``history`` (:func:`jaxseq.covariates.forecast_rows`); both are then
+    ``[time, columns + calendar columns]`` (:func:`jaxseq.covariates.rows`) and the window is
+    cut by :func:`jaxseq.data.windows_at` at origin ``len(history)``, lead features included.
+
+    Multi-step and seq2seq models forecast their horizon at once (``steps <= horizon``); a
+    one-step model of a univariate series is applied repeatedly, each forecast fed back.
+    """
+    steps = check_positive_int("steps", steps)
+    predict = predict_quantile_units if quantiles else predict_units
+    if quantiles and config.task == "one_step" and steps > 1:
+        raise InputError(
+            "a one-step model's forecasts fed back have no quantiles; ask for --steps 1 or "
+            "train a multi-step or seq2seq model with --horizon STEPS"
+        )
+    if len(history) < config.window:
+        raise InputError(
+            f"the series has {len(history)} steps, the model needs a window of {config.window}"
+        )
+    if config.future_indices:
+        if future is None or len(future) < config.horizon:
+            raise InputError(
+                f"this run reads future covariates: future must hold the {config.horizon} rows "
+                "after the history (jaxseq.covariates.forecast_rows)"
+            )
+        rows = np.concatenate([history[-config.window :], future[: config.horizon]])
+        x, _ = data.windows_at(
+            covariates.scale_rows(config, scaler, rows),
+            [config.window],
+            config.window,
+            config.horizon,
+            config.task,
+            config.target_indices,
+            config.future_indices,
+        )
+    else:
+        x = jnp.asarray(scaler.transform(history[-config.window :]))[None]
+    cols = config.target_indices
+    if quantiles or config.task != "one_step" or config.future_indices:
+        if steps > config.horizon:
+            raise InputError(
+                f"--steps {steps} exceeds the model's horizon {config.horizon}; train "
+                f"with --horizon {steps} or ask for fewer steps"
+            )
+        return predict(model, variables, scaler, config, x)[:, 0, :steps]
+    if len(config.columns) != 1 and steps > 1:  # a one-step model from here on
+        raise InputError("a one-step model with several input columns forecasts one step only")
+    if steps == 1:
+        out = evaluate.predict_replicas(model, variables, x)[:, 0]
+        out = out[:, None, :]
+    else:
+        out = evaluate.forecast_iterative_replicas(model, variables, x, steps, window="slide")
+        out = out[:, 0, :, None]
+    flat = out.reshape(out.shape[0], -1)
+    return np.stack([scaler.inverse_targets(f, cols) for f in flat]).reshape(out.shape)
+
+
+def forecast_run(run: Run, data_path: str | None, steps: int) -> tuple[Forecast, Series]:
+    """Forecast the ``steps`` values that follow the end of the series in ``data_path``."""
+    model, state = load_run_state(run)
+    config = run.config
+    series, trailing = covariates.load(config, data_path)
+    future = None
+    if config.future_indices:
+        future = covariates.forecast_rows(config, series, trailing)
+    history = covariates.rows(config, series)
+    per_seed = forecast_values(
+        model, state.variables, run.scaler, config, history, steps, future=future
+    )
+    quantiles, calibrated = None, 0
+    if model.head is not None:
+        quantiles = forecast_values(
+            model,
+            state.variables,
+            run.scaler,
+            config,
+            history,
+            steps,
+            future=future,
+            quantiles=True,
+        )
+        quantiles, calibrated = _calibrated(run, quantiles, model.levels)
+    forecast = Forecast(per_seed, list(config.targets), quantiles, model.levels, calibrated)
+    return forecast, series
+
+
+def _calibrated(run: Run, quantiles: np.ndarray, levels) -> tuple[np.ndarray, int]:
+    """``quantiles`` ``[seeds, steps, targets, L]`` with the run's conformal offsets applied,
+    and the number of validation windows they came from (0: the run has none, as given)."""
+    from jaxseq import calibration
+
+    path = run.path / CALIBRATION
+    if not path.exists():
+        return quantiles, 0
+    record = json.loads(path.read_text())
+    if list(record.get("levels", [])) != list(levels):
+        raise InputError(f"{path} does not match the run's levels; train the run again")
+    shift = np.asarray(record["offsets"], np.float64)[:, : quantiles.shape[1]]
+    return calibration.apply(quantiles[:, None], shift, levels)[:, 0], int(record["windows"])
+
+
+# --------------------------------------------------------------------------- imputation
+
+
+def impute_run(run: Run, data_path: str | None) -> tuple[np.ndarray, np.ndarray, Series]:
+    """Fill the gaps (NaN) of the target column with the run's model.
+
+    Each gap is forecast from the ``window`` values before it (values filled earlier count), in
+    chunks of the model's horizon, averaged over seeds. Needs a model whose inputs are its targets
+    (a univariate series). Returns ``(values [time], filled [time] bool, series)``.
+    """
+    config = run.config
+    if len(config.columns) != 1:
+        raise InputError("impute needs a run trained on one column (inputs = target)")
+    model, state = load_run_state(run)
+    series = load_for(config, data_path, allow_missing=True)
+    values = series.values[:, 0].astype(np.float64).copy()
+    missing = np.isnan(values)
+    if not missing.any():
+        return values, missing, series
+    chunk = config.horizon if config.task != "one_step" else 1
+    t = 0
+    while t < len(values):
+        if not np.isnan(values[t]):
+            t += 1
+            continue
+        if t < config.window or np.isnan(values[t - config.window : t]).any():
+            raise InputError(
+                f"cannot fill the gap at data row {t + 1}: it needs {config.window} known values "
+                "before it (the model's window)"
+            )
+        steps = min(chunk, int(np.argmax(~np.isnan(values[t:]))) or len(values) - t)
+        per_seed = forecast_values(
+            model, state.variables, run.scaler, config, values[:t, None], steps
+        )
+        values[t : t + steps] = per_seed.mean(0)[:, 0]
+        t += steps
+    return values, missing, series
