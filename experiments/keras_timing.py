@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxseq import data, interop
+from jaxseq import bench_workloads, data
 
 # (task, learning rate) per model, as in the notebook
 MODELS = {
@@ -52,57 +52,6 @@ def import_keras(stack: str):
     return keras
 
 
-def build(keras, name: str):
-    L = keras.layers
-    LNCell = interop.keras_layer_norm_cell(keras)  # the book's LNSimpleRNNCell
-    seq = dict(return_sequences=True)
-    stacks = {
-        "linear": lambda: [L.Flatten(), L.Dense(1)],
-        "simple_rnn": lambda: [L.SimpleRNN(1)],
-        "deep_rnn": lambda: [L.SimpleRNN(20, **seq), L.SimpleRNN(20, **seq), L.SimpleRNN(1)],
-        "deep_rnn_dense": lambda: [L.SimpleRNN(20, **seq), L.SimpleRNN(20), L.Dense(1)],
-        "linear_multi": lambda: [L.Flatten(), L.Dense(10)],
-        "rnn_multi": lambda: [L.SimpleRNN(20, **seq), L.SimpleRNN(20), L.Dense(10)],
-        "rnn_seq2seq": lambda: [
-            L.SimpleRNN(20, **seq),
-            L.SimpleRNN(20, **seq),
-            L.TimeDistributed(L.Dense(10)),
-        ],
-        "rnn_bn_seq2seq": lambda: [
-            L.SimpleRNN(20, **seq),
-            L.BatchNormalization(),
-            L.SimpleRNN(20, **seq),
-            L.BatchNormalization(),
-            L.TimeDistributed(L.Dense(10)),
-        ],
-        "ln_rnn_seq2seq": lambda: [
-            L.RNN(LNCell(20), **seq),
-            L.RNN(LNCell(20), **seq),
-            L.TimeDistributed(L.Dense(10)),
-        ],
-        "lstm_seq2seq": lambda: [
-            L.LSTM(20, **seq),
-            L.LSTM(20, **seq),
-            L.TimeDistributed(L.Dense(10)),
-        ],
-        "gru_seq2seq": lambda: [L.GRU(20, **seq), L.GRU(20, **seq), L.TimeDistributed(L.Dense(10))],
-        "conv_gru_seq2seq": lambda: [
-            L.Conv1D(20, 4, strides=2, padding="valid"),
-            L.GRU(20, **seq),
-            L.GRU(20, **seq),
-            L.TimeDistributed(L.Dense(10)),
-        ],
-        "wavenet": lambda: [
-            *[
-                L.Conv1D(20, 2, padding="causal", activation="relu", dilation_rate=rate)
-                for rate in (1, 2, 4, 8) * 2
-            ],
-            L.Conv1D(10, 1),
-        ],
-    }
-    return keras.Sequential([keras.Input((50, 1)), *stacks[name]()])
-
-
 def run(keras, name: str, epochs: int, datasets: dict) -> dict:
     task, lr = MODELS[name]
     ds = datasets[task]
@@ -111,7 +60,7 @@ def run(keras, name: str, epochs: int, datasets: dict) -> dict:
         Yt, Yv = Yt[:, 3::2], Yv[:, 3::2]
     keras.utils.set_random_seed(42)
     start = time.perf_counter()
-    model = build(keras, name)
+    model = bench_workloads.keras_chapter_model(keras, name)
     model.compile(loss="mse", optimizer=keras.optimizers.Adam(learning_rate=lr, epsilon=1e-7))
     model.fit(Xt, Yt, epochs=epochs, batch_size=32, validation_data=(Xv, Yv), verbose=0)
     seconds = time.perf_counter() - start

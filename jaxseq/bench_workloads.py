@@ -34,24 +34,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxseq.experiments import CHAPTER_MODELS
 from jaxseq.peers import Contender, WorkloadSpec
 
-#: The chapter's trained models (those of ``make experiments``).
-E1_MODELS = (
-    "linear",
-    "simple_rnn",
-    "deep_rnn",
-    "deep_rnn_dense",
-    "linear_multi",
-    "rnn_multi",
-    "rnn_seq2seq",
-    "rnn_bn_seq2seq",
-    "ln_rnn_seq2seq",
-    "lstm_seq2seq",
-    "gru_seq2seq",
-    "conv_gru_seq2seq",
-    "wavenet",
-)
+#: The chapter's trained models with a Keras counterpart: ``make experiments``' models up to
+#: the WaveNet (the gated WaveNet and the encoder-decoder are jaxseq's own additions).
+E1_MODELS = CHAPTER_MODELS[: CHAPTER_MODELS.index("gated_wavenet")]
 S8_REPLICAS = (1, 2, 4, 8)
 
 

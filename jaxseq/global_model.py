@@ -36,7 +36,6 @@ import jax
 import numpy as np
 
 from jaxseq import baselines, data, forecasting, metrics, models, workflow
-from jaxseq import distributions as dist
 from jaxseq import normalize as norm
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.evaluate import summarize
@@ -85,25 +84,25 @@ def panel_config(
                 f"target column {t!r} is not a column of the panel; its columns are: "
                 f"{', '.join(columns)}"
             )
-    return RunConfig(
+    return workflow.checked_config(
         model=model,
         data="<panel>",
         columns=columns,
         targets=targets,
-        window=check_positive_int("window", window),
-        horizon=1 if task == "one_step" else check_positive_int("horizon", horizon),
+        window=window,
+        horizon=horizon,
         task=task,
-        seeds=check_positive_int("seeds", seeds),
-        epochs=check_positive_int("epochs", epochs),
-        batch_size=check_positive_int("batch_size", batch_size),
+        seeds=seeds,
+        epochs=epochs,
+        batch_size=batch_size,
         learning_rate=learning_rate,
         clip_norm=clip_norm,
         normalize=normalize,
         valid_size=valid_size,
         test_size=test_size,
-        stride=check_positive_int("stride", stride),
-        season=None if season is None else check_positive_int("season", season),
-        head=dist.spec_of(dist.get(head)),
+        stride=stride,
+        season=season,
+        head=head,
     )
 
 

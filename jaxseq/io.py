@@ -365,13 +365,7 @@ def _read_csv(path: Path) -> _Table:
                 na_filter=False,
             )
     except pd.errors.ParserError as error:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
-        if found:
-            width, line, saw = (int(g) for g in found.groups())
-            raise InputError(
-                f"{name}: data row {line - 1} has {saw} field(s), the header has {width}"
-            ) from None
-        raise InputError(f"{name} is not a readable CSV file ({error})") from None
+        raise csv_parse_error(name, error) from None
     except Exception as error:  # csv.Error (field limits, quotes), and the like
         raise InputError(f"{name} is not a readable CSV file ({error})") from None
     header = ["" if h is None else str(h).strip() for h in raw.iloc[0]]
@@ -390,6 +384,16 @@ def _read_csv(path: Path) -> _Table:
             f"{name}: data row {r + 1} has {fields} field(s), the header has {len(header)}"
         )
     return _Table(name, body.set_axis(header, axis=1), text=True)
+
+
+def csv_parse_error(name: str, error: Exception) -> InputError:
+    """pandas' ``ParserError`` for the CSV file ``name`` as one line for the user: a row with
+    the wrong number of fields, by data row (the header is row 0), else the parser's words."""
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+    if found:
+        width, line, saw = (int(g) for g in found.groups())
+        return InputError(f"{name}: data row {line - 1} has {saw} field(s), the header has {width}")
+    return InputError(f"{name} is not a readable CSV file ({error})")
 
 
 def _is_number(text: str) -> bool:

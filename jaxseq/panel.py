@@ -238,13 +238,7 @@ def _read_csv(path: Path, id_column: str) -> pd.DataFrame:
             skipinitialspace=True,
         )
     except pd.errors.ParserError as error:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
-        if found:
-            width, line, saw = (int(g) for g in found.groups())
-            raise InputError(
-                f"{path.name}: data row {line - 1} has {saw} field(s), the header has {width}"
-            ) from None
-        raise InputError(f"{path.name} is not a readable CSV file ({error})") from None
+        raise io.csv_parse_error(path.name, error) from None
     except (ValueError, UnicodeDecodeError) as error:
         raise InputError(f"{path.name} is not a readable CSV file ({error})") from None
 

@@ -154,18 +154,17 @@ def make_config(
     for t in targets:
         if t not in columns:
             raise InputError(f"target column {t!r} is not among the input columns {columns}")
-    horizon = 1 if entry_task == "one_step" else check_positive_int("horizon", horizon)
-    config = RunConfig(
+    config = checked_config(
         model=model,
         data=str(Path(data_path).absolute()),
         columns=columns,
         targets=targets,
-        window=check_positive_int("window", window),
+        window=window,
         horizon=horizon,
         task=entry_task,
-        seeds=check_positive_int("seeds", seeds),
-        epochs=check_positive_int("epochs", epochs),
-        batch_size=check_positive_int("batch_size", batch_size),
+        seeds=seeds,
+        epochs=epochs,
+        batch_size=batch_size,
         learning_rate=learning_rate,
         clip_norm=clip_norm,
         time_column=time_column,
@@ -173,13 +172,33 @@ def make_config(
         normalize=normalize,
         valid_size=valid_size,
         test_size=test_size,
-        stride=check_positive_int("stride", stride),
-        season=None if season is None else check_positive_int("season", season),
-        head=dist.spec_of(dist.get(head)),
+        stride=stride,
+        season=season,
+        head=head,
         **extra,
     )
     protocol_for(config, len(load_for(config).values))  # the series must hold every part
     return config
+
+
+def checked_config(
+    *, task: str, window, horizon, seeds, epochs, batch_size, stride, season, head, **fields
+) -> RunConfig:
+    """A :class:`RunConfig` with its counts checked (positive integers; a one-step model's
+    horizon is 1) and its head in JSON form; ``fields`` are the other fields as they are.
+    The single-series and the panel configurations are both made here."""
+    return RunConfig(
+        task=task,
+        window=check_positive_int("window", window),
+        horizon=1 if task == "one_step" else check_positive_int("horizon", horizon),
+        seeds=check_positive_int("seeds", seeds),
+        epochs=check_positive_int("epochs", epochs),
+        batch_size=check_positive_int("batch_size", batch_size),
+        stride=check_positive_int("stride", stride),
+        season=None if season is None else check_positive_int("season", season),
+        head=dist.spec_of(dist.get(head)),
+        **fields,
+    )
 
 
 def train_run(
