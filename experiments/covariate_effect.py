@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jaxseq import workflow
+from jaxseq.app import workflow
 
 MODEL, WINDOW, HORIZON, EPOCHS, SEEDS = "encoder_decoder", 28, 7, 20, 3
 VARIANTS = {

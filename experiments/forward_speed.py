@@ -17,7 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxseq import bench, fused, peers
+from jaxseq import fused
+from jaxseq.bench import harness as bench
+from jaxseq.bench import peers
 
 VARIANTS = {
     "W1": {
@@ -122,7 +124,7 @@ def main(argv=None):
                     if peer == "flax":
                         c = peers.flax_contender(spec, bench._timer)
                     else:
-                        from jaxseq.peers_torch import torch_contender
+                        from jaxseq.bench.peers_torch import torch_contender
 
                         c = torch_contender(spec, bench._timer)
                 except Exception as error:  # noqa: BLE001

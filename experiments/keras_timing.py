@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxseq import bench_workloads, data
+from jaxseq import data
+from jaxseq.bench import workloads as bench_workloads
 
 # (task, learning rate) per model, as in the notebook
 MODELS = {

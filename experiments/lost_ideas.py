@@ -34,7 +34,7 @@ from jaxseq.recurrent import scan_cell
 
 
 def _wave_scale(L, H, dtype):
-    return jnp.tile(fused._gate_scale(H, dtype), L)
+    return jnp.tile(fused.gate_scale(H, dtype), L)
 
 
 def _wave_valid(T, L):
@@ -158,12 +158,12 @@ def _zeros(U, xp):
 
 def _inplace_fwd(U, b, xp):
     T, B, H = xp.shape[0], xp.shape[1], U.shape[0]
-    scale = fused._gate_scale(H, xp.dtype)
+    scale = fused.gate_scale(H, xp.dtype)
     cs, ys = jnp.zeros((T, B, H), xp.dtype), jnp.zeros((T, B, H), xp.dtype)
 
     def body(step, loop):
         h, c, gates, cs, ys = loop
-        t, c, _, h = fused._lstm_step(_read(gates, step) + b, h, c, U, None, None, scale)
+        t, c, _, h = fused.lstm_step(_read(gates, step) + b, h, c, U, None, None, scale)
         return h, c, _write(gates, t, step), _write(cs, c, step), _write(ys, h, step)
 
     h0, c0 = _zeros(U, xp)
@@ -174,7 +174,7 @@ def _inplace_fwd(U, b, xp):
 def _inplace_bwd(res, dys):
     U, gates, cs, ys = res
     T, B, H = ys.shape
-    scale = fused._gate_scale(H, ys.dtype)
+    scale = fused.gate_scale(H, ys.dtype)
 
     def body(k, loop):
         dh, dc, dzs = loop
@@ -193,7 +193,7 @@ def _inplace_bwd(res, dys):
     zero = jnp.zeros((B, H), ys.dtype)
     _, _, dz = jax.lax.fori_loop(0, T, body, (zero, zero, gates))
     h_prev = jnp.concatenate([zero[None], ys[:-1]], 0)
-    return fused._sum_outer(h_prev, dz), dz.sum((0, 1)), dz
+    return fused.sum_outer(h_prev, dz), dz.sum((0, 1)), dz
 
 
 inplace_lstm.defvjp(_inplace_fwd, _inplace_bwd)

@@ -1,4 +1,4 @@
-"""One global model on many series (:mod:`jaxseq.global_model`), on two panels.
+"""One global model on many series (:mod:`jaxseq.app.global_model`), on two panels.
 
 * **chapter**: the chapter's 10,000 synthetic series (``data.generate_time_series(10000, 80,
   seed=42)``) as a panel: each series has its own protocol (window 50, horizon 10, the last 10
@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from jaxseq import data, global_model, io, panel
+from jaxseq import data
+from jaxseq.app import global_model, io, panel
 
 MACRO_COLUMNS = (
     "realgdp",

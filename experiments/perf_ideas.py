@@ -27,7 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 from timing import interleave, write_report
 
-from jaxseq import bench, cells, data, fused, models, train
+from jaxseq import cells, data, fused, models, train
+from jaxseq.bench import harness as bench
 from jaxseq.layers import Dense, Sequential, TimeDistributed
 from jaxseq.recurrent import RNN
 

@@ -25,7 +25,7 @@ os.environ["XLA_FLAGS"] = (
 import jax  # noqa: E402
 from jax._src.lib import _profile_data  # noqa: E402
 
-from jaxseq import bench  # noqa: E402
+from jaxseq.bench import harness as bench  # noqa: E402
 
 
 def profile(contender, what: str, steps: int) -> tuple[collections.Counter, collections.Counter]:

@@ -107,8 +107,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = "experiments/results/real_series" + ("_quantiles" if args.quantiles else "")
-    from jaxseq import compare
-    from jaxseq.progress import Reporter
+    from jaxseq.app import compare
+    from jaxseq.app.progress import Reporter
 
     out = Path(args.out)
     summary = {}

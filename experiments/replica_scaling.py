@@ -24,7 +24,8 @@ import numpy as np
 import optax
 from timing import interleave, write_report
 
-from jaxseq import bench, cells
+from jaxseq import cells
+from jaxseq.bench import harness as bench
 from jaxseq.recurrent import scan_cell
 from jaxseq.train import TrainState, make_optimizer, mse
 

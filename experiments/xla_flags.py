@@ -36,8 +36,8 @@ SETTINGS = {
 CHILD = """
 import json, sys, time, resource
 import jax, numpy as np
-from jaxseq import bench
-from jaxseq.peers import flax_contender
+from jaxseq.bench import harness as bench
+from jaxseq.bench.peers import flax_contender
 spec = bench.WORKLOADS[sys.argv[1]]
 rounds = int(sys.argv[2])
 contenders = [bench.jaxseq_contender(spec), flax_contender(spec, bench._timer)]

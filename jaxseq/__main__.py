@@ -1,3 +1,3 @@
-from jaxseq.cli import main
+from jaxseq.app.cli import main
 
 raise SystemExit(main())

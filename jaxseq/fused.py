@@ -190,12 +190,12 @@ def _input_grads(W: Array | None, xs: Array, dz: Array):
     db = jnp.sum(dz, axis=(0, 1))
     if W is None:
         return None, db, dz
-    dW = _sum_outer(xs, dz)
+    dW = sum_outer(xs, dz)
     dxs = (dz.reshape(-1, dz.shape[-1]) @ W.T).reshape(xs.shape)
     return dW, db, dxs
 
 
-def _sum_outer(a: Array, b: Array) -> Array:
+def sum_outer(a: Array, b: Array) -> Array:
     """``sum_t a_t^T b_t`` for ``a`` ``[T, B, H]``, ``b`` ``[T, B, G]``: one ``[H, G]`` matmul.
 
     Written on 2-D views with one contracting dimension: XLA runs a dot that contracts two
@@ -257,7 +257,7 @@ def _simple_rnn_bwd(activation, res, cotangents):
 
     dh0, (da, dhm) = _rscan(step, dhT, (pre, ys, dys))
     h_prev = _shift_in(h0, ys)
-    dU = _sum_outer(_mul(h_prev, mask), da)
+    dU = sum_outer(_mul(h_prev, mask), da)
     dW, db, dxs = _input_grads(W, xs, da)
     return dU, dW, db, dh0, dxs, _dmask(h_prev, dhm, mask)
 
@@ -268,13 +268,13 @@ simple_rnn_scan.defvjp(_simple_rnn_fwd, _simple_rnn_bwd)
 # --------------------------------------------------------------------------- LSTM
 
 
-def _gate_scale(H: int, dtype) -> Array:
+def gate_scale(H: int, dtype) -> Array:
     """Per-column scale of the fused i, f, g, o pre-activations: 1/2 for sigmoid gates, 1 for g."""
     half = jnp.full((H,), 0.5, dtype)
     return jnp.concatenate([half, half, jnp.ones((H,), dtype), half])
 
 
-def _lstm_step(x, h, c, U, mask, peep, scale):
+def lstm_step(x, h, c, U, mask, peep, scale):
     """One LSTM step on the gate input ``x`` (``x_t W + b``). Returns ``t`` (the fused gate
     tanh), the new ``c``, ``tanh(c)``, ``h``."""
     H = h.shape[-1]
@@ -303,13 +303,13 @@ def lstm_scan(use_peep: bool, U, peep, W, b, h0, c0, xs, mask):
 
 def _lstm_infer(use_peep, U, peep, W, b, h0, c0, xs, mask):
     H = h0.shape[-1]
-    scale = _gate_scale(H, h0.dtype)
+    scale = gate_scale(H, h0.dtype)
     if use_peep:
         gate_input = _gate_input(W, b)
 
         def step(carry, x):
             h, c = carry
-            _, c, _, h = _lstm_step(gate_input(x), h, c, U, mask, peep, scale)
+            _, c, _, h = lstm_step(gate_input(x), h, c, U, mask, peep, scale)
             return (h, c), h
 
         (h, c), ys = jax.lax.scan(step, (h0, c0), xs)
@@ -337,14 +337,14 @@ def _lstm_infer(use_peep, U, peep, W, b, h0, c0, xs, mask):
 
 def _lstm_fwd(use_peep, U, peep, W, b, h0, c0, xs, mask):
     H = h0.shape[-1]
-    scale = _gate_scale(H, h0.dtype)
+    scale = gate_scale(H, h0.dtype)
     raw = xs
     W_loop, xs = _train_inputs(W, xs)
     gate_input = _gate_input(W_loop, b)
 
     def step(carry, x):
         h, c = carry
-        t, c, _, h = _lstm_step(gate_input(x), h, c, U, mask, peep if use_peep else None, scale)
+        t, c, _, h = lstm_step(gate_input(x), h, c, U, mask, peep if use_peep else None, scale)
         # The stash keeps the gates' tanh and c; tanh(c) is recomputed in the backward pass
         # (one transcendental on [batch, H] is cheaper than writing and zero-filling it).
         return (h, c), (jnp.concatenate([t, c], axis=-1), h)
@@ -360,7 +360,7 @@ def _lstm_bwd(use_peep, res, cotangents):
     H = h0.shape[-1]
     # Gates as a middle axis, [batch, 4, H]: the four gate blocks of dz are then built by
     # stacking whole rows rather than by a per-element concatenation.
-    scale = _gate_scale(H, stash.dtype).reshape(4, H)
+    scale = gate_scale(H, stash.dtype).reshape(4, H)
     scale2 = scale * scale
     cs = stash[..., 4 * H :]
     c_prev_all = _shift_in(c0, cs)
@@ -387,7 +387,7 @@ def _lstm_bwd(use_peep, res, cotangents):
 
     (dh0, dc0), (dz, dhm) = _rscan(step, (dhT, dcT), (stash, c_prev_all, dys))
     h_prev = _shift_in(h0, ys)
-    dU = _sum_outer(_mul(h_prev, mask), dz)
+    dU = sum_outer(_mul(h_prev, mask), dz)
     if use_peep:
         dpeep = jnp.stack(
             [
@@ -408,7 +408,7 @@ lstm_scan.defvjp(_lstm_fwd, _lstm_bwd)
 # --------------------------------------------------------------------------- GRU (reset after)
 
 
-def _gru_step(x, h, U, b_rec, mask):
+def gru_step(x, h, U, b_rec, mask):
     """One reset-after GRU step on the gate input ``x`` (``x_t W + b``). Returns ``zr`` (sigmoid
     of z, r), ``g``, ``hg``, the new ``h``."""
     H = h.shape[-1]
@@ -432,7 +432,7 @@ def _gru_infer(U, b_rec, W, b, h0, xs, mask):
         gate_input = _gate_input(W, b)
 
         def step(h, x):
-            h = _gru_step(gate_input(x), h, U, b_rec, mask)[-1]
+            h = gru_step(gate_input(x), h, U, b_rec, mask)[-1]
             return h, h
 
         h, ys = jax.lax.scan(step, h0, xs)
@@ -482,7 +482,7 @@ def _gru_fwd(U, b_rec, W, b, h0, xs, mask):
     gate_input = _gate_input(W_loop, b)
 
     def step(h, x):
-        zr, g, hg, h = _gru_step(gate_input(x), h, U, b_rec, mask)
+        zr, g, hg, h = gru_step(gate_input(x), h, U, b_rec, mask)
         return h, jnp.concatenate([zr, g, hg, h], axis=-1)
 
     h, stash = jax.lax.scan(step, h0, xs)
@@ -512,7 +512,7 @@ def _gru_bwd(res, cotangents):
     # dhr differs from dx only in its g block (times r): rebuilt after the loop in one pass
     # rather than written out at every step.
     dhr = dx * jnp.concatenate([jnp.ones_like(stash[..., : 2 * H]), stash[..., H : 2 * H]], -1)
-    dU = _sum_outer(_mul(h_prev_all, mask), dhr)
+    dU = sum_outer(_mul(h_prev_all, mask), dhr)
     db_rec = jnp.sum(dhr, axis=(0, 1))
     dW, db, dxs = _input_grads(W, xs, dx)
     return dU, db_rec, dW, db, dh0, dxs, _dmask(h_prev_all, dhm, mask)

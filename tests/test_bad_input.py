@@ -28,8 +28,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxseq import cells, data, io, layers, models, train
-from jaxseq.cli import main
+from jaxseq import cells, data, layers, models, train
+from jaxseq.app import io
+from jaxseq.app.cli import main
 from jaxseq.errors import InputError
 from jaxseq.recurrent import RNN, scan_cell
 

@@ -7,7 +7,9 @@ import jax
 import numpy as np
 import pytest
 
-from jaxseq import bench, bench_workloads, peers, peers_torch
+from jaxseq.bench import harness as bench
+from jaxseq.bench import peers, peers_torch
+from jaxseq.bench import workloads as bench_workloads
 from jaxseq.errors import InputError
 
 TINY_SPEC = dict(batch=3, time=5, units=4)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from statsmodels.datasets import macrodata
 
-from jaxseq import calendar, io
+from jaxseq.app import calendar, io
 from jaxseq.errors import InputError
 
 
@@ -313,7 +313,7 @@ def test_for_series_refusals_name_the_argument():
         calendar.for_series(two, ["month"], extra_steps=3)
     with pytest.raises(InputError, match=r"extra_steps must be an integer >= 0, got -1"):
         calendar.for_series(_monthly(), extra_steps=-1)
-    with pytest.raises(InputError, match=r"series must be a jaxseq.io.Series .* got DataFrame"):
+    with pytest.raises(InputError, match=r"series must be a jaxseq.app.io.Series .* got DataFrame"):
         calendar.for_series(pd.DataFrame({"y": [1.0]}))
     yearly = io.load_series(
         pd.DataFrame({"year": [2001, 2002, 2003], "y": [1.0, 2, 3]}), time_column="year"

@@ -8,9 +8,9 @@ import jax
 import numpy as np
 import pytest
 
-from jaxseq import forecasting, workflow
-from jaxseq.cli import main
-from jaxseq.runs import Run
+from jaxseq.app import forecasting, workflow
+from jaxseq.app.cli import main
+from jaxseq.app.runs import Run
 
 T = np.arange(400)
 SIGNAL = np.sin(T / 6.0) + 0.5 * np.sin(T / 17.0)

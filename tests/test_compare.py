@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jaxseq import cells, compare, metrics
-from jaxseq.cli import main
-from jaxseq.runs import Run
+from jaxseq import cells, metrics
+from jaxseq.app import compare
+from jaxseq.app.cli import main
+from jaxseq.app.runs import Run
 
 T = np.arange(260)
 SIGNAL = (

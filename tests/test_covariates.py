@@ -8,11 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jaxseq import calendar, covariates, data, workflow
-from jaxseq.cli import main
+from jaxseq import data
+from jaxseq.app import calendar, covariates, workflow
+from jaxseq.app.cli import main
+from jaxseq.app.io import load_series
+from jaxseq.app.runs import Run
 from jaxseq.errors import InputError
-from jaxseq.io import load_series
-from jaxseq.runs import Run
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WINDOW, HORIZON, LENGTH, TRAILING = 8, 3, 80, 3
@@ -297,7 +298,7 @@ def test_loader_keeps_refusing_gaps_without_covariates(csv):
 
 @pytest.mark.parametrize("head", [None, (0.1, 0.5, 0.9)])
 def test_compare_with_covariates(csv, head):
-    from jaxseq import compare
+    from jaxseq.app import compare
 
     result = compare.compare(
         str(csv),

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from jaxseq import experiments
-from jaxseq.cli import main
+from jaxseq.app import experiments
+from jaxseq.app.cli import main
 
 FIELDS = {
     "model",

@@ -26,8 +26,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from jaxseq import io
-from jaxseq.cli import main
+from jaxseq.app import io
+from jaxseq.app.cli import main
 from jaxseq.errors import InputError
 
 F32_MAX = float(np.finfo(np.float32).max)

@@ -1,4 +1,4 @@
-"""One global model on a panel (:mod:`jaxseq.global_model`): copies of one series against each
+"""One global model on a panel (:mod:`jaxseq.app.global_model`): copies of one series against each
 other and against the single-series path, per-series metrics against NumPy, series of
 different lengths and start dates, windows that never cross series, errors, the CLI and a tiny
 P1. Small data and the linear model (one compiled epoch per data shape)."""
@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jaxseq import bench, cli, data, global_model, panel, workflow
+from jaxseq import data
+from jaxseq.app import cli, global_model, panel, workflow
+from jaxseq.bench import harness as bench
 from jaxseq.errors import InputError
 
 SETTINGS = dict(model="linear_multi", window=6, horizon=2, valid_size=4, test_size=4)
@@ -277,7 +279,8 @@ def test_p1_bench_workload_reports_windows_per_second():
 TWO_DEVICES = """
 import json, sys
 import jax, numpy as np
-from jaxseq import global_model, panel
+from jaxseq.app import global_model
+from jaxseq.app import panel
 t = np.arange(40)
 series = [np.sin(t / 3 + k) + k for k in range(3)]
 settings = dict(model="linear_multi", window=6, horizon=2, valid_size=4, test_size=4,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jaxseq import io
+from jaxseq.app import io
 from jaxseq.errors import InputError
 
 WEEKS = pd.date_range("1958-03-29", periods=12, freq="W-SAT")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from statsmodels.datasets import grunfeld, macrodata
 
-from jaxseq import io, panel
+from jaxseq.app import io, panel
 from jaxseq.data import generate_time_series
 from jaxseq.errors import InputError
 
@@ -289,7 +289,7 @@ def test_from_columns_refusals():
         InputError, match=r"^the series has 3 steps; at least 5 are needed \(min_length"
     ):
         panel.from_columns(wide, min_length=5)
-    with pytest.raises(InputError, match=r"^series must be a jaxseq.io.Series"):
+    with pytest.raises(InputError, match=r"^series must be a jaxseq.app.io.Series"):
         panel.from_columns(np.zeros((3, 2)))
 
 

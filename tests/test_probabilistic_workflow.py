@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxseq import calibration, compare, forecasting, metrics, models, workflow
-from jaxseq.cli import main
+from jaxseq import calibration, metrics, models
+from jaxseq.app import compare, forecasting, workflow
+from jaxseq.app.cli import main
+from jaxseq.app.runs import Run
 from jaxseq.errors import InputError
-from jaxseq.runs import Run
 
 T = np.arange(260)
 SIGNAL = 10.0 + 3.0 * np.sin(T / 5.0) + np.random.default_rng(0).normal(0.0, 0.3, len(T))

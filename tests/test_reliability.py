@@ -12,10 +12,10 @@ import optax
 import pytest
 
 from jaxseq import cells, data, models, train
-from jaxseq.cli import main
+from jaxseq.app.cli import main
+from jaxseq.app.runs import Run, RunConfig
 from jaxseq.layers import Dense, Sequential, TimeDistributed
 from jaxseq.recurrent import RNN, scan_cell
-from jaxseq.runs import Run, RunConfig
 
 SMALL = data.chapter_data("one_step", n_series=200)  # 140 training windows: 5 steps of 32
 

@@ -61,7 +61,7 @@ class RunConfig:
     covariates: list[str] = dataclasses.field(default_factory=list)
     #: known-future covariates (input columns known for the horizon too: lead features)
     future_covariates: list[str] = dataclasses.field(default_factory=list)
-    #: calendar features of the time column (:data:`jaxseq.calendar.FEATURES`); [] is none
+    #: calendar features of the time column (:data:`jaxseq.app.calendar.FEATURES`); [] is none
     calendar: list[str] = dataclasses.field(default_factory=list)
 
     @property

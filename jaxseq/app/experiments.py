@@ -367,7 +367,7 @@ def markdown_table(rows: list[dict], host: dict, settings: Settings, wall_second
 
 def write_results(records, settings: Settings, host: dict, wall_seconds: float) -> list[dict]:
     """Write results.json, results.md and the figures under ``settings.out``."""
-    from jaxseq import plots
+    from jaxseq.app import plots
 
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -392,7 +392,7 @@ def write_results(records, settings: Settings, host: dict, wall_seconds: float) 
 
 
 def run_experiments(settings: Settings, reporter) -> list[dict]:
-    """Train, evaluate and write everything; ``reporter`` shows progress (see :mod:`jaxseq.progress`)."""
+    """Train, evaluate and write everything; ``reporter`` shows progress (see :mod:`jaxseq.app.progress`)."""
     host = machine()
     start = time.perf_counter()
     with reporter:

@@ -11,17 +11,18 @@ import json
 import jax.numpy as jnp
 import numpy as np
 
-from jaxseq import covariates, data, evaluate, models
-from jaxseq.errors import InputError, check_positive_int
-from jaxseq.io import Series
-from jaxseq.runs import Run, RunConfig
-from jaxseq.workflow import (
+from jaxseq import data, evaluate, models
+from jaxseq.app import covariates
+from jaxseq.app.io import Series
+from jaxseq.app.runs import Run, RunConfig
+from jaxseq.app.workflow import (
     CALIBRATION,
     load_for,
     load_run_state,
     predict_quantile_units,
     predict_units,
 )
+from jaxseq.errors import InputError, check_positive_int
 
 # --------------------------------------------------------------------------- forecasting
 
@@ -77,8 +78,8 @@ def forecast_values(
     model) the quantiles at the model's levels, ``[seeds, steps, targets, L]``.
 
     A run with future covariates or calendar features also needs ``future``, the ``horizon``
-    rows after ``history`` (:func:`jaxseq.covariates.forecast_rows`); both are then
-    ``[time, columns + calendar columns]`` (:func:`jaxseq.covariates.rows`) and the window is
+    rows after ``history`` (:func:`jaxseq.app.covariates.forecast_rows`); both are then
+    ``[time, columns + calendar columns]`` (:func:`jaxseq.app.covariates.rows`) and the window is
     cut by :func:`jaxseq.data.windows_at` at origin ``len(history)``, lead features included.
 
     Multi-step and seq2seq models forecast their horizon at once (``steps <= horizon``); a
@@ -99,7 +100,7 @@ def forecast_values(
         if future is None or len(future) < config.horizon:
             raise InputError(
                 f"this run reads future covariates: future must hold the {config.horizon} rows "
-                "after the history (jaxseq.covariates.forecast_rows)"
+                "after the history (jaxseq.app.covariates.forecast_rows)"
             )
         rows = np.concatenate([history[-config.window :], future[: config.horizon]])
         x, _ = data.windows_at(

@@ -1,4 +1,4 @@
-"""PyTorch as a peer of ``jaxseq bench``: the same workloads as :mod:`jaxseq.peers`.
+"""PyTorch as a peer of ``jaxseq bench``: the same workloads as :mod:`jaxseq.bench.peers`.
 
 A workload is what a PyTorch user would write: ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN``
 (``batch_first``, ``num_layers`` as the workload, tanh) and an ``nn.Linear`` head, or the
@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from jaxseq.peers import Contender, WorkloadSpec, random_data
+from jaxseq.bench.peers import Contender, WorkloadSpec, random_data
 
 
 def torch_available() -> bool:

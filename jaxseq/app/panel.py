@@ -1,9 +1,9 @@
-"""Many series as one data set: a :class:`Panel` of :class:`jaxseq.io.Series`, one per id.
+"""Many series as one data set: a :class:`Panel` of :class:`jaxseq.app.io.Series`, one per id.
 
 Three ways in:
 
 * :func:`load_panel` reads long format (one row per id and time, as a CSV or Parquet file or
-  a ``DataFrame``) and builds each id's series with :func:`jaxseq.io.load_series`, so every
+  a ``DataFrame``) and builds each id's series with :func:`jaxseq.app.io.load_series`, so every
   check of a single series (time order, duplicate times, missing values, overflow, frequency
   and season) applies to each id, and a failure names the id;
 * :func:`from_columns` splits the target columns of one wide series into one series each;
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jaxseq import io
+from jaxseq.app import io
 from jaxseq.errors import InputError, check_positive_int
 
 _SHOWN = 10  # ids listed in a message at most
@@ -37,7 +37,7 @@ class Panel:
     """Several series with the same value columns and frequency, one per id.
 
     ``ids`` (strings, unique, in order of first appearance), ``series`` (one
-    :class:`jaxseq.io.Series` per id: ``values`` float32 ``[time_i, features]`` in time order;
+    :class:`jaxseq.app.io.Series` per id: ``values`` float32 ``[time_i, features]`` in time order;
     lengths and start dates may differ) and ``id_column`` (the column the ids came from, None
     when they did not come from a column)."""
 
@@ -130,7 +130,7 @@ def load_panel(
             columns may also be index levels; a ``DatetimeIndex`` is the time axis when no
             ``time_column`` is given).
         id_column: the column of series ids; read as strings (``007`` stays ``"007"``).
-        time_column: the column of times, as in :func:`jaxseq.io.load_series`: each id's rows
+        time_column: the column of times, as in :func:`jaxseq.app.io.load_series`: each id's rows
             are sorted by it, a duplicate time within one id is refused, dates get a frequency.
         columns: the value columns; default every column but the id and time columns.
         fill: missing values: None refuses them, else ``"interpolate"``, ``"ffill"`` or
@@ -142,7 +142,7 @@ def load_panel(
 
     Raises:
         InputError: an unknown id, time or value column; an empty id cell; a series shorter
-            than ``min_length``; any :func:`jaxseq.io.load_series` error of one series
+            than ``min_length``; any :func:`jaxseq.app.io.load_series` error of one series
             (prefixed by its id, its data rows those of the source); frequencies that differ.
     """
     min_length = check_positive_int("min_length", min_length)
@@ -352,7 +352,7 @@ def from_columns(
     """Split the target columns of one wide series into single-column series.
 
     Args:
-        series: a :class:`jaxseq.io.Series` ``[time, features]``.
+        series: a :class:`jaxseq.app.io.Series` ``[time, features]``.
         columns: the columns that become series, in order; default all of them.
         min_length: the fewest steps the series may have.
 
@@ -363,7 +363,7 @@ def from_columns(
     """
     if not isinstance(series, io.Series):
         raise InputError(
-            f"series must be a jaxseq.io.Series (from load_series), got {type(series).__name__}"
+            f"series must be a jaxseq.app.io.Series (from load_series), got {type(series).__name__}"
         )
     min_length = check_positive_int("min_length", min_length)
     names = list(series.columns) if columns is None else _column_list(series, columns)

@@ -1,7 +1,7 @@
-"""Many series, one global model: every series of a :class:`jaxseq.panel.Panel` trains one
+"""Many series, one global model: every series of a :class:`jaxseq.app.panel.Panel` trains one
 network, seeds at once by ``vmap``.
 
-Each series ``i`` keeps the single-series protocol of :mod:`jaxseq.workflow`:
+Each series ``i`` keeps the single-series protocol of :mod:`jaxseq.app.workflow`:
 
 * its own :class:`jaxseq.data.Protocol` (``workflow.protocol_for`` of its own length: training
   targets in ``[0, train_end_i)``, validation and test targets in its last steps), so series
@@ -35,12 +35,13 @@ from collections.abc import Callable, Sequence
 import jax
 import numpy as np
 
-from jaxseq import baselines, data, forecasting, metrics, models, workflow
+from jaxseq import baselines, data, metrics, models
 from jaxseq import normalize as norm
+from jaxseq.app import forecasting, workflow
+from jaxseq.app.panel import Panel
+from jaxseq.app.runs import RunConfig
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.evaluate import summarize
-from jaxseq.panel import Panel
-from jaxseq.runs import RunConfig
 from jaxseq.train import replica_keys
 
 SPLITS = ("train", "valid", "test")
@@ -73,7 +74,7 @@ def panel_config(
     (default the first column) are forecast, ``head`` makes it probabilistic (quantile levels,
     ``"normal"``, ``"student_t"``). Refuses an unknown model, target or option."""
     if not isinstance(panel, Panel):
-        raise InputError(f"panel must be a jaxseq.panel.Panel, got {type(panel).__name__}")
+        raise InputError(f"panel must be a jaxseq.app.panel.Panel, got {type(panel).__name__}")
     task = models.get(model).task  # an unknown name is refused here, with the zoo listed
     norm.check_mode(normalize)
     columns = list(panel.columns)
@@ -452,10 +453,10 @@ def fit_panel(
     **options,
 ) -> PanelResult:
     """Train one global ``model`` (a zoo name) on every series of ``panel``, ``seeds``
-    replicas at once (``vmap``, through :func:`jaxseq.workflow.fit_state`), and score it.
+    replicas at once (``vmap``, through :func:`jaxseq.app.workflow.fit_state`), and score it.
 
     Args:
-        panel: the series (:mod:`jaxseq.panel`), each ``[time_i, features]``.
+        panel: the series (:mod:`jaxseq.app.panel`), each ``[time_i, features]``.
         model, window, horizon, seeds, epochs: as for ``jaxseq train``.
         skip_short: leave out series too short for the protocol (listed in
             ``result.data.skipped``) instead of refusing the panel.

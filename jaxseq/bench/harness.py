@@ -1,9 +1,9 @@
 """``jaxseq bench``: time training steps and forward passes on whatever device JAX finds.
 
 Every workload is run by jaxseq and, when installed, by the peers a user would otherwise pick
-(:mod:`jaxseq.peers`: Flax linen ``nn.RNN``, Keras 3 on JAX; :mod:`jaxseq.peers_torch`:
+(:mod:`jaxseq.bench.peers`: Flax linen ``nn.RNN``, Keras 3 on JAX; :mod:`jaxseq.bench.peers_torch`:
 PyTorch, on cuDNN when JAX and PyTorch both see a GPU). E1 (the evaluator), B1 (a backtest)
-and S8 (seeds at once) are in :mod:`jaxseq.bench_workloads`. Contenders are timed
+and S8 (seeds at once) are in :mod:`jaxseq.bench.workloads`. Contenders are timed
 *interleaved* in one process (each round runs every contender once, in a fresh seeded
 order), so a slow spell of a shared machine hits them alike; each figure is the median over many timed steps (``block_until_ready``) after
 compilation, with its 10th-90th percentile spread, and each ratio is the median of the
@@ -22,11 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxseq import bench_workloads, cells, models
-from jaxseq.errors import InputError
-from jaxseq.experiments import machine
-from jaxseq.layers import Dense, Sequential, TimeDistributed
-from jaxseq.peers import (
+from jaxseq import cells, models
+from jaxseq.app.experiments import machine
+from jaxseq.bench import workloads as bench_workloads
+from jaxseq.bench.peers import (
     Contender,
     WorkloadSpec,
     flax_contender,
@@ -34,7 +33,9 @@ from jaxseq.peers import (
     keras_contender,
     random_data,
 )
-from jaxseq.peers_torch import torch_available
+from jaxseq.bench.peers_torch import torch_available
+from jaxseq.errors import InputError
+from jaxseq.layers import Dense, Sequential, TimeDistributed
 from jaxseq.recurrent import RNN
 from jaxseq.train import TrainState, make_optimizer, mse
 
@@ -110,7 +111,7 @@ WORKLOADS = {
 
 
 def _torch_contender(spec, timer, dtype="float32"):
-    from jaxseq.peers_torch import torch_contender
+    from jaxseq.bench.peers_torch import torch_contender
 
     return torch_contender(spec, timer, dtype)
 
@@ -326,7 +327,7 @@ def run_bench(
     ``flax``, ``keras`` and ``torch`` (``["none"]`` or empty: jaxseq alone; ``None``: those
     installed). ``sizes`` shrinks the workloads (tests): ``{"spec": {field: value}}`` replaces
     fields of every W spec, ``{"E1": {...}}``, ``{"B1": {...}}``, ``{"S8": {...}}``, ``{"P1": {...}}`` are keyword
-    arguments of :mod:`jaxseq.bench_workloads`' runners.
+    arguments of :mod:`jaxseq.bench.workloads`' runners.
     """
     known = list(DEFAULT_WORKLOADS)
     for name in names:

@@ -78,19 +78,19 @@ def _names(text: str | None) -> list[str] | None:
 
 
 def _output(path: str) -> str:
-    from jaxseq.io import check_output_file
+    from jaxseq.app.io import check_output_file
 
     return str(check_output_file(path, "--out"))
 
 
 def _figure(path: str) -> str:
-    from jaxseq.plots import check_figure_path
+    from jaxseq.app.plots import check_figure_path
 
     return str(check_figure_path(path))
 
 
 def _reporter(args, models, epochs):
-    from jaxseq.progress import Reporter
+    from jaxseq.app.progress import Reporter
 
     return Reporter(models, epochs, quiet=getattr(args, "quiet", False))
 
@@ -107,8 +107,8 @@ def cmd_models(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from jaxseq import workflow
-    from jaxseq.runs import Run
+    from jaxseq.app import workflow
+    from jaxseq.app.runs import Run
 
     if args.plot:
         _figure(args.plot)
@@ -176,7 +176,7 @@ def cmd_train(args) -> int:
             f"{sum(last) / len(last):.5f}; run saved in {out}"
         )
     if args.plot and history:
-        from jaxseq import plots
+        from jaxseq.app import plots
 
         plots.run_learning_curves(history, args.plot, config.model)
     return 0
@@ -212,8 +212,8 @@ def _quantile_table(rows: dict, title: str) -> list[str]:
 
 
 def cmd_evaluate(args) -> int:
-    from jaxseq import workflow
-    from jaxseq.runs import Run, write_json
+    from jaxseq.app import workflow
+    from jaxseq.app.runs import Run, write_json
 
     out = _output(args.out) if args.out else None
     run = Run(args.run)
@@ -251,7 +251,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from jaxseq import compare
+    from jaxseq.app import compare
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -294,9 +294,9 @@ def cmd_compare(args) -> int:
 
 
 def cmd_forecast(args) -> int:
-    from jaxseq import forecasting
-    from jaxseq.io import write_csv
-    from jaxseq.runs import Run
+    from jaxseq.app import forecasting
+    from jaxseq.app.io import write_csv
+    from jaxseq.app.runs import Run
 
     out = _output(args.out or str(Path(args.run) / "forecast.csv"))
     if args.plot:
@@ -330,7 +330,7 @@ def cmd_forecast(args) -> int:
             "windows"
         )
     if args.plot:
-        from jaxseq import plots
+        from jaxseq.app import plots
 
         col = run.config.target_indices[0]
         plots.forecast_figure(
@@ -361,9 +361,9 @@ def _bands(forecast) -> list:
 
 
 def cmd_impute(args) -> int:
-    from jaxseq import forecasting
-    from jaxseq.io import write_csv
-    from jaxseq.runs import Run
+    from jaxseq.app import forecasting
+    from jaxseq.app.io import write_csv
+    from jaxseq.app.runs import Run
 
     out = _output(args.out or str(Path(args.run) / "imputed.csv"))
     run = Run(args.run)
@@ -378,7 +378,7 @@ def cmd_impute(args) -> int:
 
 
 def cmd_experiments(args) -> int:
-    from jaxseq import experiments
+    from jaxseq.app import experiments
 
     if args.quick:
         chosen = list(experiments.QUICK_MODELS)
@@ -409,7 +409,7 @@ def cmd_experiments(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from jaxseq import bench
+    from jaxseq.bench import harness as bench
 
     names = args.workloads or list(bench.DEFAULT_WORKLOADS)
     result = bench.run_bench(
@@ -428,14 +428,14 @@ def cmd_bench(args) -> int:
 
 
 # --------------------------------------------------------------------------- panel
-# `jaxseq panel`: one global model on many series (jaxseq.global_model). Kept in this block.
+# `jaxseq panel`: one global model on many series (jaxseq.app.global_model). Kept in this block.
 
 
 def cmd_panel(args) -> int:
     import pandas as pd
 
-    from jaxseq import global_model, io, panel
-    from jaxseq.runs import write_json
+    from jaxseq.app import global_model, io, panel
+    from jaxseq.app.runs import write_json
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -717,7 +717,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _covariate_options(p) -> None:
-    """Options shared by train and compare: covariates beside the target (jaxseq.covariates)."""
+    """Options shared by train and compare: covariates beside the target (jaxseq.app.covariates)."""
     p.add_argument(
         "--covariates",
         type=_names,
@@ -832,7 +832,7 @@ class _Notes:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from jaxseq.runs import install_stop_handlers, restore_handlers
+    from jaxseq.app.runs import install_stop_handlers, restore_handlers
 
     previous = install_stop_handlers()  # SIGTERM stops like Ctrl-C, never mid-checkpoint
     try:

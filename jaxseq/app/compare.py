@@ -1,6 +1,6 @@
 """Compare every applicable model on one series, against the baselines, and keep the best.
 
-``jaxseq.compare(data, horizon=..., window=...)`` (and ``jaxseq compare``) trains every zoo
+``jaxseq.app.compare(data, horizon=..., window=...)`` (and ``jaxseq compare``) trains every zoo
 model that can forecast the horizon, and any user model or cell given beside them, each with K
 seeds at once (``vmap``), models in worker processes where the machine has the cores. Every
 model and every baseline is scored at the same validation and test origins (rolling origin,
@@ -25,13 +25,14 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxseq import cells, data, metrics, workflow
-from jaxseq import covariates as covariates_
+from jaxseq import cells, data, metrics
 from jaxseq import distributions as dist
 from jaxseq import models as zoo
+from jaxseq.app import covariates as covariates_
+from jaxseq.app import workflow
+from jaxseq.app.io import Series, load_series, write_csv
+from jaxseq.app.runs import Run, RunConfig, write_json
 from jaxseq.errors import InputError, check_positive_int
-from jaxseq.io import Series, load_series, write_csv
-from jaxseq.runs import Run, RunConfig, write_json
 
 METRICS = ("mae", "rmse", "mase", "smape")
 
@@ -101,10 +102,10 @@ def compare(
             windows, beside the seasonal naive quantile baseline.
         covariates, future_covariates, calendar: past-observed and known-future covariate
             columns and calendar features (``True`` for the frequency's defaults, or names),
-            inputs of every model beside ``column`` (:mod:`jaxseq.covariates`).
+            inputs of every model beside ``column`` (:mod:`jaxseq.app.covariates`).
         jobs: worker processes (default 2 on a multi-core CPU, 1 on an accelerator).
         out: folder for the results (nothing is written without it).
-        progress: a :class:`jaxseq.progress.Reporter` (or anything with ``epoch`` and ``done``).
+        progress: a :class:`jaxseq.app.progress.Reporter` (or anything with ``epoch`` and ``done``).
     """
     from jaxseq.parallel import default_jobs, run_jobs
 
@@ -219,7 +220,7 @@ def train_and_forecast(
 ) -> dict:
     """Train one model's seeds (keeping each one's best validation epoch) and forecast every
     validation and test origin in the data's units. Plain data out, for a worker process.
-    The windows are the run's (:func:`jaxseq.workflow.dataset_for`: covariates included)."""
+    The windows are the run's (:func:`jaxseq.app.workflow.dataset_for`: covariates included)."""
     ds = workflow.dataset_for(config, series, protocol=protocol)
     scaler = ds.scaler
     t = time.perf_counter()
@@ -490,7 +491,7 @@ def _interval(scores: dict, nominal: float | None) -> dict:
 
 def write_outputs(result, records, configs, series, protocol, out: Path, source) -> None:
     """``compare.json``, ``compare.md``, ``compare.png`` and the best zoo model's run folder."""
-    from jaxseq import plots
+    from jaxseq.app import plots
 
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "compare.json", result)

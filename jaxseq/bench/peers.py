@@ -1,5 +1,5 @@
 """The peers ``jaxseq bench`` times: the same workloads in Flax linen and Keras 3 (PyTorch:
-:mod:`jaxseq.peers_torch`).
+:mod:`jaxseq.bench.peers_torch`).
 
 Each builder returns a :class:`Contender`: a training step ``state -> state`` (forward,
 backward, Adam with epsilon 1e-7) and a forward pass ``() -> outputs``, closed over fixed random

@@ -15,8 +15,8 @@ FIGURE_FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif"
 
 def check_figure_path(path) -> Path:
     """Refuse a figure path matplotlib cannot write, before any work is done."""
+    from jaxseq.app.io import check_output_file
     from jaxseq.errors import InputError
-    from jaxseq.io import check_output_file
 
     path = check_output_file(path, "figure")
     if path.suffix.lower() not in FIGURE_FORMATS:

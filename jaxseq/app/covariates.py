@@ -9,9 +9,9 @@ A run's input rows are, in this order (``[time, columns + 2 * len(calendar)]``):
 - *known-future* covariates (``--future-covariates``, a price plan, a promotion calendar) are
   known for the horizon too: each input step also carries the next ``horizon`` values as lead
   features (:func:`jaxseq.data.windows_at`), the last step exactly the horizon's;
-- *calendar* features (``--calendar``, :mod:`jaxseq.calendar`) are sine/cosine pairs of the
+- *calendar* features (``--calendar``, :mod:`jaxseq.app.calendar`) are sine/cosine pairs of the
   parsed time column: known-future columns computed from the dates, past the end of the series
-  too (:func:`jaxseq.calendar.future_times`), so they need no rows in the file.
+  too (:func:`jaxseq.app.calendar.future_times`), so they need no rows in the file.
 
 The series scaling standardises the file's columns with training statistics; calendar columns
 are left as they are (identity): they already lie in ``[-1, 1]``, exact and known everywhere,
@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jaxseq import calendar as cal
 from jaxseq import data
+from jaxseq.app import calendar as cal
+from jaxseq.app.io import Series, fill_missing, load_series
+from jaxseq.app.runs import RunConfig
 from jaxseq.errors import InputError
-from jaxseq.io import Series, fill_missing, load_series
-from jaxseq.runs import RunConfig
 
 
 def resolve(
@@ -54,7 +54,7 @@ def resolve(
         columns: extra input columns (``--column``); default, with covariates, none beyond them.
         targets: the columns to forecast (default the first input column, or the file's first).
         covariates, future_covariates: past-observed and known-future column names.
-        calendar: ``True`` / ``"default"`` (:func:`jaxseq.calendar.default_features` of the
+        calendar: ``True`` / ``"default"`` (:func:`jaxseq.app.calendar.default_features` of the
             time column's frequency), feature names, or ``None`` / ``False`` / ``[]`` (none).
 
     Returns:
@@ -127,7 +127,7 @@ def load(
 
     Returns:
         ``(series, future)``: ``series`` the rows up to the last target value (checked and filled
-        as :func:`jaxseq.io.load_series` does), ``future`` ``[rows, columns]`` float64, the
+        as :func:`jaxseq.app.io.load_series` does), ``future`` ``[rows, columns]`` float64, the
         trailing rows whose targets are all empty (NaN where a cell is empty), in data units;
         ``[0, columns]`` for a run without future covariates, whose file is loaded as it is.
     """
@@ -190,7 +190,7 @@ def inputs(config: RunConfig, series: Series, scaler: data.Scaler) -> np.ndarray
 def forecast_rows(config: RunConfig, series: Series, future: np.ndarray) -> np.ndarray:
     """The ``horizon`` rows after ``series`` a forecast reads, in data units: ``[horizon,
     columns + 2 * len(calendar)]``, the future covariates from the trailing rows ``future``
-    (:func:`load`), the calendar from :func:`jaxseq.calendar.future_times`, NaN elsewhere (the
+    (:func:`load`), the calendar from :func:`jaxseq.app.calendar.future_times`, NaN elsewhere (the
     targets and past covariates, which are never read at or after the origin).
 
     Raises:

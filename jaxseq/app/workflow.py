@@ -1,7 +1,7 @@
 """A user's own series: configure, train and evaluate a run (forecasting and imputation from a
-run: :mod:`jaxseq.forecasting`).
+run: :mod:`jaxseq.app.forecasting`).
 
-The command line (:mod:`jaxseq.cli`) is a thin layer over these functions. Data are windowed
+The command line (:mod:`jaxseq.app.cli`) is a thin layer over these functions. Data are windowed
 chronologically (:func:`jaxseq.data.split_series`), standardised with statistics of the training
 part only, and every metric and forecast is given back in the data's own units.
 """
@@ -17,12 +17,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxseq import baselines, covariates, data, evaluate, metrics, models
+from jaxseq import baselines, data, evaluate, metrics, models
 from jaxseq import distributions as dist
 from jaxseq import normalize as norm
+from jaxseq.app import covariates
+from jaxseq.app.io import Series, load_series
+from jaxseq.app.runs import Run, RunConfig, write_json
 from jaxseq.errors import InputError, check_positive_int
-from jaxseq.io import Series, load_series
-from jaxseq.runs import Run, RunConfig, write_json
 from jaxseq.train import Trainer, TrainingDiverged, replica_keys
 
 
@@ -30,7 +31,7 @@ def load_for(
     config: RunConfig, path: str | Path | None = None, *, allow_missing: bool = False
 ) -> Series:
     """The run's columns (inputs first, as trained) from ``path`` (default: the training file),
-    without the trailing rows that only carry future covariates (:func:`jaxseq.covariates.load`)."""
+    without the trailing rows that only carry future covariates (:func:`jaxseq.app.covariates.load`)."""
     return covariates.load(config, path, allow_missing=allow_missing)[0]
 
 
@@ -132,7 +133,7 @@ def make_config(
     :func:`jaxseq.distributions.get`).
 
     ``past_covariates``, ``future_covariates`` and ``calendar`` add covariates to the inputs
-    (:mod:`jaxseq.covariates`): the inputs are then the targets, ``columns``, the past and the
+    (:mod:`jaxseq.app.covariates`): the inputs are then the targets, ``columns``, the past and the
     future covariates, and the calendar columns.
 
     Everything that can be refused is refused here, before a run folder exists: the model, the
@@ -270,7 +271,7 @@ CALIBRATION = "calibration.json"
 def calibrate_run(run: Run, model: models.Model, state, series: Series) -> dict:
     """Conformal offsets of a probabilistic run's intervals, measured on its validation
     windows (:func:`jaxseq.calibration.offsets`, one set per seed: ``[seeds, horizon, targets,
-    intervals]``), written to the run folder as ``calibration.json`` for :func:`jaxseq.forecasting.forecast_run`."""
+    intervals]``), written to the run folder as ``calibration.json`` for :func:`jaxseq.app.forecasting.forecast_run`."""
     from jaxseq import calibration
 
     config = run.config

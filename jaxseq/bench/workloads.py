@@ -13,7 +13,7 @@
   the compiled function) against a Python loop of single-window forecasts (one compiled
   program, called per origin, each forecast brought back to NumPy as a loop would).
 - **P1**, a panel: one global model trained on the chapter's 10,000 series as a panel
-  (:mod:`jaxseq.global_model`), one seed and 8 seeds at once; training windows per second.
+  (:mod:`jaxseq.app.global_model`), one seed and 8 seeds at once; training windows per second.
 - **S8**, seeds at once: K replicas trained by ``vmap`` in one step against K single-replica
   steps run one after the other, K = 1, 2, 4, 8; throughput in sequences per second both ways.
 
@@ -34,8 +34,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxseq.experiments import CHAPTER_MODELS
-from jaxseq.peers import Contender, WorkloadSpec
+from jaxseq.app.experiments import CHAPTER_MODELS
+from jaxseq.bench.peers import Contender, WorkloadSpec
 
 #: The chapter's trained models with a Keras counterpart: ``make experiments``' models up to
 #: the WaveNet (the gated WaveNet and the encoder-decoder are jaxseq's own additions).
@@ -104,7 +104,7 @@ def interleave(
     calls: dict[str, Callable[[], object]], *, rounds: int, budget: float, warmup: int = 1
 ) -> dict[str, np.ndarray]:
     """Seconds per call of each entry, in an order drawn afresh each round (seeded, as
-    :func:`jaxseq.bench.time_interleaved`); at least 3 rounds, then until ``rounds`` or
+    :func:`jaxseq.bench.harness.time_interleaved`); at least 3 rounds, then until ``rounds`` or
     ``budget`` seconds."""
     for call in calls.values():
         for _ in range(warmup):
@@ -141,7 +141,7 @@ def run_seeds_throughput(
 ) -> dict:
     """S8: for each K, one ``vmap``'d step of K replicas against K single-replica steps.
 
-    ``contender(spec, replicas=K, vmap=True)`` builds jaxseq's step (:func:`jaxseq.bench.
+    ``contender(spec, replicas=K, vmap=True)`` builds jaxseq's step (:func:`jaxseq.bench.harness.
     jaxseq_contender`). Sequences per second count every replica's minibatch.
     """
     single = contender(spec)
@@ -264,7 +264,7 @@ def run_evaluator(
 
     keras = None
     if with_keras:
-        from jaxseq.peers import import_keras, keras_available
+        from jaxseq.bench.peers import import_keras, keras_available
 
         keras = import_keras() if keras_available() else None
     calls: dict[str, dict[str, Callable]] = {"vmap": {}, "one_seed_at_a_time": {}}
@@ -439,13 +439,14 @@ def run_panel_throughput(
     budget: float = 60.0,
 ) -> dict:
     """P1: one training epoch of a global model over every window of the chapter's series as a
-    panel (:func:`jaxseq.global_model.panel_data`: each series its own protocol and scaler,
+    panel (:func:`jaxseq.app.global_model.panel_data`: each series its own protocol and scaler,
     10 validation and 10 test steps), one seed and K seeds at once by ``vmap``, interleaved.
 
     ``length`` 80 leaves one training window per series (origin 50, as the chapter's split);
     windows per second count every replica's training windows (the epoch without its
     validation pass)."""
-    from jaxseq import data, global_model, panel, workflow
+    from jaxseq import data
+    from jaxseq.app import global_model, panel, workflow
     from jaxseq.train import replica_keys
 
     arrays = data.generate_time_series(n_series, length, seed=42)

@@ -17,7 +17,7 @@ month          January 0 ... December 11            12
 quarter        Q1 0 ... Q4 3                        4
 ============== ==================================== ==========================================
 
-The time axis is the one :func:`jaxseq.io.load_series` parses (``Series.time``, a
+The time axis is the one :func:`jaxseq.app.io.load_series` parses (``Series.time``, a
 ``pandas.DatetimeIndex``); :func:`for_series` also reaches past the end of a series, so that a
 forecast can read the calendar of its horizon.
 """
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from jaxseq import io
+from jaxseq.app import io
 from jaxseq.errors import InputError, check_positive_int
 
 FEATURES = (
@@ -43,7 +43,7 @@ FEATURES = (
     "quarter",
 )
 
-# the unit of one step (as jaxseq.io names it) -> the features that vary within it, and help
+# the unit of one step (as jaxseq.app.io names it) -> the features that vary within it, and help
 _BY_UNIT = {
     "second": ("hour", "day_of_week"),
     "minute": ("hour", "day_of_week"),
@@ -56,7 +56,7 @@ _BY_UNIT = {
     "quarter": ("quarter",),
     "year": (),
 }
-# Series.frequency names (jaxseq.io._KINDS, _SPECIAL and _NAMED) -> the unit of one step
+# Series.frequency names (jaxseq.app.io._KINDS, _SPECIAL and _NAMED) -> the unit of one step
 _UNIT_OF = {
     "yearly": "year",
     "annual": "year",
@@ -191,7 +191,7 @@ def for_series(
     """Calendar features of every row of a series and of ``extra_steps`` steps past its end.
 
     Args:
-        series: a :class:`jaxseq.io.Series` loaded with a time column of dates.
+        series: a :class:`jaxseq.app.io.Series` loaded with a time column of dates.
         features: names from :data:`FEATURES`; default :func:`default_features` of
             ``series.frequency``.
         extra_steps: steps past the last row (a forecast horizon), at ``series.freq``.
@@ -202,7 +202,7 @@ def for_series(
     """
     if not isinstance(series, io.Series):
         raise InputError(
-            f"series must be a jaxseq.io.Series (from load_series), got {type(series).__name__}"
+            f"series must be a jaxseq.app.io.Series (from load_series), got {type(series).__name__}"
         )
     extra_steps = check_positive_int("extra_steps", extra_steps, minimum=0)
     times = _dates(series.time, "the series' time axis")
