@@ -99,15 +99,8 @@ def _masked(h: Array, state_mask: Array | None) -> Array:
     return h if state_mask is None else h * state_mask
 
 
-def _matmul_last(x, kernel):
-    """``x @ kernel`` over the last axis of ``x [..., in]``, on a 2-D view so the kernel's
-    gradient is a dot with one contracting dimension."""
-    flat = x.reshape(-1, x.shape[-1]) @ kernel
-    return flat.reshape(*x.shape[:-1], flat.shape[-1])
-
-
 def _dense_projection(params, x):
-    return _matmul_last(x, params["kernel"]) + params["bias"]
+    return fused.matmul_last(x, params["kernel"]) + params["bias"]
 
 
 def _fused_inputs(params, xs):
@@ -116,7 +109,7 @@ def _fused_inputs(params, xs):
     fused scans add it inside the loop)."""
     if fused.projects_in_loop(xs.shape[-1]):
         return params["kernel"], xs
-    return None, _matmul_last(xs, params["kernel"])
+    return None, fused.matmul_last(xs, params["kernel"])
 
 
 def _symmetric_uniform(key, shape, dtype=jnp.float32):
@@ -152,7 +145,7 @@ def simple_rnn(
         }
 
     def recur(params, h, xp, state_mask=None):
-        h = activation(xp + _masked(h, state_mask) @ params["recurrent_kernel"])
+        _, h = fused.simple_rnn_step(xp, h, params["recurrent_kernel"], state_mask, activation)
         return h, h
 
     def scan(params, h, xs, state_mask=None):
@@ -224,29 +217,34 @@ def lstm(
                 params[f"peephole_{name}"] = peephole_init(k, (hidden_size,), param_dtype)
         return params
 
+    standard = activation is jnp.tanh and recurrent_activation in _LOGISTIC
+    # Other activations than tanh and the logistic: the gates are activated apart.
+    activations = (
+        {} if standard else dict(activation=activation, recurrent_activation=recurrent_activation)
+    )
+
+    def peepholes(params):
+        """``[3, H]`` (p_i, p_f, p_o), or ``None`` without peepholes."""
+        if not peephole:
+            return None
+        return jnp.stack([params["peephole_i"], params["peephole_f"], params["peephole_o"]])
+
     def recur(params, state: LSTMState, xp, state_mask=None):
-        z = xp + _masked(state.h, state_mask) @ params["recurrent_kernel"]
-        zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
-        if peephole:
-            zi = zi + params["peephole_i"] * state.c
-            zf = zf + params["peephole_f"] * state.c
-        c = recurrent_activation(zf) * state.c + recurrent_activation(zi) * activation(zg)
-        if peephole:
-            zo = zo + params["peephole_o"] * c
-        h = recurrent_activation(zo) * activation(c)
+        U = params["recurrent_kernel"]
+        _, c, _, h = fused.lstm_step(
+            xp, state.h, state.c, U, state_mask, peepholes(params), **activations
+        )
         return LSTMState(h, c), h
 
     def scan(params, state: LSTMState, xs, state_mask=None):
-        if peephole:
-            peep = jnp.stack([params["peephole_i"], params["peephole_f"], params["peephole_o"]])
-        else:
+        peep = peepholes(params)
+        if peep is None:
             peep = jnp.zeros((3, state.h.shape[-1]), state.h.dtype)
         W, xs = _fused_inputs(params, xs)
         U, b = params["recurrent_kernel"], params["bias"]
         (h, c), ys = fused.lstm_scan(peephole, U, peep, W, b, state.h, state.c, xs, state_mask)
         return LSTMState(h, c), ys
 
-    standard = activation is jnp.tanh and recurrent_activation in _LOGISTIC
     name = "peephole_lstm" if peephole else "lstm"
     return _split_cell(
         init, _dense_projection, recur, _lstm_state, name, scan if standard else None
@@ -300,13 +298,8 @@ def gru(
         return params
 
     def recur_reset_after(params, h, xp, state_mask=None):
-        hr = _masked(h, state_mask) @ params["recurrent_kernel"] + params["recurrent_bias"]
-        xz, xr, xg = jnp.split(xp, 3, axis=-1)
-        hz, hr_, hg = jnp.split(hr, 3, axis=-1)
-        z = recurrent_activation(xz + hz)
-        r = recurrent_activation(xr + hr_)
-        g = activation(xg + r * hg)
-        h = z * h + (1.0 - z) * g
+        U, b_rec = params["recurrent_kernel"], params["recurrent_bias"]
+        h = fused.gru_step(xp, h, U, b_rec, state_mask, activation, recurrent_activation)[-1]
         return h, h
 
     def recur_reset_before(params, h, xp, state_mask=None):

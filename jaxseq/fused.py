@@ -47,7 +47,13 @@ Shapes and the rest:
 - ``h0`` (and ``c0``): ``[batch, H]``;
 - ``mask``: ``[batch, H]`` or ``None``: recurrent dropout, multiplied into the state where it
   enters the recurrent matmul;
-- returns ``(ys [time, batch, H], final carry)``.
+- returns ``(final carry, ys [time, batch, H])``, as ``lax.scan`` does.
+
+Each cell's equations are written once, here: :func:`simple_rnn_step`, :func:`lstm_gates`
+(:func:`lstm_step`) and :func:`gru_update` (:func:`gru_step`). The plain cells of
+:mod:`jaxseq.cells`, the training loops and the inference loops all run them; the inference
+loops differ only in how they form the pre-activations, and the hand-written backward passes
+are the only other statement of the arithmetic.
 """
 
 from __future__ import annotations
@@ -123,7 +129,7 @@ def projects_in_loop(features: int) -> bool:
     return True
 
 
-def _matmul_last(x: Array, kernel: Array) -> Array:
+def matmul_last(x: Array, kernel: Array) -> Array:
     """``x @ kernel`` over the last axis, on a 2-D view (one contracting dimension)."""
     flat = x.reshape(-1, x.shape[-1]) @ kernel
     return flat.reshape(*x.shape[:-1], flat.shape[-1])
@@ -133,7 +139,7 @@ def _train_inputs(W: Array | None, xs: Array):
     """``(W, xs)`` for a training loop: wide inputs are projected for all steps before it."""
     if W is None or xs.shape[-1] <= IN_LOOP_MAX_FEATURES:
         return W, xs
-    return None, _matmul_last(xs, W)
+    return None, matmul_last(xs, W)
 
 
 def _choose(mode: str, features: int) -> str:
@@ -175,7 +181,7 @@ def _forward_input(W, U, b, xs, mode):
     if mode == "concat":
         WU = jnp.concatenate([W, U], axis=0)
         return xs, lambda x, h: jnp.concatenate([x, h], axis=-1) @ WU + b
-    return _matmul_last(xs, W), lambda x, h: (x + b) + h @ U
+    return matmul_last(xs, W), lambda x, h: (x + b) + h @ U
 
 
 def _gate_input(W: Array | None, b: Array) -> Callable[[Array], Array]:
@@ -216,6 +222,14 @@ def simple_rnn_scan(activation: Callable, U, W, b, h0, xs, mask):
     return _simple_rnn_infer(activation, U, W, b, h0, xs, mask)
 
 
+def simple_rnn_step(x, h, U, mask, activation: Callable = jnp.tanh):
+    """One SimpleRNN step on the input ``x`` (``x_t W + b``, ``[batch, H]``): returns the
+    pre-activation ``a = x + (h * mask) U`` and ``h_t = activation(a)``. The one statement of
+    the cell's equation: :func:`jaxseq.cells.simple_rnn` and the training loop run it."""
+    a = x + _mul(h, mask) @ U
+    return a, activation(a)
+
+
 def _simple_rnn_infer(activation, U, W, b, h0, xs, mask):
     xs, pre = _forward_input(W, U, b, xs, FORWARD["rnn_input"])
 
@@ -233,8 +247,7 @@ def _simple_rnn_fwd(activation, U, W, b, h0, xs, mask):
     gate_input = _gate_input(W_loop, b)
 
     def step(h, x):
-        a = gate_input(x) + _mul(h, mask) @ U
-        h = activation(a)
+        a, h = simple_rnn_step(gate_input(x), h, U, mask, activation)
         return h, (a, h)
 
     h, (pre, ys) = jax.lax.scan(step, h0, xs)
@@ -274,24 +287,61 @@ def gate_scale(H: int, dtype) -> Array:
     return jnp.concatenate([half, half, jnp.ones((H,), dtype), half])
 
 
-def lstm_step(x, h, c, U, mask, peep, scale):
-    """One LSTM step on the gate input ``x`` (``x_t W + b``). Returns ``t`` (the fused gate
-    tanh), the new ``c``, ``tanh(c)``, ``h``."""
-    H = h.shape[-1]
-    z = x + _mul(h, mask) @ U
+def lstm_gates(z, c, peep=None, *, split=False, activation=None, recurrent_activation=None):
+    r"""The LSTM's equations from its gates' pre-activations: the one statement of them, which
+    :func:`jaxseq.cells.lstm`, the training loop and the inference loops all run.
+
+    .. math::
+        c_t = f \odot c_{t-1} + i \odot g, \qquad h_t = o \odot \tanh(c_t)
+
+    with ``i, f, o = sigmoid`` and ``g = tanh`` of the blocks of ``z`` (plus the peephole terms
+    ``p_i c_{t-1}``, ``p_f c_{t-1}``, ``p_o c_t``).
+
+    Args:
+        z: ``[batch, 4H]``, ``x_t W + b + h_{t-1} U``, gates i, f, g, o.
+        c: ``[batch, H]``, the previous long-term state.
+        peep: ``[3, H]`` (p_i, p_f, p_o) or ``None``.
+        split: activate each gate block apart rather than all four in one ``tanh``.
+        activation, recurrent_activation: other functions than tanh and the logistic (they
+            imply ``split``).
+
+    Returns:
+        ``(t, c_t, tanh(c_t), h_t)``; ``t`` is the one ``tanh`` over the scaled gates
+        (:func:`gate_scale`), which the training loop stashes for its backward pass, or
+        ``None`` when the gates were activated apart.
+    """
+    H = c.shape[-1]
+    if split or activation is not None or recurrent_activation is not None:
+        act = jnp.tanh if activation is None else activation
+        gate = sigmoid if recurrent_activation is None else recurrent_activation
+        zi, zf, zg, zo = (z[..., k * H : (k + 1) * H] for k in range(4))
+        if peep is not None:
+            zi, zf = zi + peep[0] * c, zf + peep[1] * c
+        c = gate(zf) * c + gate(zi) * act(zg)
+        if peep is not None:
+            zo = zo + peep[2] * c
+        tc = act(c)
+        return None, c, tc, gate(zo) * tc
+    scale = gate_scale(H, z.dtype)
     if peep is not None:
-        z = z + jnp.concatenate([peep[0] * c, peep[1] * c, jnp.zeros_like(z[:, 2 * H :])], -1)
+        z = z + jnp.concatenate([peep[0] * c, peep[1] * c, jnp.zeros_like(z[..., 2 * H :])], -1)
     t = jnp.tanh(z * scale)
     a = t * scale + (1 - scale)  # i, f, o in (0, 1); g = t
-    c = a[:, H : 2 * H] * c + a[:, :H] * a[:, 2 * H : 3 * H]
+    c = a[..., H : 2 * H] * c + a[..., :H] * a[..., 2 * H : 3 * H]
     if peep is not None:  # the output gate peeks at the new c
-        o_t = jnp.tanh(0.5 * (z[:, 3 * H :] + peep[2] * c))
-        t = jnp.concatenate([t[:, : 3 * H], o_t], -1)
+        o_t = jnp.tanh(0.5 * (z[..., 3 * H :] + peep[2] * c))
+        t = jnp.concatenate([t[..., : 3 * H], o_t], -1)
         o = 0.5 * o_t + 0.5
     else:
-        o = a[:, 3 * H :]
+        o = a[..., 3 * H :]
     tc = jnp.tanh(c)
     return t, c, tc, o * tc
+
+
+def lstm_step(x, h, c, U, mask, peep, **activations):
+    """One LSTM step on the gate input ``x`` (``x_t W + b``, ``[batch, 4H]``): the recurrent
+    matmul, then :func:`lstm_gates` (``activations`` passed on)."""
+    return lstm_gates(x + _mul(h, mask) @ U, c, peep, **activations)
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(0,))
@@ -303,13 +353,12 @@ def lstm_scan(use_peep: bool, U, peep, W, b, h0, c0, xs, mask):
 
 def _lstm_infer(use_peep, U, peep, W, b, h0, c0, xs, mask):
     H = h0.shape[-1]
-    scale = gate_scale(H, h0.dtype)
     if use_peep:
         gate_input = _gate_input(W, b)
 
         def step(carry, x):
             h, c = carry
-            _, c, _, h = lstm_step(gate_input(x), h, c, U, mask, peep, scale)
+            _, c, _, h = lstm_step(gate_input(x), h, c, U, mask, peep)
             return (h, c), h
 
         (h, c), ys = jax.lax.scan(step, (h0, c0), xs)
@@ -319,16 +368,7 @@ def _lstm_infer(use_peep, U, peep, W, b, h0, c0, xs, mask):
 
     def step(carry, x):
         h, c = carry
-        z = pre(x, _mul(h, mask))
-        if split:
-            i, f, o = (sigmoid(z[:, k * H : (k + 1) * H]) for k in (0, 1, 3))
-            c = f * c + i * jnp.tanh(z[:, 2 * H : 3 * H])
-            h = o * jnp.tanh(c)
-        else:
-            t = jnp.tanh(z * scale)
-            a = t * scale + (1 - scale)
-            c = a[:, H : 2 * H] * c + a[:, :H] * a[:, 2 * H : 3 * H]
-            h = a[:, 3 * H :] * jnp.tanh(c)
+        _, c, _, h = lstm_gates(pre(x, _mul(h, mask)), c, split=split)
         return (h, c), h
 
     (h, c), ys = jax.lax.scan(step, (h0, c0), xs, unroll=FORWARD["unroll"])
@@ -336,15 +376,13 @@ def _lstm_infer(use_peep, U, peep, W, b, h0, c0, xs, mask):
 
 
 def _lstm_fwd(use_peep, U, peep, W, b, h0, c0, xs, mask):
-    H = h0.shape[-1]
-    scale = gate_scale(H, h0.dtype)
     raw = xs
     W_loop, xs = _train_inputs(W, xs)
     gate_input = _gate_input(W_loop, b)
 
     def step(carry, x):
         h, c = carry
-        t, c, _, h = lstm_step(gate_input(x), h, c, U, mask, peep if use_peep else None, scale)
+        t, c, _, h = lstm_step(gate_input(x), h, c, U, mask, peep if use_peep else None)
         # The stash keeps the gates' tanh and c; tanh(c) is recomputed in the backward pass
         # (one transcendental on [batch, H] is cheaper than writing and zero-filling it).
         return (h, c), (jnp.concatenate([t, c], axis=-1), h)
@@ -408,16 +446,30 @@ lstm_scan.defvjp(_lstm_fwd, _lstm_bwd)
 # --------------------------------------------------------------------------- GRU (reset after)
 
 
-def gru_step(x, h, U, b_rec, mask):
-    """One reset-after GRU step on the gate input ``x`` (``x_t W + b``). Returns ``zr`` (sigmoid
-    of z, r), ``g``, ``hg``, the new ``h``."""
+def gru_update(z, r, xg, hg, h, activation: Callable = jnp.tanh):
+    r"""The reset-after GRU's candidate and new state from its gates: the one statement of
+    them, which :func:`jaxseq.cells.gru`, the training loop and the inference loops all run.
+
+    .. math::
+        g_t = \tanh(x_g + r \odot h_g), \qquad h_t = z \odot h_{t-1} + (1 - z) \odot g_t
+
+    ``z``, ``r``: the activated gates; ``xg = x_t W_g + b_g``; ``hg = h_{t-1} U_g + b'_g``; all
+    ``[batch, H]``. Returns ``(g_t, h_t)``; ``h_t`` is written ``g + z (h - g)``.
+    """
+    g = activation(xg + r * hg)
+    return g, g + z * (h - g)
+
+
+def gru_step(x, h, U, b_rec, mask, activation: Callable = jnp.tanh, recurrent_activation=sigmoid):
+    """One reset-after GRU step on the gate input ``x`` (``x_t W + b``, ``[batch, 3H]``): the
+    recurrent matmul, the z and r gates in one pass, then :func:`gru_update`. Returns ``zr``
+    (the activated z, r), ``g``, ``hg``, the new ``h``."""
     H = h.shape[-1]
     hr = _mul(h, mask) @ U + b_rec
-    zr = sigmoid(x[:, : 2 * H] + hr[:, : 2 * H])
-    hg = hr[:, 2 * H :]
-    g = jnp.tanh(x[:, 2 * H :] + zr[:, H:] * hg)
-    z = zr[:, :H]
-    return zr, g, hg, g + z * (h - g)
+    zr = recurrent_activation(x[..., : 2 * H] + hr[..., : 2 * H])
+    hg = hr[..., 2 * H :]
+    g, h = gru_update(zr[..., :H], zr[..., H:], x[..., 2 * H :], hg, h, activation)
+    return zr, g, hg, h
 
 
 @jax.custom_vjp
@@ -446,7 +498,7 @@ def _gru_infer(U, b_rec, W, b, h0, xs, mask):
     if W is None:
         seq = tuple(part(xs, k) for k in range(3))
     elif mode == "before":
-        seq = tuple(_matmul_last(xs, part(W, k)) for k in range(3))
+        seq = tuple(matmul_last(xs, part(W, k)) for k in range(3))
     else:
         seq = xs
         Ws = [part(W, k) for k in range(3)]
@@ -467,9 +519,7 @@ def _gru_infer(U, b_rec, W, b, h0, xs, mask):
 
     def step(h, x):
         az, ar, xg, hg = pre_activations(x, _mul(h, mask))
-        z, r = sigmoid(az), sigmoid(ar)
-        g = jnp.tanh(xg + r * hg)
-        h = g + z * (h - g)
+        _, h = gru_update(sigmoid(az), sigmoid(ar), xg, hg, h)
         return h, h
 
     h, ys = jax.lax.scan(step, h0, seq, unroll=FORWARD["unroll"])
