@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from jaxseq.app import io
+from jaxseq.app.frequency import describe_offset, parse_offset
 from jaxseq.errors import InputError, check_positive_int
 
 FEATURES = (
@@ -56,7 +57,7 @@ _BY_UNIT = {
     "quarter": ("quarter",),
     "year": (),
 }
-# Series.frequency names (jaxseq.app.io._KINDS, _SPECIAL and _NAMED) -> the unit of one step
+# Series.frequency names (jaxseq.app.frequency.KINDS, SPECIAL and NAMED) -> the unit of one step
 _UNIT_OF = {
     "yearly": "year",
     "annual": "year",
@@ -98,8 +99,8 @@ def default_features(frequency: str | None) -> tuple[str, ...]:
     unit = _UNIT_OF.get(key)
     if unit is None and (every := _EVERY.fullmatch(key)):
         unit = every.group(1)
-    if unit is None and (offset := io._offset(str(frequency).strip())) is not None:
-        adjective, _, _ = io._describe(offset)
+    if unit is None and (offset := parse_offset(str(frequency).strip())) is not None:
+        adjective, _, _ = describe_offset(offset)
         if adjective is not None:
             return default_features(adjective)
     if unit not in _BY_UNIT:
@@ -165,7 +166,7 @@ def future_times(times: pd.DatetimeIndex, freq: str, steps: int) -> pd.DatetimeI
             "freq is None: the series has no inferred frequency (too few times, or irregular "
             "steps); pass a pandas frequency alias like 'MS' or 'W-SAT'"
         )
-    offset = io._offset(str(freq))
+    offset = parse_offset(str(freq))
     if offset is None:
         raise InputError(
             f"freq {freq!r} is not a pandas frequency alias; give one like 'D', 'W-SAT', 'MS' "

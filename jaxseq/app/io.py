@@ -19,11 +19,13 @@ What is done to the time axis, and reported rather than hidden:
   ``Series.notes``; no rows are inserted, the values stay consecutive steps;
 * values beyond +-1e18 are refused: float32 arithmetic on them (squares in scaling and losses,
   window sums) overflows.
+
+This module reads the files and checks the values; the time axis is parsed by
+:mod:`jaxseq.app.timeaxis`, frequencies and seasons are named by :mod:`jaxseq.app.frequency`.
 """
 
 from __future__ import annotations
 
-import collections
 import csv
 import dataclasses
 import io as _io
@@ -36,23 +38,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandas.tseries import offsets as _off
-from pandas.tseries.api import guess_datetime_format
-from pandas.tseries.frequencies import to_offset
 
+from jaxseq.app.frequency import season_for as season_for  # io.season_for, as before
+from jaxseq.app.timeaxis import MISSING, TimeAxis, iso_labels, time_axis
 from jaxseq.errors import InputError
 
 LOG = logging.getLogger("jaxseq")
 LOG.propagate = False  # notes reach the command line (or a handler you add), not root logs
 LOG.addHandler(logging.NullHandler())
-MISSING = {"", "nan", "na", "n/a", "null", "none", "?"}
 FILLS = ("interpolate", "ffill", "zero")
 # |value| beyond this is refused: its square (scaling, squared losses) exceeds float32's 3.4e38
 VALUE_LIMIT = 1e18
 PARQUET_SUFFIXES = (".parquet", ".pq")
-
-_DAY = 86_400 * 10**9  # nanoseconds
-_QUARTER = re.compile(r"\d{4}[- ]?Q[1-4]", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,104 +90,8 @@ class Series:
         if self.time is None:
             return [str(i) for i in range(1, len(self.values) + 1)]
         if isinstance(self.time, pd.DatetimeIndex):
-            return _iso(self.time)
+            return iso_labels(self.time)
         return [str(t) for t in self.time]
-
-
-# --------------------------------------------------------------------------- frequencies
-
-# offset type -> (adjective, unit, season of one step); the first match wins
-_KINDS = (
-    ((_off.YearBegin, _off.YearEnd, _off.BYearBegin, _off.BYearEnd), "yearly", "year", 1),
-    (
-        (_off.QuarterBegin, _off.QuarterEnd, _off.BQuarterBegin, _off.BQuarterEnd),
-        "quarterly",
-        "quarter",
-        4,
-    ),
-    (
-        (
-            _off.MonthBegin,
-            _off.MonthEnd,
-            _off.BusinessMonthBegin,
-            _off.BusinessMonthEnd,
-            _off.WeekOfMonth,
-            _off.LastWeekOfMonth,
-        ),
-        "monthly",
-        "month",
-        12,
-    ),
-    ((_off.SemiMonthBegin, _off.SemiMonthEnd), "semi-monthly", "half-month", 24),
-    ((_off.Week,), "weekly", "week", 52),
-    ((_off.BusinessDay,), "business-daily", "business day", 5),
-    ((_off.Day,), "daily", "day", 7),
-    ((_off.Hour,), "hourly", "hour", 24),
-    # sub-hourly steps take the daily cycle, as hourly (24) and half-hourly (48) do
-    ((_off.Minute,), "minutely", "minute", 1440),
-    ((_off.Second,), "secondly", "second", None),
-)
-_SPECIAL = {("minute", 30): ("half-hourly", 48), ("minute", 15): ("quarter-hourly", 96)}
-_SPECIAL[("week", 2)] = ("fortnightly", 26)
-_SPECIAL[("month", 6)] = ("half-yearly", 2)
-_NAMED = {
-    "yearly": 1,
-    "annual": 1,
-    "quarterly": 4,
-    "monthly": 12,
-    "semi-monthly": 24,
-    "weekly": 52,
-    "fortnightly": 26,
-    "half-yearly": 2,
-    "business-daily": 5,
-    "daily": 7,
-    "hourly": 24,
-    "half-hourly": 48,
-    "quarter-hourly": 96,
-    "minutely": 1440,
-    "secondly": None,
-}
-
-
-def _describe(offset) -> tuple[str | None, str | None, int | None]:
-    """(adjective, what one step is called in the plural, season) of a pandas offset; Nones
-    when it is no known calendar step."""
-    n = abs(int(getattr(offset, "n", 1) or 1))
-    for types, adjective, unit, season in _KINDS:
-        if isinstance(offset, types):
-            if n == 1:
-                return adjective, unit + "s", season
-            if (unit, n) in _SPECIAL:
-                name, season = _SPECIAL[(unit, n)]
-                return name, "steps", season
-            each = season // n if season and season % n == 0 and unit != "year" else None
-            return f"every {n} {unit}s", "steps", each
-    return None, None, None
-
-
-def _offset(alias: str):
-    with warnings.catch_warnings():  # legacy aliases ("H", "T", "M") are deprecated, not wrong
-        warnings.simplefilter("ignore")
-        try:
-            return to_offset(alias)
-        except (ValueError, TypeError):
-            return None
-
-
-def season_for(frequency: str | None) -> int | None:
-    """The default season of a frequency: a name (``"weekly"`` 52, ``"monthly"`` 12,
-    ``"quarterly"`` 4, ``"daily"`` 7, ``"business-daily"`` 5, ``"hourly"`` 24,
-    ``"half-hourly"`` 48, ``"minutely"`` 1440 (the daily cycle), ``"yearly"`` 1) or a pandas
-    alias (``"W-SUN"``, ``"MS"``, ``"ME"``, ``"QS-OCT"``, ``"D"``, ``"B"``, ``"h"``,
-    ``"30min"``, ``"2h"`` 12, ...). None for None, an unknown frequency, or one with no
-    conventional season (secondly; multiples that do not divide the cycle, like 2 days)."""
-    if frequency is None:
-        return None
-    key = str(frequency).strip()
-    if key.lower() in _NAMED:
-        return _NAMED[key.lower()]
-    offset = _offset(key)
-    return None if offset is None else _describe(offset)[2]
 
 
 # --------------------------------------------------------------------------- loading
@@ -404,6 +305,16 @@ def _is_number(text: str) -> bool:
         return False
 
 
+def _axis_of(table: _Table, time_column: str | None) -> TimeAxis:
+    """The table's time axis: its time column, else its time index, else none."""
+    if time_column is not None:
+        what = f"time column {time_column!r}"
+        return time_axis(table.name, table.frame[time_column], what, table.where)
+    if table.index_time is not None:
+        return time_axis(table.name, table.index_time, "time index", table.where)
+    return TimeAxis()
+
+
 def _build(
     table: _Table,
     wanted: Sequence[str] | None,
@@ -461,7 +372,7 @@ def _build(
             "float32 arithmetic (squares in scaling and losses) overflows; rescale the column"
         )
 
-    axis = _time_axis(table, time_column)
+    axis = _axis_of(table, time_column)
     if axis.order is not None:
         values, nan = values[axis.order], nan[axis.order]
     filled = None
@@ -529,306 +440,6 @@ def _cell(cell) -> float | None:
     if isinstance(cell, int | float | np.integer | np.floating):
         return float(cell)
     return None
-
-
-# --------------------------------------------------------------------------- the time axis
-
-
-@dataclasses.dataclass
-class _Axis:
-    order: np.ndarray | None = None
-    time: pd.DatetimeIndex | np.ndarray | None = None
-    labels: tuple[str, ...] | None = None
-    frequency: str | None = None
-    freq: str | None = None
-    season: int | None = None
-    gaps: tuple[tuple[str, int], ...] = ()
-    notes: tuple[str, ...] = ()
-
-
-def _time_axis(table: _Table, time_column: str | None) -> _Axis:
-    name = table.name
-    if time_column is None:
-        if table.index_time is None:
-            return _Axis()
-        source, what = table.index_time, "time index"
-    else:
-        source, what = table.frame[time_column], f"time column {time_column!r}"
-    n = len(source)
-    if isinstance(source, pd.PeriodIndex) or isinstance(
-        getattr(source, "dtype", None), pd.PeriodDtype
-    ):
-        periods = pd.PeriodIndex(source)
-        empty = np.asarray(periods.isna())
-        if empty.any():
-            raise _empty_time(name, what, int(np.argmax(empty)))
-        labels = [str(p) for p in periods]
-        return _dates(name, what, table.where, periods.to_timestamp(how="start"), labels)
-    if pd.api.types.is_datetime64_any_dtype(getattr(source, "dtype", None)):
-        times = pd.DatetimeIndex(source)
-        empty = np.asarray(times.isna())
-        if empty.any():
-            raise _empty_time(name, what, int(np.argmax(empty)))
-        return _dates(name, what, table.where, times, _iso(times))
-    labels = [_label(v) for v in np.asarray(source, dtype=object)]
-    present = [i for i, s in enumerate(labels) if s.lower() not in MISSING]
-    numbers = {}
-    for i in present:
-        try:
-            numbers[i] = float(labels[i])
-        except ValueError:
-            pass
-    kind = None
-    if present and len(numbers) == len(present):
-        kind = "numbers"
-        if all(re.fullmatch(r"\d{4}", labels[i]) for i in present):  # years
-            times = _parse_dates([labels[i] for i in present], "%Y")
-            if not times.isna().any():
-                kind = "dates"
-    elif present:
-        times = _parse_dates([labels[i] for i in present])
-        parsed = int(times.notna().sum())
-        if parsed == len(present):
-            kind = "dates"
-        elif 2 * parsed > len(present) and parsed >= 2:  # mostly dates: a bad cell
-            r = present[int(np.argmax(np.asarray(times.isna())))]
-            raise InputError(
-                f"{name}: {what} holds {labels[r]!r} in data row {r + 1}, not a date like the "
-                "other times; fix or remove the row"
-            )
-        elif 2 * len(numbers) > len(present) and len(numbers) >= 2:  # mostly numbers
-            r = next(i for i in present if i not in numbers)
-            raise InputError(
-                f"{name}: {what} holds {labels[r]!r} in data row {r + 1}, not a number like "
-                "the other times; fix or remove the row"
-            )
-    if kind is None:
-        example = f"e.g. {labels[present[0]]!r}" if present else "all empty"
-        return _Axis(
-            time=np.asarray(labels),
-            labels=tuple(labels),
-            notes=(
-                f"time labels are not dates ({what}, {example}): rows kept in the order "
-                "given, no frequency inferred",
-            ),
-        )
-    if len(present) < n:
-        holes = np.ones(n, bool)
-        holes[present] = False
-        raise _empty_time(name, what, int(np.argmax(holes)))
-    if kind == "dates":
-        return _dates(name, what, table.where, pd.DatetimeIndex(times), labels)
-    keys = np.array([numbers[i] for i in range(n)])
-    if not np.isfinite(keys).all():
-        r = int(np.argmax(~np.isfinite(keys)))
-        raise InputError(
-            f"{name}: {what} holds {labels[r]!r} in data row {r + 1}, not a finite time; fix or "
-            "remove the row"
-        )
-    order = _sort(name, keys, labels)
-    notes = [f"{what} holds numbers, not dates: rows ordered by number, no frequency inferred"]
-    if order is not None:
-        notes.insert(0, _sorted_note(keys, table.where))
-    sorted_labels = labels if order is None else [labels[i] for i in order]
-    return _Axis(order, np.asarray(sorted_labels), tuple(sorted_labels), notes=tuple(notes))
-
-
-def _label(value) -> str:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value).strip()
-
-
-def _empty_time(name: str, what: str, row: int) -> InputError:
-    return InputError(
-        f"{name}: {what} is empty in data row {row + 1}; every row needs a time (fill it in "
-        "or remove the row)"
-    )
-
-
-def _parse_dates(labels: list[str], format: str | None = None) -> pd.DatetimeIndex:
-    """Dates of the labels, NaT where one does not parse. A format is guessed (strictly:
-    ``"t12"`` or ``"12"`` are no dates) from the first label and from the first labels that it
-    fails on; the first format that parses every label wins, else each label takes the first
-    format that parses it (a file of mixed formats). Quarters (``"2001Q1"``) parse as periods."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if format is None and all(_QUARTER.fullmatch(s) for s in labels):
-            try:
-                return pd.PeriodIndex(labels, freq="Q").to_timestamp(how="start")
-            except (ValueError, TypeError):
-                pass
-        formats = [format] if format else []
-        best = pd.DatetimeIndex([pd.NaT] * len(labels))
-        tried = 0
-        while tried < 6:
-            if not formats:
-                failing = np.nonzero(np.asarray(best.isna()))[0]
-                if not len(failing):
-                    break
-                sample = labels[int(failing[0])]
-                formats = [
-                    f
-                    for f in dict.fromkeys(
-                        [guess_datetime_format(sample), guess_datetime_format(sample, True)]
-                    )
-                    if f
-                ]
-                if not formats:
-                    break
-            fmt = formats.pop(0)
-            tried += 1
-            times = _to_datetime(labels, fmt)
-            if times is None:
-                continue
-            if not times.isna().any():
-                return times
-            if best.isna().all():
-                best = times
-            elif times.tz == best.tz:
-                best = best.where(~best.isna(), times)
-        return best
-
-
-def _to_datetime(labels: list[str], fmt: str) -> pd.DatetimeIndex | None:
-    for utc in (False, True):  # True: mixed time zones
-        try:
-            return pd.DatetimeIndex(pd.to_datetime(labels, errors="coerce", format=fmt, utc=utc))
-        except Exception:  # out of bounds, mixed zones, and the like
-            continue
-    return None
-
-
-def _sort(name: str, keys: np.ndarray, labels: Sequence[str]) -> np.ndarray | None:
-    """The stable time order, None when the rows are in order; refuses a repeated time."""
-    repeated = pd.Series(keys).duplicated(keep="first").to_numpy()
-    if repeated.any():
-        # the repeated time that the file reaches first (at its second occurrence)
-        second = int(np.argmax(repeated))
-        rows = [int(r) + 1 for r in np.nonzero(keys == keys[second])[0]]
-        shown = rows if len(rows) <= 5 else rows[:4]
-        rest = f"{rows[-1]}" if len(rows) <= 5 else f"{len(rows) - 4} more"
-        listed = ", ".join(map(str, shown[:-1] if len(rows) <= 5 else shown)) + f" and {rest}"
-        raise InputError(
-            f"{name}: duplicate timestamp {labels[rows[0] - 1]} (data rows {listed}); each time "
-            "must appear once"
-        )
-    order = np.argsort(keys, kind="stable")
-    return None if (order == np.arange(len(keys))).all() else order
-
-
-def _sorted_note(keys: np.ndarray, where: str) -> str:
-    if len(keys) > 1 and (np.diff(keys) < 0).all():
-        return f"rows sorted by time ({where} was newest first)"
-    return f"rows sorted by time ({where} was not in time order)"
-
-
-def _iso(times: pd.DatetimeIndex) -> list[str]:
-    if times.tz is None and (times == times.normalize()).all():
-        return list(times.strftime("%Y-%m-%d"))
-    return [t.isoformat(sep=" ") for t in times]
-
-
-def _dates(
-    name: str, what: str, where: str, times: pd.DatetimeIndex, labels: Sequence[str]
-) -> _Axis:
-    keys = times.asi8
-    order = _sort(name, keys, labels)
-    notes = [] if order is None else [_sorted_note(keys, where)]
-    if order is not None:
-        times, labels = times[order], [labels[i] for i in order]
-    naive = times.tz_localize(None) if times.tz is not None else times
-    freq, frequency, season, unit, steps, note = _frequency(naive)
-    gaps = ()
-    if note:
-        notes.append(note)
-    if steps is not None:
-        after = np.nonzero(steps > 1)[0]
-        gaps = tuple((str(labels[i]), int(steps[i]) - 1) for i in after)
-    if gaps:
-        missing = sum(g for _, g in gaps)
-        units = unit if missing != 1 else unit[:-1]
-        where_first = " after" if len(gaps) == 1 else ", first after"
-        count = f"{len(gaps)} gap{'s' if len(gaps) > 1 else ''}"
-        notes.append(
-            f"{count} in the {frequency} {what} ({missing} missing {units}{where_first} "
-            f"{gaps[0][0]}); values are treated as consecutive steps"
-        )
-    return _Axis(
-        order,
-        times,
-        tuple(str(s) for s in labels),
-        frequency,
-        freq,
-        season,
-        gaps,
-        tuple(notes),
-    )
-
-
-def _frequency(t: pd.DatetimeIndex):
-    """(alias, adjective, season, unit, steps between neighbours or None, note or None) of
-    sorted distinct times: ``pandas.infer_freq``, else the most common step, with the steps
-    counted on that calendar (months as months, business days as business days)."""
-    none = (None, None, None, None, None)
-    if len(t) < 3:
-        return *none, f"only {len(t)} time(s): too few to infer a frequency"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            alias = pd.infer_freq(t)
-        except (ValueError, TypeError):
-            alias = None
-    if alias:
-        adjective, unit, season = _describe(_offset(alias))
-        steps = np.ones(len(t) - 1, np.int64)
-        return alias, adjective, season, unit, steps, None
-    diffs = np.diff(t.asi8)
-    counts = collections.Counter(diffs.tolist())
-    mode = min(counts, key=lambda d: (-counts[d], d))
-    kind = None
-    if mode % _DAY == 0:
-        days = mode // _DAY
-        for low, high, k in ((365, 366, "Y"), (89, 92, "Q"), (28, 31, "M"), (7, 7, "W")):
-            if low <= days <= high:
-                kind = k
-        weekend = (t.dayofweek >= 5).any()
-        if days == 1 and not weekend and (diffs == 3 * _DAY).any():
-            kind = "B"
-    if kind in ("Y", "Q", "M", "W"):
-        steps = np.diff(t.to_period(kind).asi8)
-        alias = _anchored(t, steps) or {"W": f"W-{t[0].day_name()[:3].upper()}"}.get(kind, kind)
-    elif kind == "B":
-        days = t.values.astype("datetime64[D]")
-        steps = np.busday_count(days[:-1], days[1:])
-        alias = "B"
-    else:
-        steps = diffs // mode if (diffs % mode == 0).all() else np.zeros(1, np.int64)
-        alias = to_offset(pd.Timedelta(int(mode), "ns")).freqstr
-    if (steps < 1).any():
-        step = str(pd.Timedelta(int(mode), "ns"))
-        return *none, f"irregular time steps (most often {step}): no frequency inferred"
-    adjective, unit, season = _describe(_offset(alias))
-    if adjective is None:
-        return *none, f"time steps of {alias}: no frequency inferred"
-    return alias, adjective, season, unit, steps, None
-
-
-def _anchored(t: pd.DatetimeIndex, steps: np.ndarray) -> str | None:
-    """pandas' own alias from three consecutive times (``"MS"``, ``"W-SAT"``, ...), if any."""
-    run = np.nonzero((steps[:-1] == 1) & (steps[1:] == 1))[0]
-    if len(run) == 0:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return pd.infer_freq(t[run[0] : run[0] + 3])
-        except (ValueError, TypeError):
-            return None
 
 
 # --------------------------------------------------------------------------- filling, writing

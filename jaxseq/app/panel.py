@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from jaxseq.app import io
+from jaxseq.app.timeaxis import cell_label
 from jaxseq.errors import InputError, check_positive_int
 
 _SHOWN = 10  # ids listed in a message at most
@@ -283,7 +284,7 @@ def _ids(name: str, column: pd.Series, id_column: str) -> np.ndarray:
     """``[rows]`` object array of id strings; refuses an empty cell with its data row."""
     if pd.api.types.is_integer_dtype(column.dtype) and not column.isna().any():
         return column.astype(str).to_numpy(dtype=object)
-    ids = np.array([io._label(v) for v in column.to_numpy(dtype=object)], dtype=object)
+    ids = np.array([cell_label(v) for v in column.to_numpy(dtype=object)], dtype=object)
     empty = ids == ""
     if empty.any():
         raise InputError(
