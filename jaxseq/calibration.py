@@ -17,7 +17,14 @@ calibrated quantiles are sorted along the levels (a monotone rearrangement, whic
 the pinball loss; Chernozhukov, Fernandez-Val and Galichon, 2010).
 
 The held-out windows must not be the ones the reported scores are computed on: the workflow
-calibrates on the validation windows and reports the test windows. statsforecast's
+calibrates on the validation windows and reports the test windows.
+
+Static offsets follow the validation part even where the test part differs from it (a series
+whose error level drifts). :func:`rolling` is the online form a deployed forecaster uses:
+each window is calibrated on the latest ``n`` earlier windows whose target at that step was
+already observed at its origin (validation windows first, then the earlier test windows as
+their values arrive), so the offsets follow the newest errors and no window ever uses a value
+at or after its own origin. statsforecast's
 ``ConformalIntervals`` and darts' conformal models do the same job by cross-validation of
 point forecasts; CQR keeps the network's own, input-dependent interval widths.
 """
@@ -45,10 +52,71 @@ def offsets(qpred, truth, levels) -> np.ndarray:
         ``[..., horizon, targets, P]`` float64, one column per interval of
         :func:`jaxseq.metrics.intervals`, narrowest first.
     """
+    q, y, tau = _checked(qpred, truth, levels)
+    if not metrics.intervals(tau):
+        return np.zeros(q.shape[:-4] + q.shape[-3:-1] + (0,))
+    # [..., windows, horizon, targets, P] -> the rank along windows, for every step
+    return _conformal_rank(np.moveaxis(_scores(q, y, tau), -4, -3), tau)
+
+
+def apply(qpred, shift, levels) -> np.ndarray:
+    """Quantiles ``[..., windows, horizon, targets, L]`` with each interval moved out by its
+    offset ``shift`` ``[..., horizon, targets, P]`` (:func:`offsets`), then sorted along ``L``."""
+    shift = np.asarray(shift, np.float64)[..., None, :, :, :]  # a windows axis
+    return _moved(qpred, shift, np.asarray(levels, np.float64))
+
+
+def rolling(qpred, truth, origins, levels, *, start: int, window: int | None = None):
+    """Quantiles of windows ``start..N-1``, each conformalized on the latest earlier errors.
+
+    Window ``j`` (origin ``o_j``, the series index of its first target) and step ``k`` take
+    the scores of the windows ``i < j`` whose step-``k`` target was observed before ``o_j``
+    (``o_i + k < o_j``), at most ``window`` of the latest (all when ``None``), and shift the
+    intervals by their conformal rank as :func:`offsets` does. A step with no such window
+    stays as it is.
+
+    Args:
+        qpred: ``[..., N, horizon, targets, L]`` quantile forecasts of all windows in time
+            order, the calibration windows (``:start``) first; leading axes (seeds) kept.
+        truth: ``[N, horizon, targets]``.
+        origins: ``[N]`` strictly increasing forecast origins.
+        levels: ``[L]`` strictly increasing levels in ``(0, 1)``.
+        start: the first window to calibrate (``>= 1``).
+        window: how many of the latest eligible windows to calibrate on.
+
+    Returns:
+        ``[..., N - start, horizon, targets, L]`` float64, sorted along ``L``.
+    """
+    q, y, tau = _checked(qpred, truth, levels)
+    o = np.asarray(origins)
+    if o.shape != (q.shape[-4],) or np.any(np.diff(o) <= 0):
+        raise InputError(
+            f"origins must be {q.shape[-4]} strictly increasing indices, one per window, "
+            f"got shape {o.shape}: give the windows in time order"
+        )
+    if not 1 <= start < len(o) or (window is not None and window < 1):
+        raise InputError(
+            f"start must be in [1, {len(o)}) and window at least 1, got start={start}, "
+            f"window={window}: keep at least one calibration window before the first one scored"
+        )
+    scores = _scores(q, y, tau)  # [..., N, horizon, targets, P]
+    shift = np.zeros(scores.shape[:-4] + (len(o) - start,) + scores.shape[-3:])
+    for j in range(start, len(o)):
+        for k in range(q.shape[-3]):
+            end = int(np.searchsorted(o + k, o[j], side="left"))  # the i with o_i + k < o_j
+            begin = 0 if window is None else max(0, end - window)
+            if end > begin:
+                shift[..., j - start, k, :, :] = _conformal_rank(
+                    scores[..., begin:end, k, :, :], tau
+                )
+    return _moved(q[..., start:, :, :, :], shift, tau)
+
+
+def _checked(qpred, truth, levels):
+    """``(q, y, tau)`` as float64, their shapes and values checked."""
     q = np.asarray(qpred, np.float64)
     y = np.asarray(truth, np.float64)
     tau = np.asarray(levels, np.float64)
-    pairs = metrics.intervals(tau)
     if q.ndim < 4 or q.shape[-1] != len(tau) or q.shape[-4:-1] != y.shape:
         raise InputError(
             f"qpred must be [..., windows, horizon, targets, {len(tau)}] for truth {y.shape}, "
@@ -56,28 +124,39 @@ def offsets(qpred, truth, levels) -> np.ndarray:
         )
     if not np.all(np.isfinite(q)) or not np.all(np.isfinite(y)):
         raise InputError("qpred and truth must be finite to calibrate: drop the NaN windows")
-    n = y.shape[0]
-    out = []
-    for nominal, lo, hi in pairs:
-        low, high = q[..., _index(tau, lo)], q[..., _index(tau, hi)]
-        scores = np.maximum(low - y, y - high)  # [..., windows, horizon, targets]
-        rank = min(math.ceil((n + 1) * nominal), n)  # the k-th smallest score, 1-based
-        out.append(np.sort(scores, axis=-3)[..., rank - 1, :, :])
-    if not out:
-        return np.zeros(q.shape[:-4] + q.shape[-3:-1] + (0,))
-    return np.stack(out, axis=-1)
+    return q, y, tau
 
 
-def apply(qpred, shift, levels) -> np.ndarray:
-    """Quantiles ``[..., windows, horizon, targets, L]`` with each interval moved out by its
-    offset ``shift`` ``[..., horizon, targets, P]`` (:func:`offsets`), then sorted along ``L``."""
-    q = np.array(qpred, np.float64)
-    tau = np.asarray(levels, np.float64)
-    shift = np.asarray(shift, np.float64)[..., None, :, :, :]  # a windows axis
-    for p, (_, lo, hi) in enumerate(metrics.intervals(tau)):
-        q[..., _index(tau, lo)] -= shift[..., p]
-        q[..., _index(tau, hi)] += shift[..., p]
+def _bounds(tau) -> tuple[list[int], list[int]]:
+    """Level indices of the low and high ends of every central interval, narrowest first."""
+    pairs = metrics.intervals(tau)
+    return [_index(tau, lo) for _, lo, _ in pairs], [_index(tau, hi) for _, _, hi in pairs]
+
+
+def _scores(q, y, tau) -> np.ndarray:
+    """CQR scores ``max(q_lo - y, y - q_hi)``: ``[..., windows, horizon, targets, P]``."""
+    lo, hi = _bounds(tau)
+    return np.maximum(q[..., lo] - y[..., None], y[..., None] - q[..., hi])
+
+
+def _moved(q, shift, tau) -> np.ndarray:
+    """``q`` with every interval moved out by ``shift`` (broadcast to ``[..., windows,
+    horizon, targets, P]``), sorted along the levels."""
+    lo, hi = _bounds(tau)
+    q = np.array(q, np.float64)
+    q[..., lo] -= shift
+    q[..., hi] += shift
     return np.sort(q, axis=-1)
+
+
+def _conformal_rank(scores: np.ndarray, tau) -> np.ndarray:
+    """The ``ceil((n + 1) c)``-th smallest of ``n`` scores along axis ``-3`` of ``[..., n,
+    targets, P]``, per central interval ``P`` of nominal coverage ``c`` (the largest when
+    that rank is above ``n``): ``[..., targets, P]``."""
+    n = scores.shape[-3]
+    ordered = np.sort(scores, axis=-3)
+    ranks = [min(math.ceil((n + 1) * c), n) - 1 for c, _, _ in metrics.intervals(tau)]
+    return np.stack([ordered[..., r, :, p] for p, r in enumerate(ranks)], axis=-1)
 
 
 def _index(tau: np.ndarray, level: float) -> int:

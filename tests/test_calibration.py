@@ -1,0 +1,150 @@
+"""Rolling conformal calibration (jaxseq.calibration.rolling) against a loop written from its
+definition, its agreement with the static offsets where they coincide, no look-ahead, and
+coverage under a drift that static offsets miss."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jaxseq import calibration
+from jaxseq.errors import InputError
+
+LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)  # intervals 50% (0.25-0.75) and 80% (0.1-0.9)
+
+
+def reference_rolling(q, y, origins, levels, start, window):
+    """The definition, one window, step and interval at a time: scores of the windows i < j
+    with o_i + k < o_j, the latest ``window`` of them, their ceil((n + 1) c)-th smallest."""
+    pairs = [(0.5, 1, 3), (0.8, 0, 4)]  # (coverage, low level index, high level index)
+    out = np.array(q[..., start:, :, :, :], np.float64)
+    for j in range(start, len(origins)):
+        for k in range(q.shape[-3]):
+            eligible = [i for i in range(j) if origins[i] + k < origins[j]]
+            if window is not None:
+                eligible = eligible[-window:]
+            if not eligible:
+                continue
+            qe = np.take(q, eligible, axis=-4)[..., k, :, :]  # [..., n, targets, L]
+            ye = y[eligible, k, :]  # [n, targets]
+            for coverage, lo, hi in pairs:
+                s = np.maximum(qe[..., lo] - ye, ye - qe[..., hi])
+                n = len(eligible)
+                rank = min(math.ceil((n + 1) * coverage), n)
+                shift = np.sort(s, axis=-2)[..., rank - 1, :]
+                out[..., j - start, k, :, lo] -= shift
+                out[..., j - start, k, :, hi] += shift
+    return np.sort(out, axis=-1)
+
+
+def windows_of(series, origins, horizon):
+    return series[np.asarray(origins)[:, None] + np.arange(horizon)][:, :, None]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(0, 10_000),
+    st.integers(1, 4),
+    st.sampled_from([None, 1, 3, 6]),
+    st.sampled_from([1, 2]),
+)
+def test_rolling_equals_its_definition(seed, horizon, window, stride):
+    rng = np.random.default_rng(seed)
+    n, start = 14, 6
+    origins = 30 + stride * np.arange(n)
+    series = rng.normal(size=origins[-1] + horizon + 1)
+    y = windows_of(series, origins, horizon)
+    centre = y + rng.normal(0, 0.5, y.shape)
+    spread = np.sort(rng.uniform(0.1, 2.0, (2, n, horizon, 1, 2)), axis=-1)  # 2 seeds
+    c = np.broadcast_to(centre[..., None], spread.shape[:-1] + (1,))
+    q = np.concatenate([c - spread[..., ::-1], c, c + spread], axis=-1)
+    q = np.sort(q, axis=-1)
+    got = calibration.rolling(q, y, origins, LEVELS, start=start, window=window)
+    want = reference_rolling(q, y, origins, LEVELS, start, window)
+    assert got.shape == (2, n - start, horizon, 1, len(LEVELS))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_first_test_window_uses_exactly_the_static_validation_offsets():
+    """The protocol's validation targets all lie before the first test origin, so the first
+    test window's rolling offsets are the static ones of the validation windows."""
+    rng = np.random.default_rng(1)
+    horizon, n_valid = 3, 9
+    valid_origins = 40 + np.arange(n_valid)
+    test_origins = valid_origins[-1] + horizon + np.arange(5)  # first test target after them
+    origins = np.concatenate([valid_origins, test_origins])
+    series = rng.normal(size=origins[-1] + horizon)
+    y = windows_of(series, origins, horizon)
+    q = np.sort(y[..., None] + rng.normal(0, 1, y.shape + (len(LEVELS),)), axis=-1)
+    rolled = calibration.rolling(q, y, origins, LEVELS, start=n_valid)
+    static = calibration.apply(
+        q[n_valid : n_valid + 1], calibration.offsets(q[:n_valid], y[:n_valid], LEVELS), LEVELS
+    )
+    np.testing.assert_allclose(rolled[:1], static, atol=1e-12)
+    # later windows see test errors too: their offsets differ from the static ones
+    later = calibration.apply(
+        q[n_valid:], calibration.offsets(q[:n_valid], y[:n_valid], LEVELS), LEVELS
+    )
+    assert not np.allclose(rolled[-1], later[-1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 7))
+def test_no_window_is_calibrated_with_a_value_at_or_after_its_origin(seed, which):
+    rng = np.random.default_rng(seed)
+    horizon, start = 3, 6
+    origins = 20 + np.arange(14)
+    series = rng.normal(size=origins[-1] + horizon)
+    q_noise = rng.normal(0, 1, (len(origins), horizon, 1, len(LEVELS)))
+    j = start + which
+    before = calibration.rolling(
+        np.sort(windows_of(series, origins, horizon)[..., None] + q_noise, -1),
+        windows_of(series, origins, horizon),
+        origins,
+        LEVELS,
+        start=start,
+    )
+    changed = series.copy()
+    changed[origins[j] :] = rng.normal(5.0, 3.0, len(series) - origins[j])  # the future moves
+    # the forecasts of windows before j stay what they were (they were made before o_j)
+    q_changed = np.sort(windows_of(series, origins, horizon)[..., None] + q_noise, -1)
+    after = calibration.rolling(
+        q_changed, windows_of(changed, origins, horizon), origins, LEVELS, start=start
+    )
+    np.testing.assert_array_equal(before[j - start], after[j - start])
+
+
+def test_rolling_follows_a_drop_in_the_error_level_that_static_offsets_miss():
+    """Validation errors twice as large as the test part's: static CQR widens the 80% interval
+    for the validation level and over-covers the test part; rolling offsets follow the newer
+    errors and come back near 80%."""
+    rng = np.random.default_rng(0)
+    n_valid, n_test = 200, 600
+    origins = np.arange(n_valid + n_test)
+    sigma = np.where(origins < n_valid, 2.0, 1.0)
+    y = (rng.normal(size=len(origins)) * sigma)[:, None, None]
+    z = np.array([-1.2816, -0.6745, 0.0, 0.6745, 1.2816])  # N(0, 1) quantiles at LEVELS
+    q = np.broadcast_to(z, (len(origins), 1, 1, 5))
+    static = calibration.apply(
+        q[n_valid:], calibration.offsets(q[:n_valid], y[:n_valid], LEVELS), LEVELS
+    )
+    rolled = calibration.rolling(q, y, origins, LEVELS, start=n_valid, window=n_valid)
+
+    def coverage(qq):
+        return np.mean((qq[..., 0] <= y[n_valid:]) & (y[n_valid:] <= qq[..., 4]))
+
+    assert coverage(static) > 0.95
+    assert 0.74 < coverage(rolled) < 0.86
+
+
+def test_rolling_refuses_bad_origins_and_start():
+    q = np.sort(np.random.default_rng(0).normal(size=(6, 1, 1, 5)), -1)
+    y = np.zeros((6, 1, 1))
+    with pytest.raises(InputError, match="origins must be 6 strictly increasing"):
+        calibration.rolling(q, y, [0, 1, 1, 2, 3, 4], LEVELS, start=2)
+    with pytest.raises(InputError, match="start must be in"):
+        calibration.rolling(q, y, np.arange(6), LEVELS, start=0)
+    with pytest.raises(InputError, match="window at least 1"):
+        calibration.rolling(q, y, np.arange(6), LEVELS, start=2, window=0)
