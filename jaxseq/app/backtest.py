@@ -1,0 +1,146 @@
+"""Forecasts from many origins in the data's units, and their scores beside the baselines.
+
+The pieces of a rolling-origin backtest that do not train: :func:`predict_units` and
+:func:`predict_quantile_units` turn a run's scaled forecasts into the data's units,
+:func:`truth_at` cuts the values that came after each origin, and :func:`score_splits` scores
+the validation and test forecasts (MAE, RMSE, MASE, sMAPE; pinball, CRPS and interval coverage
+for quantiles, also after conformal calibration) beside every baseline on the same origins.
+:func:`jaxseq.app.workflow.evaluate_run` (a saved run), :mod:`jaxseq.app.compare` (the zoo)
+and :mod:`jaxseq.app.global_model` (a panel) are built on them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jaxseq import baselines, data, evaluate, metrics, models
+from jaxseq.app.io import Series
+from jaxseq.app.runs import RunConfig
+
+
+def predict_units(
+    model: models.Model, variables, scaler: data.Scaler, config: RunConfig, X
+) -> np.ndarray:
+    """Every replica's forecasts for scaled windows ``X``, in the data's units:
+    ``[seeds, windows, horizon, targets]`` float64 (seq2seq: the forecast made at the origin)."""
+    pred = evaluate.predict_replicas(model, variables, X)
+    return _in_units(pred, scaler, config)
+
+
+def predict_quantile_units(
+    model: models.Model, variables, scaler: data.Scaler, config: RunConfig, X, levels=None
+) -> np.ndarray:
+    """Every replica's forecast quantiles at ``levels`` (default the model's) for scaled windows
+    ``X``, in the data's units: ``[seeds, windows, horizon, targets, L]`` float64,
+    non-decreasing along ``L`` (the scaling ``y = s y' + m`` has ``s > 0``)."""
+    q = evaluate.quantile_replicas(model, variables, X, levels)
+    q = np.moveaxis(q, -1, 0)  # levels first: each level is a forecast in apply's layout
+    return np.moveaxis(np.stack([_in_units(level, scaler, config) for level in q]), 0, -1)
+
+
+def _in_units(pred: np.ndarray, scaler: data.Scaler, config: RunConfig) -> np.ndarray:
+    """``[seeds, windows, ...]`` scaled forecasts in apply's layout -> ``[seeds, windows,
+    horizon, targets]`` in data units (seq2seq: the forecast made at the origin)."""
+    if config.task == "seq2seq":
+        pred = pred[:, :, -1]
+    cols = config.target_indices
+    pred = pred.reshape(pred.shape[0], pred.shape[1], config.horizon, len(cols))
+    return pred.astype(np.float64) * scaler.scale[cols] + scaler.mean[cols]
+
+
+def truth_at(values: np.ndarray, origins: np.ndarray, horizon: int, cols) -> np.ndarray:
+    """``values[o : o + horizon, cols]`` for each origin: ``[windows, horizon, targets]``."""
+    index = np.asarray(origins)[:, None] + np.arange(horizon)[None, :]
+    return np.asarray(values, np.float64)[index][:, :, list(cols)]
+
+
+def season_for(config: RunConfig, series: Series, season: int | None = None) -> int:
+    """The season for MASE and the seasonal baselines: given, the run's, the time column's
+    frequency (weekly 52, monthly 12, ...), else 1."""
+    return season or config.season or getattr(series, "season", None) or 1
+
+
+def score_splits(
+    config: RunConfig,
+    series: Series,
+    protocol: data.Protocol,
+    forecasts: dict[str, dict[str, np.ndarray]],
+    *,
+    season: int,
+    classical: bool = True,
+    quantiles: dict[str, dict[str, np.ndarray]] | None = None,
+    levels: tuple[float, ...] | None = None,
+) -> dict:
+    """Scores of model forecasts (``{split: {name: [seeds, windows, horizon, targets]}}``) and
+    of every baseline on the same origins, in the data's units, MASE scaled by the training
+    part's seasonal naive MAE.
+
+    With ``quantiles`` (``{split: {name: [seeds, windows, horizon, targets, L]}}`` at
+    ``levels``) each split also holds ``"quantiles"``: the levels and, per model and for
+    seasonal naive (with :func:`jaxseq.baselines.seasonal_naive_quantiles`),
+    :func:`jaxseq.metrics.score_quantiles_seeds` (pinball, scaled pinball, CRPS approximation,
+    coverage and width of each central interval); and the test split ``"calibrated"``: the same
+    scores after conformal calibration on the validation windows (:mod:`jaxseq.calibration`),
+    each forecast (baseline included) calibrated by its own validation errors.
+    """
+    cols = config.target_indices
+    values = np.asarray(series.values, np.float64)[:, cols]
+    scale = metrics.mase_scale(values[: protocol.train_end], season)
+    out = {}
+    for name in ("valid", "test"):
+        origins = protocol.origins(name)
+        truth = truth_at(values, origins, config.horizon, range(len(cols)))
+        base, skipped = baselines.all_baselines(
+            values,
+            origins,
+            config.horizon,
+            season=season,
+            window=config.window,
+            fit_end=protocol.train_end,
+            classical_models=None if not classical else baselines.CLASSICAL,
+        )
+        rows = {m: metrics.score_seeds(p, truth, scale) for m, p in forecasts[name].items()}
+        rows.update({b: metrics.score_seeds(p[None], truth, scale) for b, p in base.items()})
+        out[name] = {
+            "windows": int(len(origins)),
+            "origins": [int(origins[0]), int(origins[-1])],
+            "rows": rows,
+            "skipped": skipped,
+        }
+    if quantiles is not None:
+        _score_quantile_splits(out, config, values, protocol, quantiles, levels, season, scale)
+    return out
+
+
+def _score_quantile_splits(out, config, values, protocol, quantiles, levels, season, scale):
+    """The ``"quantiles"`` blocks of :func:`score_splits`."""
+    from jaxseq import calibration
+
+    levels = tuple(float(t) for t in levels)
+    forecasts, truths = {}, {}
+    for name in ("valid", "test"):
+        origins = protocol.origins(name)
+        truths[name] = truth_at(values, origins, config.horizon, range(values.shape[1]))
+        base = baselines.seasonal_naive_quantiles(
+            values,
+            origins,
+            config.horizon,
+            season=season,
+            levels=levels,
+            fit_end=protocol.train_end,
+        )
+        # the seasonal naive forecast with its empirical error quantiles: its row's name
+        forecasts[name] = {**quantiles[name], "seasonal_naive": base[None]}
+        out[name]["quantiles"] = {
+            "levels": list(levels),
+            "rows": {
+                m: metrics.score_quantiles_seeds(q, truths[name], levels, scale)
+                for m, q in forecasts[name].items()
+            },
+        }
+    calibrated = {}
+    for m, q in forecasts["test"].items():
+        shift = calibration.offsets(forecasts["valid"][m], truths["valid"], levels)
+        q = calibration.apply(q, shift, levels)
+        calibrated[m] = metrics.score_quantiles_seeds(q, truths["test"], levels, scale)
+    out["test"]["quantiles"]["calibrated"] = calibrated
