@@ -200,7 +200,9 @@ def chapter_data(
             Y = seq2seq_targets(series, window, horizon)
     bounds = _chapter_bounds(n_series)
     splits = {name: Split(X[s], Y[s]) for name, s in bounds.items()}
-    return Dataset(**splits, task=task, window=window, horizon=horizon)
+    return Dataset(
+        splits["train"], splits["valid"], splits["test"], task=task, window=window, horizon=horizon
+    )
 
 
 def _chapter_bounds(n_series: int) -> dict[str, slice]:
@@ -496,7 +498,9 @@ def windows_for(
         for name in ("train", "valid", "test")
     }
     return Dataset(
-        **splits,
+        splits["train"],
+        splits["valid"],
+        splits["test"],
         task=task,
         window=protocol.window,
         horizon=protocol.horizon,

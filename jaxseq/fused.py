@@ -60,6 +60,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -77,7 +78,7 @@ def _mul(h: Array, mask: Array | None) -> Array:
 
 
 def _dmask(h_prev: Array, dhm: Array | None, mask: Array | None):
-    return None if mask is None else jnp.sum(h_prev * dhm, axis=0)
+    return None if mask is None or dhm is None else jnp.sum(h_prev * dhm, axis=0)
 
 
 def _rscan(f, init, xs):
@@ -108,7 +109,7 @@ IN_LOOP_MAX_FEATURES = 16
 #:   narrow inputs; for wide ones before the loop while that array is at most
 #:   :data:`PREPROJECT_MAX_BYTES`, else ``gru_wide``.
 #: - ``unroll``: the ``lax.scan`` unroll factor.
-FORWARD = {
+FORWARD: dict[str, Any] = {
     "lstm_input": "loop|concat",
     "lstm_gates": "auto",
     "gru": "split",

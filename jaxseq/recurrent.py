@@ -122,7 +122,8 @@ def scan_cell(
         recur = cell.recur
         # All steps in one matmul, outside the loop; when rematerialising, per chunk instead,
         # so the [time, batch, gates] projection is never held whole.
-        project = lambda xs_tm: cell.project(params, xs_tm)
+        cell_project = cell.project
+        project = lambda xs_tm: cell_project(params, xs_tm)
     else:
         recur = None
         project = lambda xs_tm: xs_tm
@@ -166,6 +167,7 @@ def scan_cell(
     steps = jnp.arange(xs_time_major.shape[0])
     if chunked:
         run_block = lambda c, xs_tm, ts: run(c, project(xs_tm), ts)
+        assert remat_chunk is not None  # chunked means a chunk length was given
         carry, ys = _run_in_chunks(run_block, carry, xs_time_major, steps, remat_chunk)
     else:
         carry, ys = run(carry, xs_time_major, steps)
@@ -292,12 +294,16 @@ def _check_params(params, xs, hidden_size: int, cell_name: str) -> None:
     if not isinstance(params, dict):
         return
     kernel, recurrent = params.get("kernel"), params.get("recurrent_kernel")
-    if getattr(kernel, "ndim", 0) == 2 and kernel.shape[0] != xs.shape[-1]:
+    if kernel is not None and getattr(kernel, "ndim", 0) == 2 and kernel.shape[0] != xs.shape[-1]:
         raise InputError(
             f"cell {cell_name}: inputs have {xs.shape[-1]} features but its parameters expect "
             f"{kernel.shape[0]} (input shape {tuple(xs.shape)})"
         )
-    if getattr(recurrent, "ndim", 0) == 2 and recurrent.shape[0] != hidden_size:
+    if (
+        recurrent is not None
+        and getattr(recurrent, "ndim", 0) == 2
+        and recurrent.shape[0] != hidden_size
+    ):
         raise InputError(
             f"cell {cell_name}: hidden_size is {hidden_size} but its parameters have "
             f"{recurrent.shape[0]} units"
@@ -308,7 +314,7 @@ def _check_state(state, default, cell_name: str):
     """An initial state must have the structure and shapes of the cell's own initial state."""
     got = jax.tree_util.tree_structure(state)
     want = jax.tree_util.tree_structure(default)
-    if got != want:
+    if got != want:  # type: ignore[operator]  # jaxlib's stub has no __ne__ for PyTreeDef
         raise InputError(
             f"initial_state of cell {cell_name} must be structured like {want}, got {got}"
         )
