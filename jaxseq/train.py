@@ -6,7 +6,9 @@ The pieces compose from the inside out:
   epsilon 1e-7; learning rate and threshold live in the optimiser state
   (``optax.inject_hyperparams``), so a vector of them can be trained at once.
 - :func:`train_step`: loss, ``value_and_grad`` (backpropagation through time, through the scan),
-  optax update. Pure.
+  optax update. Pure. The one training step: the epoch below, ``jaxseq bench`` and the studies
+  in ``benchmarks/`` all run it (optionally computing in bfloat16, ``compute_dtype``); start
+  one from :func:`init_state`.
 - :func:`run_epoch`: shuffle with an explicit key, every minibatch (the short last one too) in
   one ``lax.scan``, then the validation loss. Pure; compiled once.
 - :class:`Trainer`: ``vmap`` of the epoch over K replicas, each with its own initialisation,
@@ -55,7 +57,7 @@ def make_optimizer(
             same arithmetic (Adam is elementwise), but a few fused passes in all instead of a
             few per parameter array, each a separate kernel launch. For the chapter's small
             models that is a visible share of a step: W1's training step 1.05-1.08x faster
-            on this CPU (``python experiments/perf_ideas.py``).
+            on this CPU (``python benchmarks/perf_ideas.py``).
 
     The numeric hyperparameters sit in ``state.hyperparams`` so :class:`Trainer` can give each
     replica its own.
@@ -92,26 +94,66 @@ class TrainState(NamedTuple):
     opt_state: Any
 
 
-def loss_fn(model: Model, params, other, X, Y, key) -> tuple[Array, dict]:
+def init_state(model: Model, optimizer: optax.GradientTransformation, key: Array) -> TrainState:
+    """One replica's fresh :class:`TrainState`: ``model.init(key)`` and the optimiser's state."""
+    variables = model.init(key)
+    return TrainState(variables, optimizer.init(variables["params"]))
+
+
+def cast_floating(tree, dtype):
+    """``tree`` with every floating-point leaf cast to ``dtype`` (other leaves unchanged)."""
+    return jax.tree_util.tree_map(
+        lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree
+    )
+
+
+def loss_fn(model: Model, params, other, X, Y, key, *, compute_dtype=None) -> tuple[Array, dict]:
     """The model's loss on a batch (MSE, or its head's pinball loss or negative
     log-likelihood: :meth:`Model.loss_in_frame`), and the updated non-parameter collections.
 
     A window-normalised model is scored in each window's frame (outputs against the targets
     normalised with that window's statistics), so every window weighs alike whatever its level.
+
+    ``compute_dtype`` (e.g. ``jnp.bfloat16``): the model computes in that dtype, its variables
+    and inputs cast inside this function (so gradients arrive in the parameters' own dtype),
+    its outputs cast back to the targets' dtype for the loss; ``None``: no casts.
     """
     variables = {"params": params, **other}
-    out, updates, frame = model.apply_in_frame(variables, X, train=True, key=key)
+    inputs = X
+    if compute_dtype is not None:
+        variables, inputs = cast_floating((variables, X), compute_dtype)
+    out, updates, frame = model.apply_in_frame(variables, inputs, train=True, key=key)
+    if compute_dtype is not None:
+        out = out.astype(jnp.result_type(Y))
+        # new BatchNorm statistics back to the state's dtype
+        updates = {
+            k: jax.tree_util.tree_map(lambda a, b: a.astype(b.dtype), v, other[k])
+            for k, v in updates.items()
+        }
     return model.loss_in_frame(
         out, model.frame_targets(model.targets(Y), variables, frame)
     ), updates
 
 
-def train_step(model: Model, optimizer: optax.GradientTransformation, state: TrainState, X, Y, key):
-    """One optimisation step: ``(state, X, Y, key) -> (state, loss)``. Pure."""
+def train_step(
+    model: Model,
+    optimizer: optax.GradientTransformation,
+    state: TrainState,
+    X,
+    Y,
+    key,
+    *,
+    compute_dtype=None,
+):
+    """One optimisation step: ``(state, X, Y, key) -> (state, loss)``. Pure.
+
+    ``compute_dtype``: compute the model in that dtype (bfloat16 on GPUs and TPUs) while the
+    parameters, gradients and optimiser state keep theirs (see :func:`loss_fn`).
+    """
     params = state.variables["params"]
     other = {k: v for k, v in state.variables.items() if k != "params"}
     (loss, updates), grads = jax.value_and_grad(loss_fn, argnums=1, has_aux=True)(
-        model, params, other, X, Y, key
+        model, params, other, X, Y, key, compute_dtype=compute_dtype
     )
     deltas, opt_state = optimizer.update(grads, state.opt_state, params)
     params = optax.apply_updates(params, deltas)

@@ -2,13 +2,14 @@
 tiny version of every workload, peers included where installed. No timing is asserted."""
 
 import json
+import os
 
 import jax
 import numpy as np
 import pytest
 
 from jaxseq.bench import harness as bench
-from jaxseq.bench import peers, peers_torch
+from jaxseq.bench import peers, peers_torch, timing
 from jaxseq.bench import workloads as bench_workloads
 from jaxseq.errors import InputError
 
@@ -92,7 +93,7 @@ def test_default_peers_are_those_installed():
 @pytest.mark.parametrize("name", ["W1", "W2", "W3", "W5"])
 def test_torch_peer_trains_and_runs_each_workload(name):
     spec = bench.WORKLOADS[name]._replace(**TINY_SPEC)
-    c = peers_torch.torch_contender(spec, bench._timer)
+    c = peers_torch.torch_contender(spec)
     before = c.forward().float().numpy().copy()
     c.train_step(c.init_state)
     after = c.forward().float().numpy()
@@ -128,3 +129,59 @@ def test_backtest_series_is_deterministic():
     a, b = bench_workloads.backtest_series(80), bench_workloads.backtest_series(80)
     np.testing.assert_array_equal(a, b)
     assert a.shape == (80,) and a.dtype == np.float32
+
+
+def test_time_interleaved_times_every_call_once_per_round_in_a_seeded_order():
+    log = []
+    calls = {name: (lambda name=name: log.append(name)) for name in "abc"}
+    times = timing.time_interleaved(calls, rounds=4, warmup=1)
+    assert {k: len(v) for k, v in times.items()} == {"a": 4, "b": 4, "c": 4}
+    assert log[:3] == ["a", "b", "c"]  # the warm-up calls
+    rounds = [log[3 + 3 * r : 6 + 3 * r] for r in range(4)]
+    assert all(sorted(r) == ["a", "b", "c"] for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 1  # the order is drawn afresh each round
+    log.clear()
+    timing.time_interleaved(calls, rounds=4, warmup=0)
+    assert [log[3 * r : 3 + 3 * r] for r in range(4)] == rounds  # seeded: the same orders
+    # a spent budget stops after min_rounds
+    short = timing.time_interleaved(calls, rounds=50, budget=0.0, warmup=0, min_rounds=2)
+    assert len(short["a"]) == 2
+    assert (
+        timing.median_ratio({"x": np.array([2.0, 4.0]), "y": np.array([1.0, 1.0])}, "x", "y") == 3
+    )
+    assert timing.time_call(lambda: jax.numpy.ones(3)) > 0
+
+
+def test_jaxseq_contender_runs_the_library_train_step():
+    """The bench's jaxseq step is jaxseq.train.train_step: the same parameters after one step."""
+    from jaxseq.train import init_state, make_optimizer, train_step
+
+    spec = bench.WORKLOADS["W1"]._replace(**TINY_SPEC)
+    c = bench.jaxseq_contender(spec)
+    model = bench.jaxseq_model(spec)
+    X, Y = (jax.numpy.asarray(a) for a in peers.random_data(spec))
+    opt = make_optimizer(1e-3)
+    state = init_state(model, opt, jax.random.split(jax.random.PRNGKey(0), 1)[0])
+    for _ in range(2):  # the contender's state has taken one step (its compile-time call)
+        state = train_step(model, opt, state, X, Y, None)[0]
+    got = c.train_step(c.init_state)
+    for a, b in zip(jax.tree.leaves(got.variables), jax.tree.leaves(state.variables), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_throughput_by_devices_runs_each_count_in_a_subprocess(monkeypatch):
+    from jaxseq import distributed
+    from jaxseq.bench import scaling
+
+    cache = os.environ.get("JAXSEQ_TEST_CACHE", os.path.expanduser("~/.cache/jaxseq/xla-tests"))
+    if cache:  # the suite's persistent compile cache (see conftest.py)
+        monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", cache)
+    got = scaling.throughput_by_devices(
+        "linear", (2,), n_series=20, batch_size=8, timed_epochs=1, platform="cpu", details=True
+    )
+    assert list(got) == [2]
+    assert got[2]["devices"] == 2 and got[2]["seeds"] == 2 and got[2]["platform"] == "cpu"
+    assert got[2]["sequences_per_second"] > 0
+    with pytest.raises(InputError, match="cannot be split evenly"):
+        scaling.throughput_by_devices("linear", (2, 4), seeds=2, platform="cpu")
+    assert distributed.throughput_by_devices is scaling.throughput_by_devices  # the old name

@@ -4,8 +4,9 @@ Every workload is run by jaxseq and, when installed, by the peers a user would o
 (:mod:`jaxseq.bench.peers`: Flax linen ``nn.RNN``, Keras 3 on JAX; :mod:`jaxseq.bench.peers_torch`:
 PyTorch, on cuDNN when JAX and PyTorch both see a GPU). E1 (the evaluator), B1 (a backtest)
 and S8 (seeds at once) are in :mod:`jaxseq.bench.workloads`. Contenders are timed
-*interleaved* in one process (each round runs every contender once, in a fresh seeded
-order), so a slow spell of a shared machine hits them alike; each figure is the median over many timed steps (``block_until_ready``) after
+*interleaved* in one process by :func:`jaxseq.bench.timing.time_interleaved` (each round runs
+every contender once, in a fresh seeded order), so a slow spell of a shared machine hits them
+alike; each figure is the median over many timed steps (``block_until_ready``) after
 compilation, with its 10th-90th percentile spread, and each ratio is the median of the
 per-round ratios. Compile time is reported apart.
 """
@@ -13,14 +14,12 @@ per-round ratios. Compile time is reported apart.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from jaxseq import cells, models
 from jaxseq.app.experiments import machine
@@ -34,10 +33,11 @@ from jaxseq.bench.peers import (
     random_data,
 )
 from jaxseq.bench.peers_torch import torch_available
+from jaxseq.bench.timing import median_ratio, time_call, time_interleaved
 from jaxseq.errors import InputError
 from jaxseq.layers import Dense, Sequential, TimeDistributed
 from jaxseq.recurrent import RNN
-from jaxseq.train import TrainState, make_optimizer, mse
+from jaxseq.train import cast_floating, init_state, make_optimizer, train_step
 
 WORKLOADS = {
     "W1": WorkloadSpec(
@@ -110,22 +110,15 @@ WORKLOADS = {
 }
 
 
-def _torch_contender(spec, timer, dtype="float32"):
+def _torch_contender(spec, dtype="float32"):
     from jaxseq.bench.peers_torch import torch_contender
 
-    return torch_contender(spec, timer, dtype)
+    return torch_contender(spec, dtype)
 
 
 PEERS = {"flax": flax_contender, "keras": keras_contender, "torch": _torch_contender}
 #: Everything ``jaxseq bench`` runs by default, in order.
 DEFAULT_WORKLOADS = (*WORKLOADS, "S8", "E1", "B1", "P1")
-
-
-def _timer(fn) -> float:
-    """Seconds for ``fn()`` (the first call of a step: tracing, compilation, one run)."""
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    return time.perf_counter() - start
 
 
 def jaxseq_model(spec: WorkloadSpec) -> models.Model:
@@ -139,47 +132,26 @@ def jaxseq_model(spec: WorkloadSpec) -> models.Model:
     return models.Model(name=spec.name, module=module, task="seq2seq", mode="seq2seq", dims=dims)
 
 
-def _cast(tree, dtype):
-    return jax.tree_util.tree_map(
-        lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree
-    )
-
-
 def jaxseq_contender(
     spec: WorkloadSpec, *, replicas: int = 1, dtype=jnp.float32, vmap: bool | None = None
 ) -> Contender:
-    """jaxseq's train step (``replicas`` > 1, or ``vmap``: vmapped over independent replicas).
+    """jaxseq's training step, :func:`jaxseq.train.train_step` (``replicas`` > 1, or ``vmap``:
+    vmapped over independent replicas), and its forward pass.
 
     With ``dtype=bfloat16`` the model computes in bf16 while parameters, gradients and Adam stay
-    in float32 (the casts are part of the differentiated function).
+    in float32 (``train_step(..., compute_dtype=bfloat16)``: the casts are part of the
+    differentiated function).
     """
     model = jaxseq_model(spec)
     X, Y = (jnp.asarray(a) for a in random_data(spec))
     opt = make_optimizer(1e-3)
-
-    def loss(params, other):
-        variables = {"params": params, **other}
-        if dtype != jnp.float32:
-            variables, x = _cast(variables, dtype), X.astype(dtype)
-        else:
-            x = X
-        return mse(model.apply(variables, x).astype(jnp.float32), Y)
-
-    def step(state: TrainState):
-        params = state.variables["params"]
-        other = {k: v for k, v in state.variables.items() if k != "params"}
-        grads = jax.grad(loss)(params, other)
-        deltas, opt_state = opt.update(grads, state.opt_state, params)
-        return TrainState({"params": optax.apply_updates(params, deltas), **other}, opt_state)
-
-    def init(key):
-        variables = model.init(key)
-        return TrainState(variables, opt.init(variables["params"]))
-
+    compute = None if dtype == jnp.float32 else dtype
+    step = lambda state: train_step(model, opt, state, X, Y, None, compute_dtype=compute)[0]
+    init = lambda key: init_state(model, opt, key)
     keys = jax.random.split(jax.random.PRNGKey(0), replicas)
     # The forward pass takes the variables alone (as the peers take their parameters), not the
     # whole training state: passing Adam's moments too costs dispatch time for nothing.
-    apply = lambda variables: model.apply(_cast(variables, dtype), X.astype(dtype))
+    apply = lambda variables: model.apply(cast_floating(variables, dtype), X.astype(dtype))
     if not (replicas > 1 if vmap is None else vmap):
         state = jax.jit(init)(keys[0])
         step_fn = jax.jit(step, donate_argnums=0)
@@ -190,7 +162,7 @@ def jaxseq_contender(
         forward = jax.jit(jax.vmap(apply))
     fixed = jax.tree_util.tree_map(jnp.copy, state.variables)  # the train step donates `state`
     holder = {}
-    seconds = _timer(lambda: holder.setdefault("state", step_fn(state)))
+    seconds = time_call(lambda: holder.setdefault("state", step_fn(state)))
     forward(fixed)
     return Contender(
         "jaxseq" if replicas == 1 and not vmap else f"jaxseq x{replicas}",
@@ -201,45 +173,32 @@ def jaxseq_contender(
     )
 
 
-def time_interleaved(
-    contenders: Sequence[Contender],
-    *,
-    rounds: int,
-    budget_seconds: float,
-    what: str = "train",
-    seed: int = 0,
+def time_contenders(
+    contenders: Sequence[Contender], *, rounds: int, budget: float, what: str = "train"
 ) -> dict[str, np.ndarray]:
-    """Time ``rounds`` rounds of one step per contender; stop early when the time budget is
-    spent (after at least 5 rounds). Returns seconds per contender.
-
-    Each round runs every contender once, in an order drawn afresh each round (seeded), so
-    that no contender always follows the same one: a framework that leaves worker threads
-    spinning after its call (PyTorch's OpenMP pool) slows whoever runs next, and a fixed order
-    would charge that to one contender.
-    """
-    order = np.random.default_rng(seed)
+    """Seconds per training step (``what="train"``) or forward pass (``"forward"``) of each
+    contender, by :func:`jaxseq.bench.timing.time_interleaved` (3 warm-up calls each, at
+    least 5 rounds, then until ``rounds`` or ``budget`` seconds). Each training step carries
+    its contender's state from call to call, starting from ``init_state``."""
     states = {c.name: c.init_state for c in contenders}
-    times: dict[str, list[float]] = {c.name: [] for c in contenders}
-    for c in contenders:  # warm up: first executions allocate and fault pages in
-        for _ in range(3):
-            states[c.name] = _run(c, states[c.name], what)
-    start = time.perf_counter()
-    for r in range(rounds):
-        for k in order.permutation(len(contenders)):
-            c = contenders[k]
-            t = time.perf_counter()
-            states[c.name] = _run(c, states[c.name], what)
-            times[c.name].append(time.perf_counter() - t)
-        if r >= 4 and time.perf_counter() - start > budget_seconds:
-            break
-    return {k: np.asarray(v) for k, v in times.items()}
 
+    def call(c: Contender):
+        if what == "forward":
+            return c.forward
 
-def _run(c: Contender, state, what):
-    if what == "train":
-        return jax.block_until_ready(c.train_step(state))
-    jax.block_until_ready(c.forward())
-    return state
+        def step():
+            states[c.name] = c.train_step(states[c.name])
+            return states[c.name]
+
+        return step
+
+    return time_interleaved(
+        {c.name: call(c) for c in contenders},
+        rounds=rounds,
+        budget=budget,
+        warmup=3,
+        min_rounds=5,
+    )
 
 
 def _summary(seconds: np.ndarray, batch: int, replicas: int = 1) -> dict:
@@ -262,7 +221,7 @@ def run_workload(
     errors = {}
     for peer in peers:
         try:
-            contenders.append(PEERS[peer](spec, _timer, jnp.dtype(dtype).name))
+            contenders.append(PEERS[peer](spec, jnp.dtype(dtype).name))
         except Exception as error:  # a peer that cannot build this workload is reported, not fatal
             errors[peer] = f"{type(error).__name__}: {error}"
     out = {
@@ -272,14 +231,12 @@ def run_workload(
         "peer_errors": errors,
     }
     for what in ("train", "forward"):
-        times = time_interleaved(contenders, rounds=rounds, budget_seconds=budget, what=what)
-        base = times[contenders[0].name]
+        times = time_contenders(contenders, rounds=rounds, budget=budget, what=what)
         for c in contenders:
             entry = out["contenders"].setdefault(c.name, {"compile_seconds": c.compile_seconds})
             entry[what] = _summary(times[c.name], spec.batch)
             if c is not contenders[0]:
-                n = min(len(base), len(times[c.name]))
-                entry[what]["ratio_to_jaxseq"] = float(np.median(times[c.name][:n] / base[:n]))
+                entry[what]["ratio_to_jaxseq"] = median_ratio(times, c.name, contenders[0].name)
     return out
 
 
@@ -290,7 +247,7 @@ def bf16_error(spec: WorkloadSpec) -> dict:
     variables = model.init(jax.random.PRNGKey(0))
     f32 = np.asarray(model.apply(variables, jnp.asarray(X)), np.float64)
     bf16 = np.asarray(
-        model.apply(_cast(variables, jnp.bfloat16), jnp.asarray(X, jnp.bfloat16)).astype(
+        model.apply(cast_floating(variables, jnp.bfloat16), jnp.asarray(X, jnp.bfloat16)).astype(
             jnp.float32
         ),
         np.float64,
@@ -392,10 +349,10 @@ def run_bench(
         result["workloads"].append(entry)
         log("  " + format_line(entry))
     if devices:
-        from jaxseq import distributed
+        from jaxseq.bench.scaling import throughput_by_devices
 
         log("throughput against the number of devices")
-        result["devices"] = distributed.throughput_by_devices()
+        result["devices"] = throughput_by_devices()
     if out is not None and update:
         result = merged(Path(out) / "bench.json", result)
     if out is not None:

@@ -18,6 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxseq.bench.timing import time_call
+
 
 class Contender(NamedTuple):
     """A framework's implementation of one workload."""
@@ -57,7 +59,7 @@ def random_data(spec: WorkloadSpec, seed: int = 0):
 # --------------------------------------------------------------------------- flax linen
 
 
-def flax_contender(spec: WorkloadSpec, timer, dtype: str = "float32") -> Contender:
+def flax_contender(spec: WorkloadSpec, dtype: str = "float32") -> Contender:
     """Flax linen ``nn.RNN`` with ``OptimizedLSTMCell`` / ``GRUCell`` / ``SimpleCell``, or
     ``nn.Conv`` for the WaveNet, trained with optax Adam. ``dtype``: the layers' compute dtype
     (parameters stay float32)."""
@@ -83,10 +85,10 @@ def flax_contender(spec: WorkloadSpec, timer, dtype: str = "float32") -> Contend
                 x = x[:, -1]
             return nn.Dense(spec.outputs, dtype=compute)(x)
 
-    return _functional_contender("flax", Net(), spec, timer, compute)
+    return _functional_contender("flax", Net(), spec, compute)
 
 
-def _functional_contender(name, module, spec, timer, compute=jnp.float32) -> Contender:
+def _functional_contender(name, module, spec, compute=jnp.float32) -> Contender:
     X, Y = (jnp.asarray(a) for a in random_data(spec))
     X = X.astype(compute)
     params = module.init(jax.random.PRNGKey(0), X)
@@ -104,7 +106,7 @@ def _functional_contender(name, module, spec, timer, compute=jnp.float32) -> Con
     state = (params, opt.init(params))
     fixed = jax.tree_util.tree_map(jnp.copy, params)  # the train step donates `state`
     holder = {}
-    seconds = timer(lambda: holder.setdefault("state", step(state)))
+    seconds = time_call(lambda: holder.setdefault("state", step(state)))
     forward(fixed)
     return Contender(name, step, lambda: forward(fixed), holder["state"], seconds)
 
@@ -133,7 +135,7 @@ def import_keras():
     return keras
 
 
-def keras_contender(spec: WorkloadSpec, timer, dtype: str = "float32") -> Contender:
+def keras_contender(spec: WorkloadSpec, dtype: str = "float32") -> Contender:
     """Keras 3 on its JAX backend: ``Sequential`` layers, ``compile(Adam)``, ``train_on_batch``.
     ``dtype="bfloat16"``: Keras' ``mixed_bfloat16`` policy (float32 variables)."""
     keras = import_keras()
@@ -151,7 +153,7 @@ def keras_contender(spec: WorkloadSpec, timer, dtype: str = "float32") -> Conten
         model.train_on_batch(X, Y)
         return state
 
-    seconds = timer(lambda: model.train_on_batch(X, Y))  # first call traces and compiles
+    seconds = time_call(lambda: model.train_on_batch(X, Y))  # first call traces and compiles
     model.predict_on_batch(X)
     return Contender("keras", step, lambda: model.predict_on_batch(X), None, seconds)
 

@@ -18,6 +18,7 @@ import os
 import numpy as np
 
 from jaxseq.bench.peers import Contender, WorkloadSpec, random_data
+from jaxseq.bench.timing import time_call
 
 
 def torch_available() -> bool:
@@ -76,7 +77,7 @@ def torch_module(spec: WorkloadSpec):
     return WaveNet() if spec.kind == "wavenet" else Recurrent()
 
 
-def torch_contender(spec: WorkloadSpec, timer, dtype: str = "float32") -> Contender:
+def torch_contender(spec: WorkloadSpec, dtype: str = "float32") -> Contender:
     """PyTorch's implementation of ``spec``: a training step and a forward pass."""
     import torch
 
@@ -112,6 +113,6 @@ def torch_contender(spec: WorkloadSpec, timer, dtype: str = "float32") -> Conten
         sync()
         return out
 
-    seconds = timer(lambda: step(None))
+    seconds = time_call(lambda: step(None))
     forward()
     return Contender("torch", step, forward, None, seconds)

@@ -17,10 +17,11 @@
 - **S8**, seeds at once: K replicas trained by ``vmap`` in one step against K single-replica
   steps run one after the other, K = 1, 2, 4, 8; throughput in sequences per second both ways.
 
-Every workload is timed interleaved in one process (every contender once per round, in a
-fresh seeded order); each figure is a median
-over rounds, each ratio the median of per-round ratios. ``device_report`` describes the
-accelerator (or CPU) the numbers come from. Nothing here assumes a CPU.
+Every workload is timed interleaved in one process by
+:func:`jaxseq.bench.timing.time_interleaved` (every contender once per round, in a fresh
+seeded order); each figure is a median over rounds, each ratio the median of per-round ratios.
+``device_report`` describes the accelerator (or CPU) the numbers come from. Nothing here
+assumes a CPU.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import numpy as np
 
 from jaxseq.app.experiments import CHAPTER_MODELS
 from jaxseq.bench.peers import Contender, WorkloadSpec
+from jaxseq.bench.timing import median_ratio, time_interleaved
 
 #: The chapter's trained models with a Keras counterpart: ``make experiments``' models up to
 #: the WaveNet (the gated WaveNet and the encoder-decoder are jaxseq's own additions).
@@ -97,37 +99,6 @@ def format_device(report: dict) -> str:
     )
 
 
-# --------------------------------------------------------------------------- timing
-
-
-def interleave(
-    calls: dict[str, Callable[[], object]], *, rounds: int, budget: float, warmup: int = 1
-) -> dict[str, np.ndarray]:
-    """Seconds per call of each entry, in an order drawn afresh each round (seeded, as
-    :func:`jaxseq.bench.harness.time_interleaved`); at least 3 rounds, then until ``rounds`` or
-    ``budget`` seconds."""
-    for call in calls.values():
-        for _ in range(warmup):
-            jax.block_until_ready(call())
-    times: dict[str, list[float]] = {k: [] for k in calls}
-    names = list(calls)
-    order = np.random.default_rng(0)
-    start = time.perf_counter()
-    for r in range(rounds):
-        for k in order.permutation(len(names)):
-            name = names[k]
-            t = time.perf_counter()
-            jax.block_until_ready(calls[name]())
-            times[name].append(time.perf_counter() - t)
-        if r >= 2 and time.perf_counter() - start > budget:
-            break
-    return {k: np.asarray(v) for k, v in times.items()}
-
-
-def _ratio(times: dict[str, np.ndarray], num: str, den: str) -> float:
-    return float(np.median(times[num] / times[den]))
-
-
 # --------------------------------------------------------------------------- S8
 
 
@@ -160,7 +131,7 @@ def run_seeds_throughput(
             state["many"] = many.train_step(state["many"])
             return state["many"]
 
-        times = interleave(
+        times = time_interleaved(
             {"vmap": at_once, "sequential": one_after_another}, rounds=rounds, budget=budget
         )
         sequences = k * spec.batch
@@ -173,7 +144,7 @@ def run_seeds_throughput(
                 "sequential_sequences_per_second": float(
                     sequences / np.median(times["sequential"])
                 ),
-                "speedup": _ratio(times, "sequential", "vmap"),
+                "speedup": median_ratio(times, "sequential", "vmap"),
                 "rounds": int(len(times["vmap"])),
                 "compile_seconds": many.compile_seconds,
             }
@@ -322,7 +293,7 @@ def run_evaluator(
         for way, per_model in calls.items()
         for name, call in per_model.items()
     }
-    times = interleave(flat, rounds=rounds, budget=budget, warmup=0)
+    times = time_interleaved(flat, rounds=rounds, budget=budget, warmup=0)
     n_rounds = min(len(t) for t in times.values())
     totals = {
         way: np.sum([times[f"{way}/{name}"][:n_rounds] for name in names], axis=0) for way in calls
@@ -404,7 +375,7 @@ def run_backtest(
             ]
         )
 
-    times = interleave(
+    times = time_interleaved(
         {"batched": lambda: np.asarray(batched(variables, s)), "loop": loop},
         rounds=rounds,
         budget=budget,
@@ -417,7 +388,7 @@ def run_backtest(
         ),
         "batched_ms": float(np.median(times["batched"]) * 1e3),
         "loop_ms": float(np.median(times["loop"]) * 1e3),
-        "speedup": _ratio(times, "loop", "batched"),
+        "speedup": median_ratio(times, "loop", "batched"),
         "forecasts_per_second": float(origins / np.median(times["batched"])),
         "max_abs_difference": diff,
         "rounds": int(len(times["batched"])),
@@ -476,7 +447,7 @@ def run_panel_throughput(
             return state[k]
 
         calls[f"K={k}"] = one_epoch
-    times = interleave(calls, rounds=rounds, budget=budget, warmup=0)
+    times = time_interleaved(calls, rounds=rounds, budget=budget, warmup=0)
     rows = [
         {
             "replicas": k,
