@@ -34,14 +34,10 @@ Example (one host, 4 devices)::
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 import os
-import statistics
-import subprocess
-import sys
 import warnings
-import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -76,8 +72,17 @@ __all__ = [
     "forced_cpu_env",
     "initialize",
     "mesh",
-    "throughput_by_devices",
 ]
+
+
+def __getattr__(name: str):
+    # throughput_by_devices (a measurement, not training) lives in jaxseq.bench.scaling; the
+    # name still works here.
+    if name == "throughput_by_devices":
+        from jaxseq.bench.scaling import throughput_by_devices
+
+        return throughput_by_devices
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------- multi-host set-up
@@ -300,11 +305,8 @@ def data_parallel_epoch(
     return run_epoch(model, optimizer, batch_size, state, key, train, valid, constrain=constrain)
 
 
-_EPOCH_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def data_parallel_epoch_fn(trainer: Trainer, mesh: Mesh, *, hybrid: bool = False) -> Callable:
-    """The compiled data-parallel epoch over replicas, cached per ``(trainer, mesh, hybrid)``.
+    """The compiled data-parallel epoch over replicas, built once per ``(trainer, mesh, hybrid)``.
 
     ``(state[K], keys[K], train, valid) -> (state[K], metrics[K])``, like
     ``Trainer.epoch_fn()``, with the state donated. With ``hybrid`` the replica axis is split
@@ -312,35 +314,39 @@ def data_parallel_epoch_fn(trainer: Trainer, mesh: Mesh, *, hybrid: bool = False
     kept at ``P("replica")``; otherwise the state is kept replicated (``P()``).
     """
     _check_mesh(mesh, "hybrid" if hybrid else "data")
-    per_trainer = _EPOCH_CACHE.setdefault(trainer, {})
-    cache_key = (mesh, hybrid)
-    if cache_key not in per_trainer:
-        optimizer = trainer.optimizer()
-        batch_sharding = NamedSharding(mesh, P(DATA))
-        state_sharding = NamedSharding(mesh, P(REPLICA) if hybrid else P())
+    return _data_parallel_epoch_fn(trainer, mesh, bool(hybrid))
 
-        def epoch(state, key, train, valid):
-            return data_parallel_epoch(
-                trainer.model,
-                optimizer,
-                trainer.batch_size,
-                state,
-                key,
-                train,
-                valid,
-                batch_sharding=batch_sharding,
-            )
 
-        vmapped = jax.vmap(
-            epoch, in_axes=(0, 0, None, None), spmd_axis_name=REPLICA if hybrid else None
+# The library's one way to keep compiled functions: a jit-wrapped function built once per
+# hashable key (models and trainers hash by identity) by functools.lru_cache, as
+# jaxseq.evaluate does; jit's own cache then holds one executable per input shape.
+@functools.lru_cache(maxsize=16)
+def _data_parallel_epoch_fn(trainer: Trainer, mesh: Mesh, hybrid: bool) -> Callable:
+    optimizer = trainer.optimizer()
+    batch_sharding = NamedSharding(mesh, P(DATA))
+    state_sharding = NamedSharding(mesh, P(REPLICA) if hybrid else P())
+
+    def epoch(state, key, train, valid):
+        return data_parallel_epoch(
+            trainer.model,
+            optimizer,
+            trainer.batch_size,
+            state,
+            key,
+            train,
+            valid,
+            batch_sharding=batch_sharding,
         )
 
-        def run(state, keys, train, valid):
-            state, metrics = vmapped(state, keys, train, valid)
-            return jax.lax.with_sharding_constraint(state, state_sharding), metrics
+    vmapped = jax.vmap(
+        epoch, in_axes=(0, 0, None, None), spmd_axis_name=REPLICA if hybrid else None
+    )
 
-        per_trainer[cache_key] = jax.jit(run, donate_argnums=(0,))
-    return per_trainer[cache_key]
+    def run(state, keys, train, valid):
+        state, metrics = vmapped(state, keys, train, valid)
+        return jax.lax.with_sharding_constraint(state, state_sharding), metrics
+
+    return jax.jit(run, donate_argnums=(0,))
 
 
 # --------------------------------------------------------------------------- fit
@@ -500,135 +506,7 @@ def _to_host(tree):
     return jax.tree_util.tree_map(get, tree)
 
 
-# --------------------------------------------------------------------------- throughput
-
-
-def throughput_by_devices(
-    model_name: str = "lstm_seq2seq",
-    device_counts: Sequence[int] = (1, 2, 4),
-    *,
-    mode: str = "replica",
-    seeds: int | None = None,
-    n_series: int = 1000,
-    batch_size: int = 32,
-    timed_epochs: int = 2,
-    platform: str | None = None,
-    timeout: float = 600.0,
-    details: bool = False,
-) -> dict[int, float] | dict[int, dict]:
-    """Training throughput (sequences per second) against the number of devices.
-
-    Each count trains ``seeds`` replicas of ``model_name`` on ``chapter_data`` with
-    ``n_series`` series (70% for training) for one warm-up epoch (compilation, not timed) and
-    ``timed_epochs`` timed ones; throughput is ``seeds * train sequences / median epoch time``.
-    The total work is the same for every count (strong scaling).
-
-    On the CPU each count runs in a fresh subprocess with
-    ``XLA_FLAGS=--xla_force_host_platform_device_count=N``: the N "devices" share the machine's
-    cores, so the figures show the sharding's overhead and the cores' parallelism, not real
-    scaling. On GPU/TPU the first N real devices are used in this process; counts above the
-    device count are skipped with a warning.
-
-    Args:
-        model_name: a zoo model (:func:`jaxseq.models.names`).
-        device_counts: device counts to time.
-        mode: ``"replica"`` or ``"data"`` (see :func:`fit_sharded`).
-        seeds: replicas K; default the least common multiple of ``device_counts`` in replica
-            mode (K must split evenly), 1 in data mode.
-        n_series, batch_size, timed_epochs: the cost of each measurement.
-        platform: ``"cpu"`` forces the subprocess path; default ``jax.default_backend()``.
-        timeout: seconds allowed per subprocess.
-        details: return per count a dict (``sequences_per_second``, ``epoch_seconds``,
-            ``compile_seconds``, ``devices``, ``seeds``, ``mode``) instead of the number.
-
-    Returns:
-        ``{device_count: sequences_per_second}`` (or the detail dicts).
-    """
-    from jaxseq import models
-
-    models.check_name(model_name)
-    if mode not in ("replica", "data"):
-        raise InputError(f"mode must be 'replica' or 'data', got {mode!r}")
-    counts = [check_positive_int("device_counts", c) for c in device_counts]
-    if not counts:
-        raise InputError("device_counts must name at least one device count")
-    if seeds is None:
-        seeds = math.lcm(*counts) if mode == "replica" else 1
-    seeds = check_positive_int("seeds", seeds)
-    if mode == "replica":
-        bad = [c for c in counts if seeds % c]
-        if bad:
-            raise InputError(
-                f"seeds={seeds} cannot be split evenly over {bad} devices; use a multiple of "
-                f"{math.lcm(*counts)} or leave seeds unset"
-            )
-    check_positive_int("n_series", n_series, minimum=10)
-    check_positive_int("batch_size", batch_size)
-    check_positive_int("timed_epochs", timed_epochs)
-    platform = platform or jax.default_backend()
-    results = {}
-    for count in counts:
-        config = {
-            "model": model_name,
-            "devices": count,
-            "mode": mode,
-            "seeds": seeds,
-            "n_series": n_series,
-            "batch_size": batch_size,
-            "timed_epochs": timed_epochs,
-        }
-        if platform == "cpu":
-            out = _run_worker_subprocess(config, timeout)
-        else:
-            available = jax.devices()
-            if count > len(available):
-                warnings.warn(
-                    f"skipping {count} devices: only {len(available)} {platform} devices",
-                    stacklevel=2,
-                )
-                continue
-            out = _throughput_worker(config, devices=available[:count])
-        results[count] = out if details else out["sequences_per_second"]
-    return results
-
-
-def _throughput_worker(config: dict, devices: Sequence | None = None) -> dict:
-    """One throughput measurement (runs inside the subprocess on CPU)."""
-    from jaxseq import data, models
-
-    model = models.get(config["model"])
-    dataset = data.chapter_data(model.task, n_series=config["n_series"])
-    devices = list(jax.devices()[: config["devices"]] if devices is None else devices)
-    if len(devices) != config["devices"]:
-        raise RuntimeError(f"asked for {config['devices']} devices, found {len(devices)}")
-    m = mesh(config["mode"], devices)
-    trainer = Trainer(model, batch_size=config["batch_size"])
-    result = fit_sharded(
-        trainer,
-        dataset,
-        seeds=config["seeds"],
-        epochs=1 + config["timed_epochs"],
-        mesh=m,
-        mode=config["mode"],
-    )
-    timed = result.history.epoch_seconds[1:]
-    seconds = statistics.median(timed)
-    return {
-        "devices": len(devices),
-        "mode": config["mode"],
-        "seeds": config["seeds"],
-        "sequences_per_second": config["seeds"] * len(dataset.train) / seconds,
-        "epoch_seconds": timed,
-        "compile_seconds": result.history.compile_seconds,
-        "platform": devices[0].platform,
-    }
-
-
-_WORKER = (
-    "import json, sys\n"
-    "from jaxseq.distributed import _throughput_worker\n"
-    "print('JAXSEQ_RESULT ' + json.dumps(_throughput_worker(json.loads(sys.argv[1]))))\n"
-)
+# --------------------------------------------------------------------------- subprocesses
 
 
 def forced_cpu_env(devices: int, base: dict | None = None) -> dict[str, str]:
@@ -646,20 +524,3 @@ def forced_cpu_env(devices: int, base: dict | None = None) -> dict[str, str]:
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return env
-
-
-def _run_worker_subprocess(config: dict, timeout: float) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-c", _WORKER, json.dumps(config)],
-        env=forced_cpu_env(config["devices"]),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith("JAXSEQ_RESULT "):
-            return json.loads(line[len("JAXSEQ_RESULT ") :])
-    tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-    raise RuntimeError(
-        f"throughput run on {config['devices']} CPU devices failed (exit {proc.returncode}):\n{tail}"
-    )

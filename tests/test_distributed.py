@@ -24,6 +24,7 @@ PRELUDE = textwrap.dedent(
     """
     import json, sys
     import jax, numpy as np
+    from jax.sharding import NamedSharding, PartitionSpec
     from jaxseq import data, models, distributed as dist
     from jaxseq.errors import InputError
     from jaxseq.train import Trainer
@@ -70,9 +71,10 @@ FOUR_DEVICES = PRELUDE + textwrap.dedent(
                    for k in ref.history.metrics},
     }
     # the compiled program splits the batch: XLA inserted the all-reduce of the gradients
-    keys = dist._put(dp.keys, mesh, dist.P())
-    split = dist._put(data.Split(one.train.X, one.train.Y), mesh, dist.P())
-    valid = dist._put(data.Split(one.valid.X, one.valid.Y), mesh, dist.P())
+    everywhere = NamedSharding(mesh, PartitionSpec())
+    keys = jax.device_put(dp.keys, everywhere)
+    split = jax.device_put(data.Split(one.train.X, one.train.Y), everywhere)
+    valid = jax.device_put(data.Split(one.valid.X, one.valid.Y), everywhere)
     t = time.perf_counter()
     lowered = dist.data_parallel_epoch_fn(trainer, mesh).lower(dp.state, keys, split, valid)
     out["data"]["all_reduce"] = "all-reduce" in lowered.compile().as_text()
@@ -310,16 +312,3 @@ def test_initialize_is_a_no_op_unless_asked(monkeypatch):
     monkeypatch.setenv("JAX_NUM_PROCESSES", "two")
     with pytest.raises(InputError, match="JAX_NUM_PROCESSES must be an integer"):
         distributed.initialize()
-
-
-def test_throughput_by_devices_runs_each_count_in_a_subprocess(monkeypatch):
-    if CACHE:
-        monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", CACHE)
-    got = distributed.throughput_by_devices(
-        "linear", (2,), n_series=20, batch_size=8, timed_epochs=1, platform="cpu", details=True
-    )
-    assert list(got) == [2]
-    assert got[2]["devices"] == 2 and got[2]["seeds"] == 2 and got[2]["platform"] == "cpu"
-    assert got[2]["sequences_per_second"] > 0
-    with pytest.raises(InputError, match="cannot be split evenly"):
-        distributed.throughput_by_devices("linear", (2, 4), seeds=2, platform="cpu")
