@@ -13,18 +13,13 @@ Each series ``i`` keeps the single-series protocol of :mod:`jaxseq.app.workflow`
 The windows of every series are cut from that series alone (``data.windows_for``), then
 concatenated series-major into one :class:`jaxseq.data.Dataset`; ``PanelData.offsets`` says
 which rows belong to which series, so no window mixes two series and results split back.
-Forecasts return to each series' units, ``yhat_i = zhat * sigma_i + mu_i``, and are scored per
-series (MAE, RMSE, MASE with the series' own seasonal naive scale ``s_i``, sMAPE; the seasonal
-naive baseline on the same origins) and over the panel:
 
-* ``mase``: the mean over series of the per-series MASE, ``(1/N) sum_i MASE_i``;
-* ``pooled_mae``: ``mean |y - yhat|`` over every window, step and target of every series (a
-  series with more windows counts more), and ``pooled_rmse`` likewise;
-* ``smape``: the mean over series of the per-series sMAPE;
-* ``beats_seasonal_naive``: the share of series whose MASE (mean over seeds) is below the
-  seasonal naive's.
-
-Each aggregate is computed per seed, then summarised over seeds (mean, min, max, std).
+This module configures and trains (:func:`panel_config`, :func:`panel_data`,
+:func:`fit_panel`, :func:`fit_local`); the forecasts of the validation and test windows are
+returned to each series' units and scored per series and over the panel by
+:mod:`jaxseq.app.panel_scores` (``score_panel``, ``markdown``, ...), and the steps after the
+end of every series are forecast by :mod:`jaxseq.app.panel_forecast` (``forecast_panel``,
+``forecast_rows``). Their names are importable from here too.
 """
 
 from __future__ import annotations
@@ -35,17 +30,48 @@ from collections.abc import Callable, Sequence
 import jax
 import numpy as np
 
-from jaxseq import baselines, data, metrics, models
+from jaxseq import data, models
 from jaxseq import normalize as norm
-from jaxseq.app import forecasting, workflow
+from jaxseq.app import workflow
 from jaxseq.app.panel import Panel
+from jaxseq.app.panel_forecast import forecast_panel, forecast_rows
+from jaxseq.app.panel_scores import (
+    SCORED,
+    aggregate,
+    markdown,
+    mase_scales,
+    predict_panel,
+    predict_panel_quantiles,
+    score_panel,
+    score_panel_quantiles,
+    truth_and_baseline,
+)
 from jaxseq.app.runs import RunConfig
-from jaxseq.errors import InputError, check_positive_int
-from jaxseq.evaluate import summarize
+from jaxseq.errors import InputError
 from jaxseq.train import replica_keys
 
+__all__ = [
+    "SCORED",
+    "SPLITS",
+    "PanelData",
+    "PanelResult",
+    "aggregate",
+    "fit_local",
+    "fit_panel",
+    "forecast_panel",
+    "forecast_rows",
+    "markdown",
+    "mase_scales",
+    "panel_config",
+    "panel_data",
+    "predict_panel",
+    "predict_panel_quantiles",
+    "score_panel",
+    "score_panel_quantiles",
+    "truth_and_baseline",
+]
+
 SPLITS = ("train", "valid", "test")
-SCORED = ("valid", "test")
 
 
 # --------------------------------------------------------------------------- configuration
@@ -215,157 +241,6 @@ def panel_data(panel: Panel, config: RunConfig, *, skip_short: bool = False) -> 
     return PanelData(
         dataset, tuple(ids), tuple(values), tuple(protocols), tuple(scalers), offsets, skipped
     )
-
-
-# --------------------------------------------------------------------------- forecasts, scores
-
-
-def predict_panel(
-    model: models.Model, variables, config: RunConfig, pdata: PanelData, split: str
-) -> np.ndarray:
-    """Every replica's forecasts for a split's windows in each series' own units:
-    ``[seeds, windows, horizon, targets]`` float64, ``yhat = zhat * sigma_i + mu_i``."""
-    identity = data.Scaler.identity(len(config.columns))
-    scaled = workflow.predict_units(
-        model, variables, identity, config, pdata.dataset.split(split).X
-    )
-    mean, scale = pdata.frame(split, config.target_indices)
-    return scaled * scale[None, :, None] + mean[None, :, None]
-
-
-def predict_panel_quantiles(
-    model: models.Model, variables, config: RunConfig, pdata: PanelData, split: str
-) -> np.ndarray:
-    """Every replica's forecast quantiles (the model's levels) for a split's windows in each
-    series' own units: ``[seeds, windows, horizon, targets, L]``, ``q = qhat * sigma_i + mu_i``
-    (``sigma_i > 0``: the order of the levels is kept)."""
-    identity = data.Scaler.identity(len(config.columns))
-    scaled = workflow.predict_quantile_units(
-        model, variables, identity, config, pdata.dataset.split(split).X
-    )
-    mean, scale = pdata.frame(split, config.target_indices)
-    return scaled * scale[None, :, None, :, None] + mean[None, :, None, :, None]
-
-
-def score_panel_quantiles(
-    config: RunConfig,
-    pdata: PanelData,
-    quantiles: dict[str, np.ndarray],
-    levels: tuple[float, ...],
-    season: int,
-) -> dict:
-    """Probabilistic scores per series (:func:`jaxseq.metrics.score_quantiles_seeds`, each
-    series' own MASE scale) and over the panel: the mean over series of the scaled pinball
-    loss, and each central interval's coverage and width pooled over every window.
-
-    Returns ``{"levels", "per_series": {id: {split: scores}}, "aggregate": {split:
-    {"scaled_pinball", "intervals": [{"nominal", "coverage", "width"}]}}}``."""
-    scales = mase_scales(config, pdata, season)
-    out = {"levels": list(levels), "per_series": {key: {} for key in pdata.ids}, "aggregate": {}}
-    for split in SCORED:
-        truth, _ = truth_and_baseline(config, pdata, split, season)
-        q = quantiles[split]
-        pinball = []
-        for i, key in enumerate(pdata.ids):
-            rows = pdata.rows(split, i)
-            scores = metrics.score_quantiles_seeds(q[:, rows], truth[rows], levels, scales[i])
-            out["per_series"][key][split] = scores
-            pinball.append(scores["scaled_pinball"])
-        pooled = metrics.score_quantiles(q.mean(0), truth, levels, np.ones(truth.shape[-1]))
-        out["aggregate"][split] = {
-            "scaled_pinball": float(np.mean(pinball)),
-            "intervals": [
-                {k: i[k] for k in ("nominal", "coverage", "width")} for i in pooled["intervals"]
-            ],
-        }
-    return out
-
-
-def truth_and_baseline(
-    config: RunConfig, pdata: PanelData, split: str, season: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The values that came and the seasonal naive forecasts from the same origins, each
-    ``[windows, horizon, targets]`` float64, series by series."""
-    cols = config.target_indices
-    truth, naive = [], []
-    for values, protocol in zip(pdata.values, pdata.protocols, strict=True):
-        origins = protocol.origins(split)
-        y = np.asarray(values, np.float64)[:, cols]
-        truth.append(workflow.truth_at(y, origins, config.horizon, range(len(cols))))
-        naive.append(baselines.seasonal_naive(y, origins, config.horizon, season=season))
-    return np.concatenate(truth), np.concatenate(naive)
-
-
-def mase_scales(config: RunConfig, pdata: PanelData, season: int) -> np.ndarray:
-    """``[series, targets]``: each series' in-sample seasonal naive MAE of its training part."""
-    out = []
-    cols = config.target_indices
-    for key, values, protocol in zip(pdata.ids, pdata.values, pdata.protocols, strict=True):
-        try:
-            out.append(metrics.mase_scale(values[: protocol.train_end, cols], season))
-        except InputError as error:
-            raise InputError(f"series {key!r}: {error}") from None
-    return np.stack(out)
-
-
-def aggregate(pred, truth, scales, pdata: PanelData, split: str) -> dict:
-    """Panel-wide scores of ``pred`` ``[seeds, windows, horizon, targets]`` (see the module
-    docstring), each summarised over seeds, plus ``per_seed_mase`` ``[seeds, series]``."""
-    p = np.asarray(pred, np.float64)
-    p = p[None] if p.ndim == 3 else p
-    err = truth[None] - p
-    starts = pdata.offsets[split][:-1]
-    counts = np.diff(pdata.offsets[split])[None, :, None]
-    # [seeds, series, targets]: mean over the series' windows and steps
-    mae_series = np.add.reduceat(np.abs(err).mean(axis=2), starts, axis=1) / counts
-    mase = (mae_series / scales[None]).mean(axis=2)  # [seeds, series]
-    den = np.abs(truth[None]) + np.abs(p)
-    terms = np.divide(200 * np.abs(err), den, out=np.zeros_like(den), where=den > 0).mean(
-        axis=(2, 3)
-    )
-    smape = np.add.reduceat(terms, starts, axis=1) / counts[..., 0]
-    return {
-        "mase": summarize(mase.mean(axis=1)),
-        "pooled_mae": summarize(np.abs(err).mean(axis=(1, 2, 3))),
-        "pooled_rmse": summarize(np.sqrt((err**2).mean(axis=(1, 2, 3)))),
-        "smape": summarize(smape.mean(axis=1)),
-        "per_seed_mase": mase,
-    }
-
-
-def score_panel(
-    config: RunConfig, pdata: PanelData, forecasts: dict[str, np.ndarray], season: int
-) -> dict:
-    """Scores of model forecasts (``{split: [seeds, windows, horizon, targets]}``) per series
-    and over the panel, beside the seasonal naive baseline on the same origins.
-
-    Returns ``{"per_series": {id: {split: {"windows", "model", "seasonal_naive"}}},
-    "aggregate": {split: {"windows", "model", "seasonal_naive", "beats_seasonal_naive"}}}``;
-    per-series rows are :func:`jaxseq.metrics.score_seeds` (MAE, RMSE, MASE, sMAPE over
-    seeds, per horizon step)."""
-    scales = mase_scales(config, pdata, season)
-    per_series: dict = {key: {} for key in pdata.ids}
-    out: dict = {}
-    for split in SCORED:
-        truth, naive = truth_and_baseline(config, pdata, split, season)
-        pred = forecasts[split]
-        for i, key in enumerate(pdata.ids):
-            rows = pdata.rows(split, i)
-            per_series[key][split] = {
-                "windows": rows.stop - rows.start,
-                "model": metrics.score_seeds(pred[:, rows], truth[rows], scales[i]),
-                "seasonal_naive": metrics.score_seeds(naive[rows], truth[rows], scales[i]),
-            }
-        model_agg = aggregate(pred, truth, scales, pdata, split)
-        naive_agg = aggregate(naive, truth, scales, pdata, split)
-        beats = model_agg.pop("per_seed_mase").mean(0) < naive_agg.pop("per_seed_mase")[0]
-        out[split] = {
-            "windows": int(len(truth)),
-            "model": model_agg,
-            "seasonal_naive": naive_agg,
-            "beats_seasonal_naive": float(beats.mean()),
-        }
-    return {"per_series": per_series, "aggregate": out}
 
 
 # --------------------------------------------------------------------------- training
@@ -565,157 +440,3 @@ def fit_local(result: PanelResult, *, progress: Callable | None = None) -> Panel
         scores=scores,
         seconds=seconds,
     )
-
-
-# --------------------------------------------------------------------------- forecasting
-
-
-def forecast_panel(
-    result: PanelResult, steps: int | None = None, panel: Panel | None = None
-) -> dict[str, forecasting.Forecast]:
-    """Forecast the ``steps`` (default the horizon) values after the end of every trained
-    series, all series in one batched pass: ``{id: Forecast}``, each ``per_seed``
-    ``[seeds, steps, targets]`` in that series' units.
-
-    ``panel`` (default: the series trained on) may hold newer data of the same ids; each
-    series' last ``window`` steps are scaled with its training scaler. ``steps`` may not
-    exceed the horizon (a one-step model forecasts one step). A probabilistic model's
-    forecasts also hold its quantiles (``Forecast.quantiles``, as trained: panels are not
-    conformally calibrated)."""
-    config, pdata = result.config, result.data
-    steps = config.horizon if steps is None else check_positive_int("steps", steps)
-    if steps > config.horizon:
-        raise InputError(
-            f"steps {steps} exceeds the model's horizon {config.horizon}; train with horizon "
-            f"{steps} or ask for fewer steps"
-        )
-    values = pdata.values if panel is None else tuple(panel.get(k).values for k in pdata.ids)
-    windows = []
-    for key, v, scaler in zip(pdata.ids, values, pdata.scalers, strict=True):
-        if len(v) < config.window:
-            raise InputError(
-                f"series {key!r} has {len(v)} steps, the model needs a window of {config.window}"
-            )
-        windows.append(scaler.transform(v[-config.window :]))
-    identity = data.Scaler.identity(len(config.columns))
-    scaled = workflow.predict_units(
-        result.model, result.state.variables, identity, config, np.stack(windows)
-    )[:, :, :steps]  # [seeds, series, steps, targets]
-    cols = config.target_indices
-    q = None
-    if result.model.head is not None:  # [seeds, series, steps, targets, L], not calibrated
-        q = workflow.predict_quantile_units(
-            result.model, result.state.variables, identity, config, np.stack(windows)
-        )[:, :, :steps]
-    out = {}
-    for i, (key, scaler) in enumerate(zip(pdata.ids, pdata.scalers, strict=True)):
-        m, s = scaler.mean[cols], scaler.scale[cols]
-        out[key] = forecasting.Forecast(
-            scaled[:, i] * s + m,
-            list(config.targets),
-            None if q is None else q[:, i] * s[:, None] + m[:, None],
-            result.model.levels if q is not None else (),
-        )
-    return out
-
-
-# --------------------------------------------------------------------------- reports
-
-
-def _row(scores: dict) -> str:
-    return " | ".join(
-        f"{scores[m]['mean']:.4g}" for m in ("mase", "pooled_mae", "pooled_rmse", "smape")
-    )
-
-
-def markdown(results: dict[str, PanelResult], *, title: str, note: str = "") -> str:
-    """A Markdown summary of one or more results on the same panel (``{label: result}``, e.g.
-    the global model and one model per series): aggregate scores of each split beside the
-    seasonal naive, then the per-series test MASE of the first (at most 30 series)."""
-    first = next(iter(results.values()))
-    c = first.config
-    lines = [
-        f"# {title}",
-        "",
-        f"{len(first.data.ids)} series, model `{c.model}`, window {c.window}, horizon "
-        f"{c.horizon}, {c.seeds} seed(s), {c.epochs} epoch(s), batch {c.batch_size}, season "
-        f"{first.season}, normalize {c.normalize}; {len(first.data.dataset.train):,} training "
-        "windows. Means over seeds; MASE is the mean over series of each series' MASE (scaled "
-        "by its own training part's seasonal naive MAE), MAE and RMSE are pooled over every "
-        "window of every series, sMAPE the mean over series." + (f" {note}" if note else ""),
-    ]
-    if first.data.skipped:
-        lines.append(f"\nSkipped as too short: {first.data.skipped}.")
-    lines += [
-        "",
-        "| split | forecast | MASE | pooled MAE | pooled RMSE | sMAPE | series beating "
-        "seasonal naive | train s |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for split in SCORED:
-        agg = first.scores["aggregate"][split]
-        lines.append(f"| {split} | seasonal naive | {_row(agg['seasonal_naive'])} | - | 0 |")
-        for label, r in results.items():
-            a = r.scores["aggregate"][split]
-            lines.append(
-                f"| {split} | {label} | {_row(a['model'])} | "
-                f"{a['beats_seasonal_naive']:.0%} | {r.seconds:.0f} |"
-            )
-    for label, r in results.items():
-        if "quantiles" not in r.scores:
-            continue
-        q = r.scores["quantiles"]
-        lines += ["", f"{label}: quantiles at levels {', '.join(f'{t:g}' for t in q['levels'])}"]
-        for split in SCORED:
-            a = q["aggregate"][split]
-            spans = ", ".join(
-                f"{100 * i['nominal']:g}% interval covers {100 * i['coverage']:.1f}% "
-                f"(width {i['width']:.4g})"
-                for i in a["intervals"]
-            )
-            lines.append(f"- {split}: scaled pinball {a['scaled_pinball']:.4g}; {spans}")
-    lines += [
-        "",
-        "Test MASE per series (mean over seeds):",
-        "",
-        "| series | windows | seasonal naive | " + " | ".join(results) + " |",
-        "|---|---|---|" + "---|" * len(results),
-    ]
-    for key in first.data.ids[:30]:
-        block = first.scores["per_series"][key]["test"]
-        cells = " | ".join(
-            f"{r.scores['per_series'][key]['test']['model']['mase']['mean']:.3f}"
-            for r in results.values()
-        )
-        lines.append(
-            f"| {key} | {block['windows']} | {block['seasonal_naive']['mase']['mean']:.3f} | "
-            f"{cells} |"
-        )
-    if len(first.data.ids) > 30:
-        lines.append(f"\n({len(first.data.ids) - 30} more series in the JSON.)")
-    return "\n".join(lines) + "\n"
-
-
-def forecast_rows(forecasts: dict[str, forecasting.Forecast]) -> list[dict]:
-    """One row per series, step and target: id, step, target, mean, low, high (over seeds),
-    and for a probabilistic model the seed-averaged quantiles ``q0.1``, ``q0.5``, ..."""
-    rows = []
-    for key, f in forecasts.items():
-        mean, low, high = f.mean, f.low, f.high
-        for k in range(mean.shape[0]):
-            for j, target in enumerate(f.targets):
-                rows.append(
-                    {
-                        "id": key,
-                        "step": k + 1,
-                        "target": target,
-                        "mean": float(mean[k, j]),
-                        "low": float(low[k, j]),
-                        "high": float(high[k, j]),
-                        **{
-                            f"q{level:g}": float(f.quantile_mean[k, j, n])
-                            for n, level in enumerate(f.levels)
-                        },
-                    }
-                )
-    return rows

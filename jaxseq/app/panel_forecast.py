@@ -1,0 +1,95 @@
+"""Forecasts after the end of every series of a trained panel, and their rows for a CSV.
+
+:func:`forecast_panel` forecasts the next steps of every series of a
+:class:`jaxseq.app.global_model.PanelResult` in one batched pass, each series scaled with its
+own training scaler and returned to its own units; :func:`forecast_rows` lays the forecasts out
+one row per series, step and target (what ``jaxseq panel`` writes to ``forecast.csv``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from jaxseq import data
+from jaxseq.app import backtest, forecasting
+from jaxseq.app.panel import Panel
+from jaxseq.errors import InputError, check_positive_int
+
+if TYPE_CHECKING:
+    from jaxseq.app.global_model import PanelResult
+
+
+def forecast_panel(
+    result: PanelResult, steps: int | None = None, panel: Panel | None = None
+) -> dict[str, forecasting.Forecast]:
+    """Forecast the ``steps`` (default the horizon) values after the end of every trained
+    series, all series in one batched pass: ``{id: Forecast}``, each ``per_seed``
+    ``[seeds, steps, targets]`` in that series' units.
+
+    ``panel`` (default: the series trained on) may hold newer data of the same ids; each
+    series' last ``window`` steps are scaled with its training scaler. ``steps`` may not
+    exceed the horizon (a one-step model forecasts one step). A probabilistic model's
+    forecasts also hold its quantiles (``Forecast.quantiles``, as trained: panels are not
+    conformally calibrated)."""
+    config, pdata = result.config, result.data
+    steps = config.horizon if steps is None else check_positive_int("steps", steps)
+    if steps > config.horizon:
+        raise InputError(
+            f"steps {steps} exceeds the model's horizon {config.horizon}; train with horizon "
+            f"{steps} or ask for fewer steps"
+        )
+    values = pdata.values if panel is None else tuple(panel.get(k).values for k in pdata.ids)
+    windows = []
+    for key, v, scaler in zip(pdata.ids, values, pdata.scalers, strict=True):
+        if len(v) < config.window:
+            raise InputError(
+                f"series {key!r} has {len(v)} steps, the model needs a window of {config.window}"
+            )
+        windows.append(scaler.transform(v[-config.window :]))
+    identity = data.Scaler.identity(len(config.columns))
+    scaled = backtest.predict_units(
+        result.model, result.state.variables, identity, config, np.stack(windows)
+    )[:, :, :steps]  # [seeds, series, steps, targets]
+    cols = config.target_indices
+    q = None
+    if result.model.head is not None:  # [seeds, series, steps, targets, L], not calibrated
+        q = backtest.predict_quantile_units(
+            result.model, result.state.variables, identity, config, np.stack(windows)
+        )[:, :, :steps]
+    out = {}
+    for i, (key, scaler) in enumerate(zip(pdata.ids, pdata.scalers, strict=True)):
+        m, s = scaler.mean[cols], scaler.scale[cols]
+        out[key] = forecasting.Forecast(
+            scaled[:, i] * s + m,
+            list(config.targets),
+            None if q is None else q[:, i] * s[:, None] + m[:, None],
+            result.model.levels if q is not None else (),
+        )
+    return out
+
+
+def forecast_rows(forecasts: dict[str, forecasting.Forecast]) -> list[dict]:
+    """One row per series, step and target: id, step, target, mean, low, high (over seeds),
+    and for a probabilistic model the seed-averaged quantiles ``q0.1``, ``q0.5``, ..."""
+    rows = []
+    for key, f in forecasts.items():
+        mean, low, high = f.mean, f.low, f.high
+        for k in range(mean.shape[0]):
+            for j, target in enumerate(f.targets):
+                rows.append(
+                    {
+                        "id": key,
+                        "step": k + 1,
+                        "target": target,
+                        "mean": float(mean[k, j]),
+                        "low": float(low[k, j]),
+                        "high": float(high[k, j]),
+                        **{
+                            f"q{level:g}": float(f.quantile_mean[k, j, n])
+                            for n, level in enumerate(f.levels)
+                        },
+                    }
+                )
+    return rows
