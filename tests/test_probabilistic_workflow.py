@@ -150,6 +150,14 @@ def test_score_splits_reports_quantile_scores_and_the_baseline(config):
     assert rows["m"]["intervals"][0]["coverage"] == 1.0
     assert out["test"]["quantiles"]["calibrated"]["m"]["intervals"][0]["width"] < 2.0
     assert truth.shape[0] == out["test"]["windows"]
+    # rolling: each test window on the latest validation-sized set of known errors
+    origins = np.concatenate([protocol.origins("valid"), protocol.origins("test")])
+    n_valid = len(protocol.origins("valid"))
+    both = np.concatenate([q["valid"]["m"], q["test"]["m"]], axis=1)
+    all_truth = workflow.truth_at(values, origins, 3, [0])
+    rolled = calibration.rolling(both, all_truth, origins, LEVELS, start=n_valid, window=n_valid)
+    want = metrics.score_quantiles_seeds(rolled, truth, LEVELS, scale)
+    assert out["test"]["quantiles"]["rolling"]["m"] == want
 
 
 def test_compare_with_a_head_ranks_by_validation_pinball(tmp_path):
@@ -173,7 +181,10 @@ def test_compare_with_a_head_ranks_by_validation_pinball(tmp_path):
     keys = [r["quantiles"]["valid"]["scaled_pinball"] for r in with_q]
     assert keys == sorted(keys) and result["rows"][: len(with_q)] == with_q
     text = (tmp_path / "cmp" / "compare.md").read_text()
-    assert "80% coverage" in text and "calibrated" in text
+    assert "static 80% coverage" in text and "rolling 80% coverage" in text
+    for r in with_q:  # raw, static and rolling calibration, each with its 80% interval
+        for part in ("test", "test_calibrated", "test_rolling"):
+            assert [i["nominal"] for i in r["quantiles"][part]["intervals"]] == [0.8]
     assert Run(tmp_path / "cmp" / "best").config.head == [0.1, 0.5, 0.9]
     assert (tmp_path / "cmp" / "best" / "calibration.json").exists()
     forecast, _ = forecasting.forecast_run(Run(tmp_path / "cmp" / "best"), None, 3)
@@ -211,6 +222,25 @@ def test_train_writes_the_head_and_its_calibration(cli_run):
     record = json.loads((run / "calibration.json").read_text())
     assert record["levels"] == [0.1, 0.5, 0.9]
     assert np.asarray(record["offsets"]).shape == (2, 3, 1, 1)  # seeds, steps, targets, pairs
+    # the offsets of the latest windows with known targets, as many as the validation part has
+    config, scaler = Run(run).config, Run(run).scaler
+    model, state = workflow.load_run_state(Run(run))
+    series = workflow.load_for(config)
+    ds = workflow.dataset_for(config, series, scaler)
+    parts = ("valid", "test")
+    q = np.concatenate(
+        [
+            workflow.predict_quantile_units(model, state.variables, scaler, config, ds.split(p).X)
+            for p in parts
+        ],
+        axis=1,
+    )
+    origins = np.concatenate([ds.origins(p) for p in parts])
+    truth = workflow.truth_at(series.values[:, :1].astype(np.float64), origins, 3, [0])
+    n = len(ds.origins("valid"))
+    assert record["windows"] == n and record["last_origin"] == origins[-1]
+    want = calibration.offsets(q[:, -n:], truth[-n:], LEVELS)
+    np.testing.assert_allclose(record["offsets"], want, rtol=1e-5, atol=1e-6)
 
 
 def test_forecast_writes_calibrated_quantile_columns(cli_run, capsys):

@@ -138,9 +138,16 @@ def _score_quantile_splits(out, config, values, protocol, quantiles, levels, sea
                 for m, q in forecasts[name].items()
             },
         }
-    calibrated = {}
+    calibrated, rolling = {}, {}
+    n_valid = len(truths["valid"])
+    origins = np.concatenate([protocol.origins("valid"), protocol.origins("test")])
+    truth = np.concatenate([truths["valid"], truths["test"]])
     for m, q in forecasts["test"].items():
         shift = calibration.offsets(forecasts["valid"][m], truths["valid"], levels)
-        q = calibration.apply(q, shift, levels)
-        calibrated[m] = metrics.score_quantiles_seeds(q, truths["test"], levels, scale)
+        static = calibration.apply(q, shift, levels)
+        calibrated[m] = metrics.score_quantiles_seeds(static, truths["test"], levels, scale)
+        both = np.concatenate([forecasts["valid"][m], q], axis=-4)
+        rolled = calibration.rolling(both, truth, origins, levels, start=n_valid, window=n_valid)
+        rolling[m] = metrics.score_quantiles_seeds(rolled, truths["test"], levels, scale)
     out["test"]["quantiles"]["calibrated"] = calibrated
+    out["test"]["quantiles"]["rolling"] = rolling

@@ -394,13 +394,15 @@ def _result(config, series: Series, protocol, season, records, scored, seconds) 
 
 
 def _quantile_scores(scored: dict, name: str) -> dict | None:
-    """A row's probabilistic scores: validation, test, and test after calibration."""
+    """A row's probabilistic scores: validation, test, test after static calibration on the
+    validation windows, and test after rolling calibration on the latest errors."""
     if name not in scored["valid"]["quantiles"]["rows"]:
         return None  # a point baseline
     return {
         "valid": scored["valid"]["quantiles"]["rows"][name],
         "test": scored["test"]["quantiles"]["rows"][name],
         "test_calibrated": scored["test"]["quantiles"]["calibrated"][name],
+        "test_rolling": scored["test"]["quantiles"]["rolling"][name],
     }
 
 
@@ -460,26 +462,28 @@ def quantile_markdown(result: dict) -> list[str]:
     lines = [
         f"Quantiles at levels {', '.join(f'{t:g}' for t in s['levels'])} (head {s['head']!r}; "
         "seasonal naive: its forecast plus the empirical quantiles of its in-sample errors). "
-        "Scores of the seed-averaged quantiles; *calibrated*: conformalized on the validation "
-        "windows. Ranked by validation scaled pinball.",
+        "Scores of the seed-averaged quantiles; *static*: conformalized on the validation "
+        "windows; *rolling*: each test window conformalized on the latest errors known at its "
+        "origin (`jaxseq.calibration.rolling`). Ranked by validation scaled pinball.",
         "",
         f"| forecast | valid scaled pinball | test scaled pinball | test CRPS (approx.) | "
-        f"test {key}% coverage | width | calibrated scaled pinball | calibrated {key}% "
-        "coverage | width |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"test {key}% coverage | width | static scaled pinball | static {key}% coverage | "
+        f"width | rolling scaled pinball | rolling {key}% coverage | width |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         q = r.get("quantiles")
         if q is None:
             continue
-        raw, cal = (_interval(q[part], nominal) for part in ("test", "test_calibrated"))
-        lines.append(
+        cells = [
             f"| {r['model']} | {q['valid']['scaled_pinball']:.3f} | "
             f"{q['test']['scaled_pinball']:.3f} | {q['test']['crps_approx']:.4g} | "
-            f"{100 * raw['coverage']:.1f}% | {raw['width']:.4g} | "
-            f"{q['test_calibrated']['scaled_pinball']:.3f} | {100 * cal['coverage']:.1f}% | "
-            f"{cal['width']:.4g} |"
-        )
+        ]
+        for part in ("test", "test_calibrated", "test_rolling"):
+            i = _interval(q[part], nominal)
+            pinball = "" if part == "test" else f"{q[part]['scaled_pinball']:.3f} | "
+            cells.append(f"{pinball}{100 * i['coverage']:.1f}% | {i['width']:.4g} | ")
+        lines.append("".join(cells).rstrip())
     return lines
 
 

@@ -38,7 +38,7 @@ class Forecast:
     targets: list[str]
     quantiles: np.ndarray | None = None
     levels: tuple[float, ...] = ()
-    #: validation windows the intervals were conformally calibrated on (0: not calibrated)
+    #: the latest windows the intervals were conformally calibrated on (0: not calibrated)
     calibrated: int = 0
 
     @property
@@ -165,7 +165,7 @@ def forecast_run(run: Run, data_path: str | None, steps: int) -> tuple[Forecast,
 
 def _calibrated(run: Run, quantiles: np.ndarray, levels) -> tuple[np.ndarray, int]:
     """``quantiles`` ``[seeds, steps, targets, L]`` with the run's conformal offsets applied,
-    and the number of validation windows they came from (0: the run has none, as given)."""
+    and the number of latest windows they came from (0: the run has none, as given)."""
     from jaxseq import calibration
 
     path = run.path / CALIBRATION

@@ -279,20 +279,35 @@ CALIBRATION = "calibration.json"
 
 
 def calibrate_run(run: Run, model: models.Model, state, series: Series) -> dict:
-    """Conformal offsets of a probabilistic run's intervals, measured on its validation
-    windows (:func:`jaxseq.calibration.offsets`, one set per seed: ``[seeds, horizon, targets,
-    intervals]``), written to the run folder as ``calibration.json`` for :func:`jaxseq.app.forecasting.forecast_run`."""
+    """Conformal offsets for a probabilistic run's forecasts from the end of the series,
+    measured on its latest windows with known targets: as many as the validation part has,
+    taken from the validation and test windows, newest last (:func:`jaxseq.calibration.offsets`,
+    one set per seed: ``[seeds, horizon, targets, intervals]``; the rolling calibration of
+    the test scores, :func:`jaxseq.calibration.rolling`, applied at the last origin). Written
+    to the run folder as ``calibration.json`` for :func:`jaxseq.app.forecasting.forecast_run`."""
     from jaxseq import calibration
 
     config = run.config
     ds = dataset_for(config, series, run.scaler)
-    q = predict_quantile_units(model, state.variables, run.scaler, config, ds.split("valid").X)
     values = np.asarray(series.values, np.float64)[:, config.target_indices]
-    truth = truth_at(values, ds.origins("valid"), config.horizon, range(values.shape[1]))
+    parts = [name for name in ("valid", "test") if len(ds.origins(name))]
+    q = np.concatenate(
+        [
+            predict_quantile_units(model, state.variables, run.scaler, config, ds.split(p).X)
+            for p in parts
+        ],
+        axis=-4,
+    )
+    origins = np.concatenate([ds.origins(p) for p in parts])
+    truth = truth_at(values, origins, config.horizon, range(values.shape[1]))
+    latest = len(ds.origins("valid")) or len(origins)
     record = {
         "levels": list(model.levels),
-        "windows": int(len(truth)),
-        "offsets": calibration.offsets(q, truth, model.levels).tolist(),
+        "windows": latest,
+        "last_origin": int(origins[-1]),
+        "offsets": calibration.offsets(
+            q[..., -latest:, :, :, :], truth[-latest:], model.levels
+        ).tolist(),
     }
     write_json(run.path / CALIBRATION, record)
     return record
