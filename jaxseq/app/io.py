@@ -338,7 +338,12 @@ def _build(
     if len(frame) == 0:
         raise InputError(f"{name} holds no rows of data")
     if not names:
-        raise InputError(f"{name} holds no data columns (only a time column?)")
+        if time_column is not None and header == [time_column]:
+            raise InputError(
+                f"{name} holds only the time column {time_column!r}; it needs at least one "
+                "value column beside it"
+            )
+        raise InputError(f"{name} holds no data columns; it needs at least one value column")
 
     # every check on the rows as given, so that "data row N" is the file's row N
     values = np.empty((len(frame), len(names)), np.float64)
@@ -488,7 +493,9 @@ def check_output_file(path: str | Path, what: str = "output") -> Path:
         raise InputError(f"{what} {path} is a folder; give a file name")
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
-            raise InputError(f"{what} {path}: {parent} is a file, not a folder")
+            raise InputError(
+                f"{what} {path}: {parent} is a file, not a folder; give a path inside a folder"
+            )
     return path
 
 

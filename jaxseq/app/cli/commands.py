@@ -25,15 +25,33 @@ def _output(path: str) -> str:
 
 
 def _figure(path: str) -> str:
+    """The ``--plot`` path, refused (naming ``--plot``) when matplotlib cannot write it."""
     from jaxseq.app.plots import check_figure_path
+    from jaxseq.errors import InputError
 
-    return str(check_figure_path(path))
+    try:
+        return str(check_figure_path(path))
+    except InputError as error:  # "figure PATH: ..." -> "--plot PATH: ..."
+        message = str(error)
+        raise InputError(f"--plot {message.removeprefix('figure ')}") from None
 
 
 def _reporter(args, models, epochs):
     from jaxseq.app.progress import Reporter
 
     return Reporter(models, epochs, quiet=getattr(args, "quiet", False))
+
+
+def _open_run(path: str, option: str):
+    """``Run(path)``, its errors naming the option that gave the path (every one of them
+    starts with the path: ``--resume PATH is a file, not a jaxseq run folder``)."""
+    from jaxseq.app.runs import Run
+    from jaxseq.errors import InputError
+
+    try:
+        return Run(path)
+    except InputError as error:
+        raise InputError(f"{option} {error}") from None
 
 
 def head_of(args):
@@ -54,7 +72,6 @@ def cmd_models(args) -> int:
 
 def cmd_train(args) -> int:
     from jaxseq.app import workflow
-    from jaxseq.app.runs import Run
 
     if args.plot:
         _figure(args.plot)
@@ -77,7 +94,7 @@ def cmd_train(args) -> int:
             raise CommandError(
                 f"--resume takes every setting from the run; drop {', '.join(given)}"
             )
-        run = Run(args.resume)
+        run = _open_run(args.resume, "--resume")
         config = run.config
         out = args.resume
     else:
