@@ -21,8 +21,8 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check jaxseq tests experiments
-	$(VENV)/bin/ruff format --check jaxseq tests experiments
+	$(VENV)/bin/ruff check jaxseq tests experiments benchmarks
+	$(VENV)/bin/ruff format --check jaxseq tests experiments benchmarks
 
 experiments: $(STAMP)
 	$(PY) -m jaxseq experiments

@@ -1,25 +1,30 @@
 """Inference (forward pass) formulations of the fused recurrences, timed against Flax and PyTorch.
 
-``python experiments/forward_speed.py W2 W4 ...``: for each workload of ``jaxseq bench``, the
+``python benchmarks/forward_speed.py W2 W4 ...``: for each workload of ``jaxseq bench``, the
 forward pass of jaxseq under each variant of :data:`jaxseq.fused.FORWARD` (switches read when a
 function is traced), interleaved with the Flax peer (and PyTorch when installed) in one
-process. Ratio = median over rounds of variant time / default time (below 1: faster).
-Also ``--vmap K``: the forward pass ``vmap``'d over K parameter replicas (the evaluator).
+process. Ratio = median over rounds of variant time / the first variant's time (below 1:
+faster). Also ``--vmap K``: the forward pass ``vmap``'d over K parameter replicas (the
+evaluator). Prints the tables and writes them to ``benchmarks/results/forward_speed.md``
+(``--out``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import time
+import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from report import result_path, write_report
 
 from jaxseq import fused
 from jaxseq.bench import harness as bench
 from jaxseq.bench import peers
+from jaxseq.bench.timing import median_ratio, time_interleaved
 
 VARIANTS = {
     "W1": {
@@ -105,7 +110,9 @@ def main(argv=None):
     parser.add_argument("--vmap", type=int, default=1)
     parser.add_argument("--peers", default="flax,torch")
     parser.add_argument("--batch", type=int, default=None, help="override the workload's batch")
+    parser.add_argument("--out", type=Path, default=result_path("forward_speed.md"))
     args = parser.parse_args(argv)
+    sections = []
     for name in args.workloads:
         spec = bench.WORKLOADS[name]
         if args.batch:
@@ -122,31 +129,29 @@ def main(argv=None):
             for peer in args.peers.split(","):
                 try:
                     if peer == "flax":
-                        c = peers.flax_contender(spec, bench._timer)
+                        c = peers.flax_contender(spec)
                     else:
                         from jaxseq.bench.peers_torch import torch_contender
 
-                        c = torch_contender(spec, bench._timer)
+                        c = torch_contender(spec)
                 except Exception as error:  # noqa: BLE001
                     print(f"  {peer}: {error}")
                     continue
                 calls[f"peer {peer}"] = c.forward
-        for c in calls.values():
-            jax.block_until_ready(c())
-        times = {k: [] for k in calls}
-        for _ in range(args.rounds):
-            for k, c in calls.items():
-                t = time.perf_counter()
-                jax.block_until_ready(c())
-                times[k].append(time.perf_counter() - t)
-        t0 = np.asarray(times[base])
-        print(f"\n{name} forward (vmap {args.vmap}): {spec.description}")
-        print("| variant | ms | cost vs old | max diff vs old |")
-        print("|---|---|---|---|")
+        times = time_interleaved(calls, rounds=args.rounds)
+        sections += [
+            f"{name} forward (vmap {args.vmap}): {spec.description}",
+            "",
+            "| variant | ms | cost vs old | max diff vs old |",
+            "|---|---|---|---|",
+        ]
         for k, ts in times.items():
-            ts = np.asarray(ts)
             diff = f"{np.max(np.abs(runs[k][2] - runs[base][2])):.1e}" if k in runs else ""
-            print(f"| {k} | {np.median(ts) * 1e3:.3f} | {np.median(ts / t0):.2f}x | {diff} |")
+            ratio = median_ratio(times, k, base)
+            sections.append(f"| {k} | {np.median(ts) * 1e3:.3f} | {ratio:.2f}x | {diff} |")
+        sections.append("")
+    command = "python benchmarks/forward_speed.py " + " ".join(argv or sys.argv[1:])
+    write_report(args.out, "Forward-pass formulations, measured", command.strip(), sections)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ it; the figure to beat for ``make experiments`` (all models x 5 seeds). Either K
 - ``--stack keras``: Keras 3, on the backend ``KERAS_BACKEND`` names (default jax).
 
 Data: jaxseq.data.chapter_data (the notebook's generator bit for bit). Writes
-``experiments/results/keras_timing_<stack>.json`` and prints a table.
+``benchmarks/results/keras_timing_<stack>.json`` (``--out``) and prints a table.
 
-Run: ``python experiments/keras_timing.py --stack tf_keras [--models linear,lstm_seq2seq]``.
+Run: ``python benchmarks/keras_timing.py --stack tf_keras [--models linear,lstm_seq2seq]``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import result_path
 
 from jaxseq import data
 from jaxseq.bench import workloads as bench_workloads
@@ -75,7 +76,12 @@ def main() -> int:
     parser.add_argument("--stack", choices=["tf_keras", "keras"], default="tf_keras")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default benchmarks/results/keras_timing_<stack>.json",
+    )
     args = parser.parse_args()
     names = args.models.split(",")
     unknown = [n for n in names if n not in MODELS]
@@ -90,7 +96,7 @@ def main() -> int:
     total = sum(r["seconds"] for r in rows)
     version = getattr(keras, "__version__", "?")
     print(f"total {total:.0f} s ({total / 60:.1f} min), {args.stack} {version}, one seed")
-    out = args.out or Path(f"experiments/results/keras_timing_{args.stack}.json")
+    out = args.out or result_path(f"keras_timing_{args.stack}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     record = {"stack": args.stack, "version": version, "epochs": args.epochs, "seeds": 1}
     out.write_text(json.dumps({**record, "total_seconds": total, "models": rows}, indent=1))

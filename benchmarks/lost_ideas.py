@@ -11,9 +11,9 @@
    tens of ms per step). Compared with ``jaxseq.fused.lstm_scan`` (projection before the loop).
 
 Both results equal jaxseq's to float rounding (printed). Writes
-``experiments/results/lost_ideas.md``.
+``benchmarks/results/lost_ideas.md`` (``--out``).
 
-Run: ``python experiments/lost_ideas.py [--rounds 200]``.
+Run: ``python benchmarks/lost_ideas.py [--rounds 200]``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from timing import interleave, write_report
+from report import result_path, write_report
 
 from jaxseq import cells, fused
+from jaxseq.bench.timing import time_interleaved
 from jaxseq.recurrent import scan_cell
 
 # --------------------------------------------------------------------------- 1. wavefront
@@ -158,12 +159,11 @@ def _zeros(U, xp):
 
 def _inplace_fwd(U, b, xp):
     T, B, H = xp.shape[0], xp.shape[1], U.shape[0]
-    scale = fused.gate_scale(H, xp.dtype)
     cs, ys = jnp.zeros((T, B, H), xp.dtype), jnp.zeros((T, B, H), xp.dtype)
 
     def body(step, loop):
         h, c, gates, cs, ys = loop
-        t, c, _, h = fused.lstm_step(_read(gates, step) + b, h, c, U, None, None, scale)
+        t, c, _, h = fused.lstm_step(_read(gates, step) + b, h, c, U, None, None)
         return h, c, _write(gates, t, step), _write(cs, c, step), _write(ys, h, step)
 
     h0, c0 = _zeros(U, xp)
@@ -241,8 +241,12 @@ def wavefront_rows(rounds: int) -> list[str]:
         float(jnp.max(jnp.abs(a - b)))
         for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2), strict=True)
     )
-    f_times = interleave({k: partial(f, params, X) for k, f in fwd.items()}, rounds)
-    g_times = interleave({k: partial(f, params) for k, f in grad.items()}, rounds)
+    f_times = time_interleaved(
+        {k: partial(f, params, X) for k, f in fwd.items()}, rounds=rounds, warmup=2
+    )
+    g_times = time_interleaved(
+        {k: partial(f, params) for k, f in grad.items()}, rounds=rounds, warmup=2
+    )
     return [
         f"W1 shapes (2 x LSTM(20), batch 32, 50 steps, per-step Dense(10)); largest difference "
         f"from jaxseq: outputs {err:.1e}, gradients {gerr:.1e}.",
@@ -272,7 +276,9 @@ def inplace_rows(rounds: int) -> list[str]:
         }
         a, c = (grads[k](U, b, xp) for k in fns)
         err = max(float(jnp.max(jnp.abs(x - y))) for x, y in zip(a, c, strict=True))
-        times = interleave({k: partial(g, U, b, xp) for k, g in grads.items()}, r)
+        times = time_interleaved(
+            {k: partial(g, U, b, xp) for k, g in grads.items()}, rounds=r, warmup=2
+        )
         rows += [
             f"One LSTM({H}) layer, batch {B}, {T} steps, loss and gradient; largest gradient "
             f"difference {err:.1e}.",
@@ -296,12 +302,12 @@ def _table(sections: dict[str, dict[str, np.ndarray]]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=Path("experiments/results/lost_ideas.md"))
+    parser.add_argument("--out", type=Path, default=result_path("lost_ideas.md"))
     args = parser.parse_args()
     write_report(
         args.out,
         "Speed ideas that lost, measured",
-        "python experiments/lost_ideas.py",
+        "python benchmarks/lost_ideas.py",
         [
             "## Stacked layers in one scan body (wavefront)",
             "",

@@ -12,9 +12,9 @@ jaxseq's default by the median of per-round ratios (above 1: the default is fast
 - where the fused scans project a narrow input (``jaxseq.fused.IN_LOOP_MAX_FEATURES``): per
   step inside the loop (the default for up to 16 features) against one matmul before the loop,
   on W1 and on W6 (2,000 steps), training step and forward pass.
-Writes ``experiments/results/perf_ideas.md``.
+Writes ``benchmarks/results/perf_ideas.md`` (``--out``).
 
-Run: ``python experiments/perf_ideas.py [--rounds 40]``.
+Run: ``python benchmarks/perf_ideas.py [--rounds 40]``.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from timing import interleave, write_report
+from report import result_path, write_report
 
 from jaxseq import cells, data, fused, models, train
 from jaxseq.bench import harness as bench
+from jaxseq.bench.timing import time_interleaved
 from jaxseq.layers import Dense, Sequential, TimeDistributed
 from jaxseq.recurrent import RNN
 
@@ -69,8 +70,7 @@ def step_variants(rounds: int) -> list[str]:
     for label, (cell, unroll, donate, flatten) in variants.items():
         model = w1_model(cell, unroll)
         optimizer = train.make_optimizer(1e-3, flatten=flatten)
-        variables = model.init(jax.random.PRNGKey(0))
-        state = train.TrainState(variables, optimizer.init(variables["params"]))
+        state = train.init_state(model, optimizer, jax.random.PRNGKey(0))
         step = lambda s, model=model, opt=optimizer: train.train_step(model, opt, s, X, Y, None)[0]
         compiled = jax.jit(step, donate_argnums=0 if donate else ())
         holder = {"state": state}
@@ -80,7 +80,7 @@ def step_variants(rounds: int) -> list[str]:
             return holder["state"]
 
         fns[label] = run
-    return table(interleave(fns, rounds), 1e3, "train step ms")
+    return table(time_interleaved(fns, rounds=rounds, warmup=2), 1e3, "train step ms")
 
 
 def epoch_variants(rounds: int) -> list[str]:
@@ -88,8 +88,7 @@ def epoch_variants(rounds: int) -> list[str]:
     split = jax.device_put(dataset.train)
     model = models.get("lstm_seq2seq")
     optimizer = train.make_optimizer(1e-3)
-    variables = model.init(jax.random.PRNGKey(0))
-    start_state = train.TrainState(variables, optimizer.init(variables["params"]))
+    start_state = train.init_state(model, optimizer, jax.random.PRNGKey(0))
     batch = 32
     n = split.X.shape[0]
 
@@ -118,7 +117,7 @@ def epoch_variants(rounds: int) -> list[str]:
         return s
 
     fns = {"one compiled call per epoch": one_call, "Python loop of compiled steps": python_loop}
-    return table(interleave(fns, rounds), 1e3, "epoch ms")
+    return table(time_interleaved(fns, rounds=rounds, warmup=2), 1e3, "epoch ms")
 
 
 def setting_variants(rounds: int, attribute: str, settings: dict[str, int]) -> list[str]:
@@ -141,7 +140,7 @@ def setting_variants(rounds: int, attribute: str, settings: dict[str, int]) -> l
         train = {k: (lambda c=c, h=holders[k]: train_fn(c, h)) for k, c in contenders.items()}
         forward = {k: c.forward for k, c in contenders.items()}
         for what, fns in (("train step", train), ("forward", forward)):
-            rows += table(interleave(fns, r), 1e3, f"{name} {what} ms")
+            rows += table(time_interleaved(fns, rounds=r, warmup=2), 1e3, f"{name} {what} ms")
             rows.append("")
     return rows
 
@@ -150,7 +149,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--epoch-rounds", type=int, default=6)
-    parser.add_argument("--out", type=Path, default=Path("experiments/results/perf_ideas.md"))
+    parser.add_argument("--out", type=Path, default=result_path("perf_ideas.md"))
     args = parser.parse_args()
     steps = step_variants(args.rounds)
     epochs = epoch_variants(args.epoch_rounds)
@@ -165,7 +164,7 @@ def main() -> None:
     write_report(
         args.out,
         "Speed ideas on W1, measured",
-        "python experiments/perf_ideas.py",
+        "python benchmarks/perf_ideas.py",
         [
             "W1 training step (forward + backward + Adam):",
             "",

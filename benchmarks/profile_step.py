@@ -6,7 +6,11 @@ operations that took the most time per step and how many times each ran per step
 operation inside the time loop runs once per time step). The profiler slows every operation
 a little; use it to rank, not to time.
 
-Run: ``python experiments/profile_step.py W4 [--what forward] [--steps 3] [--top 20]``.
+The trace is read with JAX's public ``jax.profiler.ProfileData`` (the ``.xplane.pb`` file that
+``jax.profiler.start_trace`` writes). Prints the ranking and writes it to
+``benchmarks/results/profile_<workload>_<what>.md`` (``--out``).
+
+Run: ``python benchmarks/profile_step.py W4 [--what forward] [--steps 3] [--top 20]``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import collections
 import glob
 import os
 import tempfile
+from pathlib import Path
 
 # XLA reads its flags once, at backend start: set before JAX is imported.
 os.environ["XLA_FLAGS"] = (
@@ -23,7 +28,7 @@ os.environ["XLA_FLAGS"] = (
 ).strip()
 
 import jax  # noqa: E402
-from jax._src.lib import _profile_data  # noqa: E402
+from report import result_path, write_report  # noqa: E402
 
 from jaxseq.bench import harness as bench  # noqa: E402
 
@@ -45,7 +50,7 @@ def profile(contender, what: str, steps: int) -> tuple[collections.Counter, coll
             state = run(state)
         jax.profiler.stop_trace()
         path = sorted(glob.glob(f"{folder}/**/*.xplane.pb", recursive=True))[-1]
-        trace = _profile_data.ProfileData.from_file(path)
+        trace = jax.profiler.ProfileData.from_file(path)
     seconds, calls = collections.Counter(), collections.Counter()
     for plane in trace.planes:
         for line in plane.lines:
@@ -66,16 +71,32 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--peers", default="flax", help="comma-separated peers, or 'none'")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default benchmarks/results/profile_W_WHAT.md"
+    )
     args = parser.parse_args()
     spec = bench.WORKLOADS[args.workload]
     contenders = [bench.jaxseq_contender(spec)]
     peers = [] if args.peers == "none" else args.peers.split(",")
-    contenders += [bench.PEERS[p](spec, bench._timer) for p in peers]
+    contenders += [bench.PEERS[p](spec) for p in peers]
+    sections = []
     for contender in contenders:
         seconds, calls = profile(contender, args.what, args.steps)
-        print(f"\n{contender.name}: {args.workload} {args.what}, ms per step (runs per step)")
-        for name, s in seconds.most_common(args.top):
-            print(f"{s * 1e3:10.2f}  ({calls[name]:5.0f})  {name}")
+        sections += [
+            f"{contender.name}: {args.workload} {args.what}, ms per step (runs per step)",
+            "",
+            "| ms per step | runs per step | XLA operation |",
+            "|---|---|---|",
+            *(
+                f"| {s * 1e3:.2f} | {calls[name]:.0f} | `{name}` |"
+                for name, s in seconds.most_common(args.top)
+            ),
+            "",
+        ]
+    out = args.out or result_path(f"profile_{args.workload}_{args.what}.md")
+    command = f"python benchmarks/profile_step.py {args.workload} --what {args.what}"
+    note = "operations ranked under the JAX profiler, which slows each a little (rank, not time)."
+    write_report(out, "Where a step's time goes, per XLA operation", command, sections, note)
 
 
 if __name__ == "__main__":

@@ -5,23 +5,24 @@ Model: one recurrent layer of 64 units over T steps (batch 16, 1 feature) -> per
 MSE loss. Memory is XLA's own buffer plan for the compiled gradient
 (``compiled.memory_analysis().temp_size_in_bytes``: the temporaries alive at the peak, inputs and
 parameters excluded); time is the median of interleaved runs.
-Writes ``experiments/results/remat_memory.md``.
+Writes ``benchmarks/results/remat_memory.md`` (``--out``).
 
-Run: ``python experiments/remat_memory.py [--steps 10000] [--chunks 100,500]``.
+Run: ``python benchmarks/remat_memory.py [--steps 10000] [--chunks 100,500]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+from report import result_path
 
 from jaxseq import cells
+from jaxseq.bench.timing import median_ratio, time_interleaved
 from jaxseq.recurrent import RNN
 
 CELLS = {
@@ -55,7 +56,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--chunks", default="100,500")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=Path("experiments/results/remat_memory.md"))
+    parser.add_argument("--out", type=Path, default=result_path("remat_memory.md"))
     args = parser.parse_args()
     chunks = [None] + [int(c) for c in args.chunks.split(",")]
     x = jax.random.normal(jax.random.key(1), (16, args.steps, 1))
@@ -65,16 +66,14 @@ def main() -> None:
     for name, make in CELLS.items():
         cell = make()
         runs = {c: compiled_gradient(cell, c, x, y) for c in chunks}
-        times = {c: [] for c in chunks}
-        for _ in range(args.rounds):  # interleaved: A B C A B C ...
-            for c, (fn, params) in runs.items():
-                start = time.perf_counter()
-                jax.block_until_ready(fn(params))
-                times[c].append(time.perf_counter() - start)
+        times = time_interleaved(
+            {c: (lambda fn=fn, params=params: fn(params)) for c, (fn, params) in runs.items()},
+            rounds=args.rounds,
+        )
         base_mem = runs[None][0].memory_analysis().temp_size_in_bytes
         for c, (fn, _) in runs.items():
             mem = fn.memory_analysis().temp_size_in_bytes
-            ratio = float(np.median(np.array(times[c]) / np.array(times[None])))
+            ratio = median_ratio(times, c, None)
             rows.append(
                 f"| {name} | {c or 'off'} | {mem / 2**20:.1f} | {base_mem / mem:.1f}x "
                 f"| {np.median(times[c]) * 1e3:.0f} | {ratio:.2f} |"
@@ -85,7 +84,7 @@ def main() -> None:
         [
             f"# Rematerialised scan: one gradient over {args.steps:,} steps",
             "",
-            f"`python experiments/remat_memory.py --steps {args.steps}` on "
+            f"`python benchmarks/remat_memory.py --steps {args.steps}` on "
             f"{jax.devices()[0].device_kind}, jax {jax.__version__}. Batch 16, RNN(64) -> "
             "per-step Dense(1). Memory: XLA's temporaries at the peak of the compiled gradient.",
             "",

@@ -8,9 +8,9 @@ Times, interleaved in one process:
    8 x 32 with no replica axis).
 If (2) shows 8 x 32 costing what 1 x 256 costs, the step is bound by per-element work, not by a
 per-step overhead that batching replicas could amortise.
-Writes ``experiments/results/replica_scaling.md``.
+Writes ``benchmarks/results/replica_scaling.md`` (``--out``).
 
-Run: ``python experiments/replica_scaling.py``.
+Run: ``python benchmarks/replica_scaling.py [--rounds 30]``.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from timing import interleave, write_report
+from report import result_path, write_report
 
 from jaxseq import cells
 from jaxseq.bench import harness as bench
+from jaxseq.bench.timing import time_interleaved
 from jaxseq.recurrent import scan_cell
-from jaxseq.train import TrainState, make_optimizer, mse
+from jaxseq.train import init_state, make_optimizer, train_step
 
 REPLICAS = 8
 
@@ -38,15 +38,8 @@ def train_steps(rounds: int) -> list[str]:
     X, Y = (jnp.asarray(a) for a in bench.random_data(spec))
     opt = make_optimizer(1e-3)
 
-    def step(state):
-        params = state.variables["params"]
-        grads = jax.grad(lambda p: mse(model.apply({"params": p}, X), Y))(params)
-        deltas, opt_state = opt.update(grads, state.opt_state, params)
-        return TrainState({"params": optax.apply_updates(params, deltas)}, opt_state)
-
-    def init(key):
-        variables = model.init(key)
-        return TrainState(variables, opt.init(variables["params"]))
+    step = lambda state: train_step(model, opt, state, X, Y, None)[0]  # the library's step
+    init = lambda key: init_state(model, opt, key)
 
     def separate(states):
         outs = [step(jax.tree.map(lambda a, i=i: a[i], states)) for i in range(REPLICAS)]
@@ -60,7 +53,7 @@ def train_steps(rounds: int) -> list[str]:
         f"{REPLICAS} replicas, vmap": lambda: vmapped(many),
         f"{REPLICAS} replicas, separate graphs": lambda: looped(many),
     }
-    times = interleave(fns, rounds)
+    times = time_interleaved(fns, rounds=rounds, warmup=2)
     base = times["1 replica"]
     return [
         f"| {k} | {np.median(v) * 1e3:.2f} | {np.median(v / base):.2f} |" for k, v in times.items()
@@ -88,7 +81,7 @@ def lstm_layer(rounds: int, steps: int = 50, units: int = 20) -> list[str]:
     for label, shape in shapes.items():
         fwd, grad = case(*shape)
         fns[(label, "fwd")], fns[(label, "grad")] = fwd, grad
-    times = interleave(fns, rounds)
+    times = time_interleaved(fns, rounds=rounds, warmup=2)
     return [
         f"| {label} | {np.median(times[(label, 'fwd')]) * 1e6 / steps:.1f} "
         f"| {np.median(times[(label, 'grad')]) * 1e6 / steps:.1f} |"
@@ -99,14 +92,14 @@ def lstm_layer(rounds: int, steps: int = 50, units: int = 20) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--out", type=Path, default=Path("experiments/results/replica_scaling.md"))
+    parser.add_argument("--out", type=Path, default=result_path("replica_scaling.md"))
     args = parser.parse_args()
     steps = train_steps(args.rounds)
     layer = lstm_layer(args.rounds)
     write_report(
         args.out,
         "Replica scaling on this machine",
-        "python experiments/replica_scaling.py",
+        "python benchmarks/replica_scaling.py",
         [
             "W1 training step (forward + backward + Adam):",
             "",

@@ -3,9 +3,9 @@
 Each setting runs in its own process (XLA reads its flags once), timing jaxseq's and Flax's
 training step interleaved, as ``jaxseq bench`` does. These are settings of the machine's
 process, not of the library: a setting that helps both contenders alike leaves the ratio
-alone. Writes ``experiments/results/xla_flags.md``.
+alone. Writes ``benchmarks/results/xla_flags.md`` (``--out``).
 
-Run: ``python experiments/xla_flags.py [--rounds 150]``.
+Run: ``python benchmarks/xla_flags.py [--rounds 150]``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from timing import write_report
+import numpy as np
+from report import result_path, write_report
 
 SETTINGS = {
     "default": {},
@@ -33,37 +34,44 @@ SETTINGS = {
     },
 }
 
-CHILD = """
-import json, sys, time, resource
-import jax, numpy as np
-from jaxseq.bench import harness as bench
-from jaxseq.bench.peers import flax_contender
-spec = bench.WORKLOADS[sys.argv[1]]
-rounds = int(sys.argv[2])
-contenders = [bench.jaxseq_contender(spec), flax_contender(spec, bench._timer)]
-states = [c.init_state for c in contenders]
-for i, c in enumerate(contenders):
-    for _ in range(2):
-        states[i] = jax.block_until_ready(c.train_step(states[i]))
-times = [[], []]
-faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(rounds):
-    for i, c in enumerate(contenders):
-        start = time.perf_counter()
-        states[i] = jax.block_until_ready(c.train_step(states[i]))
-        times[i].append(time.perf_counter() - start)
-faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / (2 * rounds)
-a, b = np.array(times[0]), np.array(times[1])
-print(json.dumps({"jaxseq": float(np.median(a)), "flax": float(np.median(b)),
-                  "ratio": float(np.median(b / a)), "faults": faults}))
-"""
+
+def child(workload: str, rounds: int) -> None:
+    """One setting's measurement, in a process of its own: prints one JSON line."""
+    import resource
+
+    import jax
+
+    from jaxseq.bench import harness as bench
+    from jaxseq.bench.peers import flax_contender
+    from jaxseq.bench.timing import median_ratio, time_interleaved
+
+    spec = bench.WORKLOADS[workload]
+    contenders = {"jaxseq": bench.jaxseq_contender(spec), "flax": flax_contender(spec)}
+    states = {name: c.init_state for name, c in contenders.items()}
+
+    def step(name):
+        def call():
+            states[name] = contenders[name].train_step(states[name])
+            return states[name]
+
+        return call
+
+    calls = {name: step(name) for name in contenders}
+    for call in calls.values():  # warm up apart: the page faults are counted over timed rounds
+        for _ in range(2):
+            jax.block_until_ready(call())
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    times = time_interleaved(calls, rounds=rounds, warmup=0)
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / (2 * rounds)
+    result = {name: float(np.median(t)) for name, t in times.items()}
+    result.update(ratio=median_ratio(times, "flax", "jaxseq"), faults=faults)
+    print(json.dumps(result))
 
 
 def measure(workload: str, env: dict, rounds: int) -> dict:
-    full_env = {**os.environ, **env}
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, workload, str(rounds)],
-        env=full_env,
+        [sys.executable, __file__, "--child", workload, str(rounds)],
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         check=True,
@@ -75,8 +83,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=150)
     parser.add_argument("--w4-rounds", type=int, default=6)
-    parser.add_argument("--out", type=Path, default=Path("experiments/results/xla_flags.md"))
+    parser.add_argument("--out", type=Path, default=result_path("xla_flags.md"))
+    parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "ROUNDS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]))
+        return
     rows = [
         "| workload | setting | jaxseq ms | Flax ms | Flax / jaxseq | page faults per step |",
         "|---|---|---|---|---|---|",
@@ -93,7 +105,7 @@ def main() -> None:
     write_report(
         args.out,
         "XLA CPU and allocator settings, measured",
-        "python experiments/xla_flags.py",
+        "python benchmarks/xla_flags.py",
         ["Training step (forward + backward + Adam), medians, interleaved per process.", "", *rows],
     )
 

@@ -21,15 +21,14 @@ import numpy as np
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import keras  # noqa: E402
-from keras_timing import MODELS  # noqa: E402  (experiments/ is on the path when run as a script)
-from keras_timing import build as build_model  # noqa: E402
 
-from jaxseq import data  # noqa: E402
+from jaxseq import data, models  # noqa: E402
+from jaxseq.bench.workloads import keras_chapter_model  # noqa: E402
 
 
 def build(name: str):
-    """``(task, model)``: the notebook's Keras model, as ``keras_timing`` builds it."""
-    return MODELS[name][0], build_model(keras, name)
+    """``(task, model)``: the notebook's Keras model, as ``benchmarks/keras_timing.py`` builds it."""
+    return models.get(name).task, keras_chapter_model(keras, name)
 
 
 def last_step_mse(y_true, y_pred):
