@@ -3,10 +3,15 @@
 ``load_series`` gets random bytes, random and malformed delimited text (delimiters, ragged rows,
 quotes, unicode, empty lines, huge numbers, "nan"/"inf" strings, repeated headers, BOMs) and
 broken ``.npy`` files: the only exception allowed is ``InputError``, and a successful load gives
-finite float32 values with the right column names (NaN only with ``allow_missing``).
+finite float32 values with the right column names (NaN only with ``allow_missing``). A
+well-formed CSV (unique times, finite values, in time order or not) must load with every value
+and every timestamp as written, in time order.
 
 ``main()`` gets random argument vectors for train/evaluate/forecast/impute/models over tmp
-files: it returns 0 or 2, or raises ``SystemExit`` with 0 or 2 (argparse), nothing else.
+files: it returns 0 or 2, or raises ``SystemExit`` with 0 or 2 (argparse), nothing else; and
+a command line it accepts (0) must be a valid one: every option value within its documented
+range (positive windows, horizons, sizes and rates, known names, existing columns, data files
+that hold the run's columns, outputs that can be written), checked by an oracle of its own.
 
 Every bug the fuzzers found is pinned below as a regression test with its exact input.
 """
@@ -14,6 +19,7 @@ Every bug the fuzzers found is pinned below as a regression test with its exact 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io as _io
 import itertools
 import os
@@ -22,6 +28,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
@@ -217,6 +224,90 @@ def test_load_series_on_folders_and_missing_paths(target, data, fuzz_dir):
     _check_load(path, data.draw(load_options(None), label="options"), None)
 
 
+# --------------------------------------------------------------------------- well-formed files
+
+# time kind -> (pandas step, label format); "numbers": integer times
+TIME_KINDS = {
+    "daily": ("D", "%Y-%m-%d"),
+    "hourly": ("h", "%Y-%m-%d %H:%M"),
+    "monthly": ("MS", "%Y-%m"),
+    "numbers": (None, None),
+}
+finite_values = st.floats(-1e18, 1e18, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def well_formed_csv(draw):
+    """A CSV with a time column of unique times and finite values: returns ``(text, time
+    column, value columns, time labels, values [time, columns], kind, steps)``, the labels and
+    values in time order (the file's rows may be in another order)."""
+    kind = draw(st.sampled_from(sorted(TIME_KINDS)))
+    n = draw(st.integers(1, 25))
+    regular = st.just([1] * (n - 1))
+    steps = draw(st.one_of(regular, st.lists(st.integers(1, 4), min_size=n - 1, max_size=n - 1)))
+    at = np.concatenate([[0], np.cumsum(steps, dtype=np.int64)]).astype(int)
+    unit, fmt = TIME_KINDS[kind]
+    if kind == "numbers":
+        labels = [str(t) for t in draw(st.integers(-(10**6), 10**6)) + at]
+    else:
+        start = pd.Timestamp(draw(st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1))))
+        if unit == "MS":
+            times = pd.DatetimeIndex(
+                [start.replace(day=1) + pd.DateOffset(months=int(k)) for k in at]
+            )
+        else:
+            times = start + pd.to_timedelta(at, unit=unit)
+        labels = list(times.strftime(fmt))
+    time_name = draw(st.sampled_from(["time", "date", "when"]))
+    names = draw(st.lists(st.sampled_from(GOOD_NAMES[1:]), min_size=1, max_size=3, unique=True))
+    values = draw(
+        st.lists(
+            st.lists(finite_values, min_size=len(names), max_size=len(names)),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    order = draw(st.sampled_from(["sorted", "sorted", "sorted", "reversed", "shuffled"]))
+    rows = list(range(n))
+    if order == "reversed":
+        rows.reverse()
+    elif order == "shuffled":
+        rows = draw(st.permutations(rows))
+    delimiter = draw(st.sampled_from([",", ";", "\t"]))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    lines = [delimiter.join([time_name, *names])]
+    lines += [delimiter.join([labels[r], *(repr(v) for v in values[r])]) for r in rows]
+    text = draw(st.sampled_from(["", "\ufeff"])) + newline.join(lines)
+    text += draw(st.sampled_from(["", newline]))
+    return text, time_name, names, labels, values, kind, steps
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=well_formed_csv())
+def test_well_formed_csv_loads_with_its_values_and_times_intact(table, fuzz_dir):
+    text, time_name, names, labels, values, kind, steps = table
+    path = fuzz_dir / f"w{next(_counter)}.csv"
+    path.write_bytes(text.encode("utf-8"))
+    note(f"file {path.name}: {text[:400]!r}")
+    series = io.load_series(path, time_column=time_name)
+    assert series.columns == tuple(names)
+    expected = np.asarray(values, np.float64).astype(np.float32)  # as written, in time order
+    assert series.values.dtype == np.float32
+    np.testing.assert_array_equal(series.values, expected)
+    assert series.time_labels() == labels  # every timestamp as written, in time order
+    assert series.filled is None
+    if kind != "numbers":
+        _, fmt = TIME_KINDS[kind]
+        assert isinstance(series.time, pd.DatetimeIndex)
+        assert list(series.time) == list(pd.to_datetime(labels, format=fmt))
+        if len(labels) >= 3 and all(step == 1 for step in steps):
+            assert series.frequency == kind and series.gaps == ()
+        if series.freq in ("D", "h"):  # gaps counted in days or hours: the steps left out
+            assert sum(g for _, g in series.gaps) == sum(step - 1 for step in steps)
+    else:
+        assert len(series.time) == len(labels)
+
+
 # --------------------------------------------------------------------------- loader regressions
 
 
@@ -387,45 +478,180 @@ LITERAL = {
     "--steps",
 }
 
-#: command-line failures already pinned in test_bad_input.py (same exception and path).
 FRESH_TRAININGS = 2  # complete valid trainings allowed per session (each takes a few seconds)
 _fresh = itertools.count()
 
 
 @st.composite
 def argvs(draw, root: Path):
+    """``(argv, drawn)``: a command line over the files of ``cli_env`` and what was drawn for
+    it (``{"command", "options": {option: pool value}, "run", "out", "junk"}``)."""
     command = draw(st.sampled_from(["models", "impute", "forecast", "evaluate", "train"]))
     argv = [command]
+    drawn = {"command": command, "options": {}, "run": None, "out": None, "junk": None}
     pool = OPTIONS[command]
+    # a third of the lines draw from the end of each pool, where the valid values are, so
+    # that lines the command accepts (and the oracle judges) are common
+    careful = draw(st.integers(0, 2)) == 0
     if command == "train":
-        argv += [
-            "--quiet",
-            "--epochs",
-            draw(st.sampled_from(["0", "x", "1"])),
-            "--seeds",
-            draw(st.sampled_from(["0", "-2", "1"])),
-        ]
-        out = draw(st.sampled_from(["existing", "afile", "afile/sub", "fresh"]))
+        epochs = draw(st.sampled_from(["1"] if careful else ["0", "x", "1"]))
+        seeds = draw(st.sampled_from(["1"] if careful else ["0", "-2", "1"]))
+        argv += ["--quiet", "--epochs", epochs, "--seeds", seeds]
+        drawn["options"].update({"--epochs": epochs, "--seeds": seeds})
+        outs = ["fresh"] if careful else ["existing", "afile", "afile/sub", "fresh"]
+        out = draw(st.sampled_from(outs))
         if out == "fresh" and next(_fresh) >= FRESH_TRAININGS:
             out = "existing"  # budget spent: fails with "already holds a run", before training
+        drawn["out"] = out
         argv += ["--out", str(root / (f"fresh{next(_counter)}" if out == "fresh" else out))]
     elif command != "models":
-        argv.append(str(root / draw(st.sampled_from(RUNS))))
-    for option in (
-        draw(st.lists(st.sampled_from(sorted(pool)), max_size=4, unique=True)) if pool else []
-    ):
-        value = draw(st.sampled_from(pool[option]))
+        drawn["run"] = "run" if careful else draw(st.sampled_from(RUNS))
+        argv.append(str(root / drawn["run"]))
+    chosen = draw(st.lists(st.sampled_from(sorted(pool)), max_size=4, unique=True)) if pool else []
+    needed = {"train": ["--model", "--data"], "forecast": ["--steps"]}.get(command, [])
+    if careful:  # the options a valid line of the command needs, first; no --resume with --out
+        chosen = [*needed, *(o for o in chosen if o not in needed and o != "--resume")]
+    for option in chosen:
+        value = draw(st.sampled_from(pool[option][-2:] if careful else pool[option]))
+        drawn["options"][option] = value
         argv += [option, value if option in LITERAL else str(root / value)]
-    if draw(st.integers(0, 3)) == 0:
-        argv.insert(draw(st.integers(1, len(argv))), draw(st.sampled_from(JUNK)))
-    return argv
+    if not careful and draw(st.integers(0, 3)) == 0:
+        drawn["junk"] = draw(st.sampled_from(JUNK))
+        argv.insert(draw(st.integers(1, len(argv))), drawn["junk"])
+    return argv, drawn
+
+
+# --------------------------------------------------------------------------- the oracle
+
+# What the data files of cli_env hold: {column: "numbers" | "gaps" (numbers with missing
+# values) | "labels" (not numbers)}, and their rows. Files not listed load nowhere.
+DATA_FILES = {
+    "ok.csv": ({"time": "labels", "value": "numbers", "other": "numbers"}, 120),
+    "gaps.csv": ({"time": "labels", "value": "gaps", "other": "numbers"}, 120),
+    "nan.csv": ({"value": "gaps"}, 61),
+    "text.csv": ({"value": "numbers", "other": "labels"}, 1),
+    "short.csv": ({"time": "labels", "value": "numbers"}, 12),
+    "good.npy": ({"0": "numbers", "1": "numbers"}, 120),
+}
+RUN = {"window": 5, "horizon": 2, "columns": ["value"], "time_column": "time"}  # cli_env's run
+MODELS = {"linear": "one_step", "linear_multi": "multi_step"}
+FIGURES = (".png", ".pdf", ".svg")
+
+
+def _positive_int(text: str | None) -> int | None:
+    """The value of a positive integer option, None when the text is not one."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        return None
+    return value if value >= 1 else None
+
+
+def _positive_number(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return 0 < value < float("inf")
+
+
+def _names(text: str | None) -> list[str]:
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+def why_invalid(drawn: dict) -> list[str]:
+    """Why the drawn command line breaks the documented constraints (an empty list: it may be
+    valid). Only necessary conditions: a line that passes may still be refused for reasons
+    the oracle does not model (a series too short for the validation part, say)."""
+    command, options = drawn["command"], drawn["options"]
+    wrong = []
+    if drawn["junk"] is not None and drawn["junk"] != "--":  # "--" ends the options, POSIX
+        if not (drawn["junk"] == "--quiet" and command == "train"):
+            wrong.append(f"stray token {drawn['junk']!r}")
+    for option in ("--window", "--horizon", "--batch-size", "--epochs", "--seeds", "--steps"):
+        if option in options and _positive_int(options[option]) is None:
+            wrong.append(f"{option} {options[option]!r} is no positive integer")
+    for option in ("--learning-rate", "--clip-norm"):
+        if option in options and not _positive_number(options[option]):
+            wrong.append(f"{option} {options[option]!r} is no positive finite number")
+    if "--fill" in options and options["--fill"] not in io.FILLS:
+        wrong.append(f"--fill {options['--fill']!r} is none of {io.FILLS}")
+    if "--plot" in options and not options["--plot"].endswith(FIGURES):
+        wrong.append(f"--plot {options['--plot']!r} is no figure file")
+    if command == "train":
+        wrong += _train_invalid(options, drawn["out"])
+    elif command != "models":
+        wrong += _run_command_invalid(command, options, drawn["run"])
+    return wrong
+
+
+def _train_invalid(options: dict, out: str) -> list[str]:
+    if "--resume" in options:
+        return ["--resume with --out (a resumed run takes every setting from the run)"]
+    wrong = [] if out == "fresh" else [f"--out {out!r} is a file, under one, or a run"]
+    model, data = options.get("--model"), options.get("--data")
+    if model not in MODELS:
+        wrong.append(f"--model {model!r} is no zoo model")
+    if data not in DATA_FILES:
+        return [*wrong, f"--data {data!r} is no readable series"]
+    columns, rows = DATA_FILES[data]
+    time = options.get("--time-column")
+    if time is not None and (data.endswith(".npy") or time not in columns):
+        wrong.append(f"--time-column {time!r} is no column of {data}")
+    names = (
+        _names(options.get("--column"))
+        if "--column" in options
+        else [c for c in columns if c != time]
+    )
+    if not names:
+        wrong.append("no input column")
+    for name in names:
+        if columns.get(name, "labels") == "labels":
+            wrong.append(f"--column {name!r} is no numeric column of {data}")
+        elif columns[name] == "gaps" and "--fill" not in options:
+            wrong.append(f"column {name!r} of {data} has missing values and no --fill")
+    targets = _names(options.get("--target")) or names[:1]
+    if any(t not in names for t in targets):
+        wrong.append(f"--target {targets} not among the inputs {names}")
+    window = _positive_int(options.get("--window", "50"))
+    horizon = _positive_int(options.get("--horizon", "10"))
+    if MODELS.get(model) == "one_step":
+        horizon = 1
+    if window and horizon and rows < window + horizon:
+        wrong.append(f"{data} has {rows} rows, fewer than window {window} + horizon {horizon}")
+    return wrong
+
+
+def _run_command_invalid(command: str, options: dict, run: str) -> list[str]:
+    wrong = [] if run == "run" else [f"{run!r} is no run folder"]
+    data = options.get("--data", "ok.csv")  # default: the file the run was trained on
+    if data not in DATA_FILES:
+        return [*wrong, f"--data {data!r} is no readable series"]
+    columns, rows = DATA_FILES[data]
+    if not all(c in columns for c in [*RUN["columns"], RUN["time_column"]]):
+        wrong.append(f"--data {data} lacks the run's columns")
+    elif command != "impute" and any(columns[c] == "gaps" for c in RUN["columns"]):
+        wrong.append(f"--data {data} has missing values (only impute takes them)")
+    if command == "evaluate":
+        season = _positive_int(options.get("--season", "1"))
+        if season is None or season >= rows:
+            wrong.append(f"--season {options.get('--season')!r} is no season shorter than {data}")
+    if command == "forecast":
+        steps = _positive_int(options.get("--steps", "10"))
+        if steps is None or steps > RUN["horizon"]:
+            wrong.append(f"--steps {options.get('--steps', '10')!r} beyond the horizon")
+        if rows < RUN["window"]:
+            wrong.append(f"{data} is shorter than the window")
+    if options.get("--out") in ("adir", "afile/f.csv"):
+        wrong.append(f"--out {options['--out']!r} is a folder or under a file")
+    return wrong
 
 
 @pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_command_line_exits_with_0_or_2_and_nothing_else(data, cli_env):
-    argv = data.draw(argvs(cli_env), label="argv")
+def test_command_line_exits_with_0_or_2_and_accepts_only_valid_lines(data, cli_env):
+    argv, drawn = data.draw(argvs(cli_env), label="argv")
     out, err = _io.StringIO(), _io.StringIO()
     cwd = os.getcwd()
     os.chdir(cli_env)  # any default relative output lands in the tmp folder
@@ -438,6 +664,8 @@ def test_command_line_exits_with_0_or_2_and_nothing_else(data, cli_env):
         os.chdir(cwd)
     event(f"{argv[0]}: exit {code}")
     assert code in (0, 2), err.getvalue()
+    if code == 0:  # what the command line accepted must have been valid
+        assert why_invalid(drawn) == [], (argv, err.getvalue())
     if code == 2:
         lines = err.getvalue().splitlines()
         assert len(lines) == 1 and lines[0].startswith("jaxseq"), err.getvalue()
