@@ -34,7 +34,7 @@ it would be one more pass over a ``[time, batch, G * H]`` array). Where the inpu
 Inference takes its own path. A ``custom_vjp`` function runs its *primal* when nothing
 differentiates it (``apply`` for evaluation, forecasting, backtests, and under ``vmap`` over
 replicas), so the primal functions below are written for speed alone: no stash, and the
-formulation chosen per shape by :data:`FORWARD` (measured in ``experiments/forward_speed.py``).
+formulation chosen per shape by :data:`FORWARD` (measured in ``benchmarks/forward_speed.py``).
 They compute the same equations; outputs agree with the training loops to float rounding. On
 this CPU elementwise work inside a loop is fast only on whole rows: an array sliced at a lane
 offset that is not a multiple of the vector width (a GRU's z, r, g blocks of 20 units) runs
@@ -95,7 +95,7 @@ def _shift_in(first: Array, stack: Array) -> Array:
 IN_LOOP_MAX_FEATURES = 16
 
 #: How the inference loops (the primal functions, run when nothing differentiates them) are
-#: written; each choice won where it applies in ``experiments/forward_speed.py`` (numbers in
+#: written; each choice won where it applies in ``benchmarks/forward_speed.py`` (numbers in
 #: ``docs/performance.md``). ``"narrow|wide"`` picks by the input width against
 #: :data:`IN_LOOP_MAX_FEATURES`. Input placements: ``loop`` (``x_t W`` inside the loop),
 #: ``concat`` (one matmul ``[x_t, h] [W; U]`` per step), ``before`` (``x W`` for all steps
