@@ -75,16 +75,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    # throughput_by_devices (a measurement, not training) lives in jaxseq.bench.scaling; the
-    # name still works here.
-    if name == "throughput_by_devices":
-        from jaxseq.bench.scaling import throughput_by_devices
-
-        return throughput_by_devices
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # --------------------------------------------------------------------------- multi-host set-up
 
 

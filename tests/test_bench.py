@@ -170,7 +170,6 @@ def test_jaxseq_contender_runs_the_library_train_step():
 
 
 def test_throughput_by_devices_runs_each_count_in_a_subprocess(monkeypatch):
-    from jaxseq import distributed
     from jaxseq.bench import scaling
 
     cache = os.environ.get("JAXSEQ_TEST_CACHE", os.path.expanduser("~/.cache/jaxseq/xla-tests"))
@@ -184,4 +183,3 @@ def test_throughput_by_devices_runs_each_count_in_a_subprocess(monkeypatch):
     assert got[2]["sequences_per_second"] > 0
     with pytest.raises(InputError, match="cannot be split evenly"):
         scaling.throughput_by_devices("linear", (2, 4), seeds=2, platform="cpu")
-    assert distributed.throughput_by_devices is scaling.throughput_by_devices  # the old name

@@ -4,7 +4,7 @@
 :func:`jaxseq.distributed.fit_sharded` and reports sequences per second. On a CPU each count
 runs in a fresh process of its own (``python -m jaxseq.bench.scaling CONFIG``, with
 :func:`jaxseq.distributed.forced_cpu_env`): XLA fixes the number of host devices when it
-starts. Also reachable as ``jaxseq.distributed.throughput_by_devices``.
+starts.
 """
 
 from __future__ import annotations
