@@ -1,6 +1,7 @@
 """The command line end to end on a small CSV: train, evaluate, forecast, plot, resume, impute."""
 
 import csv
+import os
 import subprocess
 import sys
 
@@ -293,3 +294,16 @@ def test_help_for_every_subcommand(capsys):
             main([command, "--help"])
         assert exit_info.value.code == 0
         assert "usage: jaxseq " + command in capsys.readouterr().out
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly():
+    """`jaxseq models | head`: the reader goes before the output is written; the command stops
+    with SIGPIPE's status and no traceback."""
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone before anything is written
+    done = subprocess.run(
+        [sys.executable, "-m", "jaxseq", "models"], stdout=write, stderr=subprocess.PIPE, text=True
+    )
+    os.close(write)
+    assert done.returncode == 141
+    assert done.stderr == ""

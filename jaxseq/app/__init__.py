@@ -2,11 +2,16 @@
 
 Built on the library (``jaxseq.cells`` ... ``jaxseq.evaluate``), never the other way round:
 
-- ``io`` reads a user's CSV/Parquet series and checks it; ``calendar`` and ``covariates`` derive
-  the extra inputs; ``panel`` reads many series in long format;
-- ``workflow`` fits one configuration (``runs.RunConfig``) on one series; ``compare`` ranks the
-  zoo on it; ``global_model`` fits one model on a panel; ``forecasting`` forecasts and imputes
-  from a saved run; ``runs`` saves and loads run folders;
-- ``experiments`` reproduces the chapter's table; ``cli`` is the command line; ``progress`` and
-  ``plots`` draw.
+- reading: ``io`` reads a user's CSV/Parquet/.npy series or DataFrame and checks its values;
+  ``timeaxis`` parses, sorts and checks its time column; ``frequency`` names its frequency and
+  default season; ``calendar`` and ``covariates`` derive the extra inputs; ``panel`` reads many
+  series (long format, columns as series);
+- one series: ``workflow`` configures and fits one run (``runs.RunConfig``) and calibrates its
+  intervals; ``backtest`` turns forecasts into the data's units and scores them beside the
+  baselines; ``compare`` ranks the zoo on a series; ``forecasting`` forecasts and imputes from a
+  saved run; ``runs`` saves and loads run folders;
+- many series: ``global_model`` fits one model on a panel; ``panel_scores`` and
+  ``panel_forecast`` score it per series and forecast from it;
+- ``experiments`` reproduces the chapter's table; ``cli`` is the command line (``parser`` and
+  ``commands``); ``progress`` and ``plots`` draw.
 """

@@ -10,6 +10,7 @@ exit status 2 and one readable line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from jaxseq.app.cli.commands import CommandError
@@ -62,5 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"jaxseq {args.command}: interrupted; the last checkpoint is kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader closed the pipe (`jaxseq models | head`): stop quietly, as a program killed
+        # by SIGPIPE would, and keep Python from reporting the flush of stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     finally:
         restore_handlers(previous)
