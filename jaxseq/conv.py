@@ -24,30 +24,43 @@ def receptive_field(kernel_size: int, dilations: Sequence[int]) -> int:
 
 class WaveNet(nn.Module):
     """The chapter's simplified WaveNet: causal ReLU convolutions with doubling dilation, then a
-    1x1 convolution to the outputs. ``[batch, time, features] -> [batch, time, outputs]``."""
+    1x1 convolution to the outputs. ``[batch, time, features] -> [batch, time, outputs]``.
+
+    Parameters (:meth:`layer_names`, in order): ``conv_0`` ... ``conv_{n-1}``, one per dilation,
+    then ``head``; each a :class:`~jaxseq.layers.Conv1D`'s ``{kernel [k, in, out], bias [out]}``.
+    """
 
     outputs: int = 10
     filters: int = 20
     kernel_size: int = 2
     dilations: Sequence[int] = CHAPTER_DILATIONS
 
+    def layer_names(self) -> list[str]:
+        """The parameter keys of the convolutions, input to output."""
+        return [f"conv_{i}" for i in range(len(self.dilations))] + ["head"]
+
     @nn.compact
     def __call__(self, x):
-        for rate in self.dilations:
+        *stack, head = self.layer_names()
+        for rate, name in zip(self.dilations, stack, strict=True):
             x = Conv1D(
                 self.filters,
                 self.kernel_size,
                 padding="causal",
                 dilation_rate=rate,
                 activation=nn.relu,
+                name=name,
             )(x)
-        return Conv1D(self.outputs, 1)(x)
+        return Conv1D(self.outputs, 1, name=head)(x)
 
 
 class GatedResidualBlock(nn.Module):
     """One gated WaveNet block: ``g = tanh(a) * sigmoid(b)`` from a dilated causal convolution
     producing ``[a, b]``; a 1x1 convolution of ``g`` is both the skip output and the residual
-    added to the input. Returns ``(residual, skip)``, each ``[batch, time, filters]``."""
+    added to the input. Returns ``(residual, skip)``, each ``[batch, time, filters]``.
+
+    Parameters: ``gate`` (the dilated convolution, ``kernel [k, filters, 2 * filters]``) and
+    ``skip`` (the 1x1 convolution, ``kernel [1, filters, filters]``), each with its ``bias``."""
 
     filters: int
     dilation_rate: int
@@ -56,11 +69,15 @@ class GatedResidualBlock(nn.Module):
     @nn.compact
     def __call__(self, x):
         ab = Conv1D(
-            2 * self.filters, self.kernel_size, padding="causal", dilation_rate=self.dilation_rate
+            2 * self.filters,
+            self.kernel_size,
+            padding="causal",
+            dilation_rate=self.dilation_rate,
+            name="gate",
         )(x)
         a, b = jnp.split(ab, 2, axis=-1)
         gated = jnp.tanh(a) * jax.nn.sigmoid(b)
-        skip = Conv1D(self.filters, 1)(gated)
+        skip = Conv1D(self.filters, 1, name="skip")(gated)
         return x + skip, skip
 
 
@@ -70,6 +87,9 @@ class GatedWaveNet(nn.Module):
     A causal input convolution, then one :class:`GatedResidualBlock` per dilation; the sum of
     the skips goes through ReLU, a 1x1 ReLU convolution and a linear 1x1 convolution to the
     outputs (no softmax: this is regression). ``[batch, time, features] -> [batch, time, outputs]``.
+
+    Parameters: ``conv_in`` (the input convolution), ``block_0`` ... ``block_{n-1}`` (one per
+    dilation, each ``{gate, skip}``), ``conv_out`` (the 1x1 ReLU convolution) and ``head``.
     """
 
     outputs: int = 10
@@ -79,11 +99,11 @@ class GatedWaveNet(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        x = Conv1D(self.filters, self.kernel_size, padding="causal")(x)
+        x = Conv1D(self.filters, self.kernel_size, padding="causal", name="conv_in")(x)
         skips = []
-        for rate in self.dilations:
-            x, skip = GatedResidualBlock(self.filters, rate, self.kernel_size)(x)
+        for i, rate in enumerate(self.dilations):
+            x, skip = GatedResidualBlock(self.filters, rate, self.kernel_size, name=f"block_{i}")(x)
             skips.append(skip)
         z = nn.relu(sum(skips))
-        z = Conv1D(self.filters, 1, activation=nn.relu)(z)
-        return Conv1D(self.outputs, 1)(z)
+        z = Conv1D(self.filters, 1, activation=nn.relu, name="conv_out")(z)
+        return Conv1D(self.outputs, 1, name="head")(z)

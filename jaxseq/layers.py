@@ -4,6 +4,11 @@ Flax supplies the layers; this module only sets the defaults the book's models w
 with (glorot-uniform kernels, Keras' norm epsilons and momentum), names them as Keras does,
 and adds the two shape helpers Keras has and flax does not (``Flatten``, ``RepeatVector``),
 plus ``Sequential``, which passes ``train`` to the layers that take it.
+
+Parameters are laid out as Keras lays out its weights: a wrapper adds no level of its own.
+``Conv1D`` holds ``{kernel [k, in, filters], bias [filters]}``, ``BatchNorm`` holds params
+``{scale, bias}`` and batch_stats ``{mean, var}``, ``TimeDistributed(layer)`` holds ``layer``'s
+parameters as they are, and ``Sequential`` keeps each layer's under the layer's ``name``.
 """
 
 from __future__ import annotations
@@ -32,19 +37,20 @@ class BatchNorm(nn.Module):
 
     Between recurrent layers it normalises ``[batch, time, features]`` over batch and time.
     Batch statistics are used and updated when ``train``; the running averages otherwise.
+    Variables: params ``{scale, bias}``, batch_stats ``{mean, var}``, each ``[features]``.
     """
 
     momentum: float = 0.99
     epsilon: float = 1e-3
 
-    @nn.compact
+    def setup(self):
+        self.norm = nn.BatchNorm(
+            momentum=self.momentum, epsilon=self.epsilon, use_fast_variance=False
+        )
+        nn.share_scope(self, self.norm)  # flax's variables sit directly in this layer's
+
     def __call__(self, x, *, train: bool = False):
-        return nn.BatchNorm(
-            use_running_average=not train,
-            momentum=self.momentum,
-            epsilon=self.epsilon,
-            use_fast_variance=False,
-        )(x)
+        return self.norm(x, use_running_average=not train)
 
 
 class Dropout(nn.Module):
@@ -114,7 +120,8 @@ class Conv1D(nn.Module):
     ``padding`` is ``"valid"``, ``"same"`` or ``"causal"`` (left padding of
     ``dilation_rate * (kernel_size - 1)`` steps, so output ``t`` sees inputs ``<= t`` only).
     Output length: ``time`` for same/causal with stride 1; ``(time - span) // strides + 1`` for
-    valid, where ``span = dilation_rate * (kernel_size - 1) + 1``.
+    valid, where ``span = dilation_rate * (kernel_size - 1) + 1``. Parameters: flax ``nn.Conv``'s
+    ``{kernel [kernel_size, channels, filters], bias [filters]}``, held directly by this layer.
     """
 
     filters: int
@@ -126,7 +133,19 @@ class Conv1D(nn.Module):
     use_bias: bool = True
     kernel_init: Callable = glorot_uniform()
 
-    @nn.compact
+    def setup(self):
+        self.conv = nn.Conv(
+            self.filters,
+            (self.kernel_size,),
+            strides=(self.strides,),
+            padding=self.padding.upper(),
+            kernel_dilation=(self.dilation_rate,),
+            use_bias=self.use_bias,
+            kernel_init=self.kernel_init,
+            conv_general_dilated=conv1d_as_matmul,
+        )
+        nn.share_scope(self, self.conv)  # flax's kernel and bias sit directly in this layer
+
     def __call__(self, x):
         if x.ndim != 3:
             raise InputError(f"Conv1D inputs must be [batch, time, channels], got shape {x.shape}")
@@ -134,8 +153,8 @@ class Conv1D(nn.Module):
         check_positive_int("Conv1D kernel_size", self.kernel_size)
         check_positive_int("Conv1D strides", self.strides)
         check_positive_int("Conv1D dilation_rate", self.dilation_rate)
-        if self.has_variable("params", "Conv_0"):  # before flax's own, deeper shape error
-            kernel = self.get_variable("params", "Conv_0")["kernel"]
+        if self.has_variable("params", "kernel"):  # before flax's own, deeper shape error
+            kernel = self.get_variable("params", "kernel")
             if kernel.shape[1] != x.shape[-1]:
                 raise InputError(
                     f"Conv1D {self.name}: inputs have {x.shape[-1]} channels but its kernel expects "
@@ -150,25 +169,21 @@ class Conv1D(nn.Module):
                 f"Conv1D with kernel {self.kernel_size} and dilation {self.dilation_rate} needs at "
                 f"least {span} time steps with valid padding, got {x.shape[1]}"
             )
-        y = nn.Conv(
-            self.filters,
-            (self.kernel_size,),
-            strides=(self.strides,),
-            padding=padding,
-            kernel_dilation=(self.dilation_rate,),
-            use_bias=self.use_bias,
-            kernel_init=self.kernel_init,
-            conv_general_dilated=conv1d_as_matmul,
-        )(x)
+        y = self.conv(x)
         return y if self.activation is None else self.activation(y)
 
 
 class TimeDistributed(nn.Module):
-    """Apply a layer to every time step of ``[batch, time, ...]`` independently (a per-step head)."""
+    """Apply a layer to every time step of ``[batch, time, ...]`` independently (a per-step head).
+
+    The parameters are ``layer``'s own, held directly by this wrapper (as in Keras):
+    ``TimeDistributed(Dense(n))`` has ``{kernel, bias}``."""
 
     layer: nn.Module
 
-    @nn.compact
+    def setup(self):
+        nn.share_scope(self, self.layer)
+
     def __call__(self, x):
         if x.ndim < 3:
             raise InputError(
@@ -225,9 +240,17 @@ class Sequential(nn.Module):
     ``train`` goes to the layers that take it; ``lengths`` (per-sequence valid steps, right
     padding) to the recurrent layers, when every layer supports padding (see
     :meth:`supports_lengths`).
+
+    Each layer's variables live under the layer's own ``name``: ``Sequential([RNN(cell, 20,
+    name="rnn_0"), Dense(1, name="head")])`` has params ``{rnn_0: {cell: ...}, head: {kernel,
+    bias}}``. Give every layer with parameters a name (names must differ); a layer without one
+    is kept under ``layers_{i}``, ``i`` its position in ``layers``.
     """
 
     layers: Sequence[nn.Module]
+
+    #: flax keeps the ``name`` a layer was built with instead of naming it after this attribute.
+    preserve_adopted_names = True
 
     def supports_lengths(self) -> bool:
         """True when padded inputs give the same answers as unpadded ones: recurrent and

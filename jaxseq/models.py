@@ -9,59 +9,76 @@ A model is a pair of pure functions over a variables pytree::
 
 Each entry records the chapter's setup: its task (target layout, see :mod:`jaxseq.data`), its
 learning rate, its number in the chapter's table and the notebook's recorded validation figure.
+The models themselves are defined in :mod:`jaxseq.zoo`.
+
+Parameter trees. Every layer is named where the model is defined, so ``variables['params']``
+has these keys whatever flax's own naming (``H`` units, ``in`` the layer's input size):
+
+=====================================  =========================================================
+models                                 ``params`` keys, input to output
+=====================================  =========================================================
+``linear``, ``linear_multi``           ``head``
+``simple_rnn``                         ``rnn_0``
+``deep_rnn``                           ``rnn_0``, ``rnn_1``, ``rnn_2``
+``rnn_bn_seq2seq``                     ``rnn_0``, ``bn_0``, ``rnn_1``, ``bn_1``, ``head``
+``conv_gru_seq2seq``                   ``conv_0``, ``rnn_0``, ``rnn_1``, ``head``
+other stacks (``*_seq2seq``,           ``rnn_0``, ``rnn_1``, ``head``
+``deep_rnn_dense``, ``rnn_multi``,
+``lstm_seq2vec``)
+``wavenet``                            ``conv_0`` ... ``conv_7``, ``head``
+``gated_wavenet``                      ``conv_in``, ``block_0`` ... ``block_7`` (each ``gate``,
+                                       ``skip``), ``conv_out``, ``head``
+``encoder_decoder``                    ``encoder``, ``decoder``, ``head``
+``gru_vec2seq``                        ``embed``, ``decoder``, ``head``
+=====================================  =========================================================
+
+and each key holds its layer's weights as Keras lays them out: a recurrent layer ``{cell:
+{kernel [in, G*H], recurrent_kernel [H, G*H], bias [G*H]}}`` (``G`` gates: 1, LSTM 4, GRU 3;
+plus ``recurrent_bias`` for the reset-after GRU, ``peephole_i/f/o [H]`` for the peephole LSTM,
+``layer_norm {scale, bias}`` for the layer-normalised cell), a ``Dense`` or per-step
+``TimeDistributed(Dense)`` ``{kernel [in, out], bias [out]}``, a ``Conv1D`` ``{kernel [k, in,
+out], bias [out]}``, a batch norm ``{scale, bias}`` with ``{mean, var}`` under the same key in
+``variables['batch_stats']``. A window normalisation's affine parameters are
+``params['window_norm']`` (:mod:`jaxseq.normalize`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxseq import cells
 from jaxseq import distributions as dist
 from jaxseq import normalize as norm
-from jaxseq.conv import GatedWaveNet, WaveNet
 from jaxseq.errors import InputError, check_positive_int
-from jaxseq.layers import (
-    BatchNorm,
-    Conv1D,
-    Dense,
-    Flatten,
-    RepeatVector,
-    Sequential,
-    TimeDistributed,
-    takes_train,
-)
-from jaxseq.recurrent import RNN
+from jaxseq.layers import Sequential, takes_train
+
+# importing jaxseq.zoo registers its models, in the chapter's order
+from jaxseq.zoo.blocks import EncoderDecoder, VectorToSequence
+from jaxseq.zoo.registry import MODES, Dims, check_name, describe, names, register
+from jaxseq.zoo.registry import entry as zoo_entry
+
+__all__ = [
+    "MODES",
+    "Dims",
+    "EncoderDecoder",
+    "Model",
+    "VectorToSequence",
+    "check_future",
+    "check_name",
+    "describe",
+    "get",
+    "mse",
+    "names",
+    "register",
+]
 
 Array = jax.Array
 Variables = Any
-
-MODES = ("feedforward", "seq2vec", "seq2seq", "vec2seq", "encoder_decoder", "convolutional")
-
-
-class Dims(NamedTuple):
-    """What a builder needs to know: input steps and features, horizon, forecast columns, and
-    the known-future covariates at the end of each input step (``future`` per horizon step;
-    see :func:`jaxseq.data.windows_at`).
-
-    With a probabilistic head a builder sees ``n_targets`` multiplied by the head's size: every
-    forecast value becomes ``size`` outputs (``index = (k * targets + j) * size + p``)."""
-
-    window: int
-    features: int
-    horizon: int
-    n_targets: int
-    future: int = 0
-
-    @property
-    def outputs(self) -> int:
-        """Values forecast per example (or per step, for seq2seq): ``horizon * n_targets``."""
-        return self.horizon * self.n_targets
 
 
 def mse(pred: Array, target: Array) -> Array:
@@ -301,71 +318,6 @@ def _affine(variables: Variables) -> dict | None:
     return variables["params"].get(norm.AFFINE)
 
 
-class _Entry(NamedTuple):
-    builder: Callable[[Dims], nn.Module]
-    task: str
-    mode: str
-    learning_rate: float
-    reference: int | None
-    notebook: float | None
-    notebook_spread: tuple[str, str] | None
-    fixed_window: bool
-    target_steps: Callable[[Dims], tuple[int, int] | None] | None
-    description: str
-
-
-_ZOO: dict[str, _Entry] = {}
-
-
-def register(
-    name: str,
-    *,
-    task: str,
-    mode: str,
-    description: str,
-    learning_rate: float = 1e-3,
-    reference: int | None = None,
-    notebook: float | None = None,
-    notebook_spread: tuple[str, str] | None = None,
-    fixed_window: bool = False,
-    target_steps: Callable[[Dims], tuple[int, int] | None] | None = None,
-):
-    """Add a builder ``(dims) -> flax module`` to the zoo under ``name``."""
-
-    def decorate(builder):
-        if name in _ZOO:
-            raise ValueError(f"model {name!r} is registered twice")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        _ZOO[name] = _Entry(
-            builder,
-            task,
-            mode,
-            learning_rate,
-            reference,
-            notebook,
-            notebook_spread,
-            fixed_window,
-            target_steps,
-            description,
-        )
-        return builder
-
-    return decorate
-
-
-def names() -> list[str]:
-    """Every model in the zoo, in the chapter's order."""
-    return list(_ZOO)
-
-
-def check_name(name: str) -> str:
-    """``name`` if the zoo has it; else an :class:`InputError` that lists the zoo."""
-    if name not in _ZOO:
-        raise InputError(f"unknown model {name!r}; known models: {', '.join(_ZOO)}")
-    return name
-
-
 def get(
     name: str,
     *,
@@ -395,7 +347,7 @@ def get(
             last ``future * horizon`` features; :func:`jaxseq.data.windows_at`). The
             encoder-decoder feeds them to its decoder, step by step.
     """
-    entry = _ZOO[check_name(name)]
+    entry = zoo_entry(name)
     window = check_positive_int("window", window)
     features = check_positive_int("features", features)
     targets = check_positive_int("targets", targets)
@@ -446,358 +398,3 @@ def check_future(future: int, features: int, horizon: int) -> int:
             f"features leave none of the {features} input features for the series itself"
         )
     return future
-
-
-def describe() -> list[tuple[str, str, str, str]]:
-    """``(name, task, mode, description)`` for every model, for listings."""
-    return [(n, e.task, e.mode, e.description) for n, e in _ZOO.items()]
-
-
-# --------------------------------------------------------------------------- building blocks
-
-
-def _rnn(cell: cells.Cell, units: int = 20, *, sequences: bool = True) -> RNN:
-    return RNN(cell, units, return_sequences=sequences)
-
-
-class EncoderDecoder(nn.Module):
-    """Sequence-to-vector encoder, then vector-to-sequence decoder.
-
-    The encoder reads the window and hands over its final state and last output; the decoder
-    receives that output at each of ``horizon`` steps (``RepeatVector``), with that step's
-    known-future covariates when there are any (``future`` per step, read from the last input
-    step's lead features), starts from the encoder's state, and a per-step head gives
-    ``n_targets`` values per step. ``[batch, window, features] -> [batch, horizon * n_targets]``.
-    """
-
-    cell: cells.Cell
-    units: int
-    horizon: int
-    n_targets: int
-    future: int = 0
-
-    @nn.compact
-    def __call__(self, x, *, train: bool = False):
-        context, state = RNN(self.cell, self.units, return_state=True, name="encoder")(
-            x, train=train
-        )
-        steps = RepeatVector(self.horizon)(context)
-        if self.future:
-            leads = x[:, -1, x.shape[-1] - self.future * self.horizon :]
-            leads = leads.reshape(x.shape[0], self.horizon, self.future)
-            steps = jnp.concatenate([steps, leads], axis=-1)
-        y = RNN(self.cell, self.units, return_sequences=True, name="decoder")(
-            steps, initial_state=state, train=train
-        )
-        y = TimeDistributed(Dense(self.n_targets), name="head")(y)
-        return y.reshape(x.shape[0], self.horizon * self.n_targets)
-
-
-class VectorToSequence(nn.Module):
-    """A vector in, a sequence out: the window flattened to one vector, embedded, fed at every
-    decoder step, and read out per step. ``[batch, window, features] -> [batch, horizon * n_targets]``."""
-
-    cell: cells.Cell
-    units: int
-    horizon: int
-    n_targets: int
-
-    @nn.compact
-    def __call__(self, x, *, train: bool = False):
-        v = nn.relu(Dense(self.units, name="embed")(Flatten()(x)))
-        y = RNN(self.cell, self.units, return_sequences=True, name="decoder")(
-            RepeatVector(self.horizon)(v), train=train
-        )
-        y = TimeDistributed(Dense(self.n_targets), name="head")(y)
-        return y.reshape(x.shape[0], self.horizon * self.n_targets)
-
-
-# --------------------------------------------------------------------------- the chapter
-
-
-@register(
-    "linear",
-    task="one_step",
-    mode="feedforward",
-    reference=2,
-    notebook=0.00417,
-    notebook_spread=("0.0041", "0.0042"),
-    fixed_window=True,
-    description="Flatten -> Dense(1): linear regression on the window",
-)
-def _linear(d: Dims):
-    return Sequential([Flatten(), Dense(d.outputs)])
-
-
-@register(
-    "simple_rnn",
-    task="one_step",
-    mode="seq2vec",
-    reference=3,
-    notebook=0.0109,
-    notebook_spread=("0.0108", "0.0141"),
-    learning_rate=0.005,
-    description="SimpleRNN(1): a single recurrent neuron, 3 parameters",
-)
-def _simple_rnn(d: Dims):
-    return Sequential([_rnn(cells.simple_rnn(), d.outputs, sequences=False)])
-
-
-@register(
-    "deep_rnn",
-    task="one_step",
-    mode="seq2vec",
-    reference=4,
-    notebook=0.0029,
-    notebook_spread=("0.0029", "0.0030"),
-    description="SimpleRNN(20, seq) x2 -> SimpleRNN(1)",
-)
-def _deep_rnn(d: Dims):
-    return Sequential(
-        [
-            _rnn(cells.simple_rnn()),
-            _rnn(cells.simple_rnn()),
-            _rnn(cells.simple_rnn(), d.outputs, sequences=False),
-        ]
-    )
-
-
-@register(
-    "deep_rnn_dense",
-    task="one_step",
-    mode="seq2vec",
-    reference=5,
-    notebook=0.0026,
-    notebook_spread=("0.0026", "0.0027"),
-    description="SimpleRNN(20, seq) -> SimpleRNN(20) -> Dense(1)",
-)
-def _deep_rnn_dense(d: Dims):
-    return Sequential(
-        [_rnn(cells.simple_rnn()), _rnn(cells.simple_rnn(), sequences=False), Dense(d.outputs)]
-    )
-
-
-@register(
-    "linear_multi",
-    task="multi_step",
-    mode="feedforward",
-    reference=8,
-    notebook=0.0187,
-    notebook_spread=("0.0187", "0.0188"),
-    fixed_window=True,
-    description="Flatten -> Dense(10): the next 10 values at once, linearly",
-)
-def _linear_multi(d: Dims):
-    return Sequential([Flatten(), Dense(d.outputs)])
-
-
-@register(
-    "rnn_multi",
-    task="multi_step",
-    mode="seq2vec",
-    reference=9,
-    notebook=0.0085,
-    notebook_spread=("0.0081", "0.0085"),
-    description="SimpleRNN(20, seq) -> SimpleRNN(20) -> Dense(10): sequence to vector",
-)
-def _rnn_multi(d: Dims):
-    return Sequential(
-        [_rnn(cells.simple_rnn()), _rnn(cells.simple_rnn(), sequences=False), Dense(d.outputs)]
-    )
-
-
-@register(
-    "rnn_seq2seq",
-    task="seq2seq",
-    mode="seq2seq",
-    reference=10,
-    notebook=0.0096,
-    notebook_spread=("0.0058", "0.0125"),
-    learning_rate=0.01,
-    description="SimpleRNN(20, seq) x2 -> TimeDistributed(Dense(10))",
-)
-def _rnn_seq2seq(d: Dims):
-    return Sequential(
-        [_rnn(cells.simple_rnn()), _rnn(cells.simple_rnn()), TimeDistributed(Dense(d.outputs))]
-    )
-
-
-@register(
-    "rnn_bn_seq2seq",
-    task="seq2seq",
-    mode="seq2seq",
-    reference=11,
-    notebook=0.0164,
-    notebook_spread=("0.016", "0.021"),
-    description="SimpleRNN(20, seq) -> BatchNorm, twice -> TimeDistributed(Dense(10))",
-)
-def _rnn_bn_seq2seq(d: Dims):
-    return Sequential(
-        [
-            _rnn(cells.simple_rnn()),
-            BatchNorm(),
-            _rnn(cells.simple_rnn()),
-            BatchNorm(),
-            TimeDistributed(Dense(d.outputs)),
-        ]
-    )
-
-
-@register(
-    "ln_rnn_seq2seq",
-    task="seq2seq",
-    mode="seq2seq",
-    reference=12,
-    notebook=0.0121,
-    notebook_spread=("0.012", "0.015"),
-    description="LNSimpleRNNCell(20) x2 -> TimeDistributed(Dense(10)): layer-normalised cell",
-)
-def _ln_rnn_seq2seq(d: Dims):
-    return Sequential(
-        [
-            _rnn(cells.layer_norm_rnn()),
-            _rnn(cells.layer_norm_rnn()),
-            TimeDistributed(Dense(d.outputs)),
-        ]
-    )
-
-
-@register(
-    "lstm_seq2seq",
-    task="seq2seq",
-    mode="seq2seq",
-    reference=14,
-    notebook=0.0086,
-    notebook_spread=("0.0085", "0.0086"),
-    description="LSTM(20, seq) x2 -> TimeDistributed(Dense(10))",
-)
-def _lstm_seq2seq(d: Dims):
-    return Sequential([_rnn(cells.lstm()), _rnn(cells.lstm()), TimeDistributed(Dense(d.outputs))])
-
-
-@register(
-    "gru_seq2seq",
-    task="seq2seq",
-    mode="seq2seq",
-    reference=15,
-    notebook=0.0103,
-    notebook_spread=("0.010", "0.011"),
-    description="GRU(20, seq) x2 -> TimeDistributed(Dense(10)) (Keras' reset_after form)",
-)
-def _gru_seq2seq(d: Dims):
-    return Sequential([_rnn(cells.gru()), _rnn(cells.gru()), TimeDistributed(Dense(d.outputs))])
-
-
-def _conv_steps(d: Dims) -> tuple[int, int]:
-    return (3, 2)  # Conv1D(kernel 4, stride 2, valid): output j sees inputs 2j .. 2j + 3
-
-
-@register(
-    "conv_gru_seq2seq",
-    task="seq2seq",
-    mode="seq2seq",
-    reference=16,
-    notebook=0.0080,
-    notebook_spread=("0.0067", "0.0081"),
-    target_steps=_conv_steps,
-    description="Conv1D(20, 4, stride 2) -> GRU(20, seq) x2 -> TD Dense(10), on Y[:, 3::2]",
-)
-def _conv_gru_seq2seq(d: Dims):
-    return Sequential(
-        [
-            Conv1D(20, 4, strides=2, padding="valid"),
-            _rnn(cells.gru()),
-            _rnn(cells.gru()),
-            TimeDistributed(Dense(d.outputs)),
-        ]
-    )
-
-
-@register(
-    "wavenet",
-    task="seq2seq",
-    mode="convolutional",
-    reference=17,
-    notebook=0.0072,
-    notebook_spread=("0.0072", "0.0095"),
-    description="8 causal Conv1D(20, 2, relu), dilations 1,2,4,8 x2 -> Conv1D(10, 1)",
-)
-def _wavenet(d: Dims):
-    return WaveNet(outputs=d.outputs)
-
-
-@register(
-    "gated_wavenet",
-    task="seq2seq",
-    mode="convolutional",
-    reference=18,
-    description="gated WaveNet: tanh(a)*sigmoid(b) units, residual + skip, dilations 1..8 x2",
-)
-def _gated_wavenet(d: Dims):
-    return GatedWaveNet(outputs=d.outputs)
-
-
-# --------------------------------------------------------------------------- beyond the table
-
-
-@register(
-    "lstm_seq2vec",
-    task="multi_step",
-    mode="seq2vec",
-    description="LSTM(20, seq) -> LSTM(20) -> Dense(10): sequence to vector",
-)
-def _lstm_seq2vec(d: Dims):
-    return Sequential([_rnn(cells.lstm()), _rnn(cells.lstm(), sequences=False), Dense(d.outputs)])
-
-
-@register(
-    "encoder_decoder",
-    task="multi_step",
-    mode="encoder_decoder",
-    description="LSTM(20) encoder -> state -> LSTM(20) decoder over 10 steps -> TD Dense(1)",
-)
-def _encoder_decoder(d: Dims):
-    return EncoderDecoder(cells.lstm(), 20, d.horizon, d.n_targets, d.future)
-
-
-@register(
-    "gru_vec2seq",
-    task="multi_step",
-    mode="vec2seq",
-    fixed_window=True,
-    description="window as one vector -> Dense(20) -> repeated 10x -> GRU(20) -> TD Dense(1)",
-)
-def _gru_vec2seq(d: Dims):
-    return VectorToSequence(cells.gru(), 20, d.horizon, d.n_targets)
-
-
-@register(
-    "peephole_lstm_seq2seq",
-    task="seq2seq",
-    mode="seq2seq",
-    description="peephole LSTM(20, seq) x2 -> TimeDistributed(Dense(10))",
-)
-def _peephole_lstm_seq2seq(d: Dims):
-    return Sequential(
-        [
-            _rnn(cells.lstm(peephole=True)),
-            _rnn(cells.lstm(peephole=True)),
-            TimeDistributed(Dense(d.outputs)),
-        ]
-    )
-
-
-@register(
-    "gru_seed_seq2seq",
-    task="seq2seq",
-    mode="seq2seq",
-    description="GRU(20, seq) x2 -> TD Dense(10), the seed's form (reset before the matmul)",
-)
-def _gru_seed_seq2seq(d: Dims):
-    return Sequential(
-        [
-            _rnn(cells.gru(reset_after=False)),
-            _rnn(cells.gru(reset_after=False)),
-            TimeDistributed(Dense(d.outputs)),
-        ]
-    )

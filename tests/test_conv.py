@@ -27,7 +27,7 @@ def test_conv1d_matches_direct_convolution(kernel, stride, dilation, padding, rn
     layer = Conv1D(5, kernel, strides=stride, padding=padding, dilation_rate=dilation)
     x = rng.normal(size=(2, 17, 3)).astype(np.float32)
     variables = random_params(layer.init(jax.random.PRNGKey(0), x), rng)
-    p = variables["params"]["Conv_0"]
+    p = variables["params"]
     expected = reference.conv1d(
         x.astype(np.float64),
         np.asarray(p["kernel"], np.float64),
@@ -90,14 +90,14 @@ def test_gated_unit_is_tanh_times_sigmoid_with_residual_and_skip(rng):
     p = jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), variables["params"])
     ab = reference.conv1d(
         np.asarray(x, np.float64),
-        p["Conv1D_0"]["Conv_0"]["kernel"],
-        p["Conv1D_0"]["Conv_0"]["bias"],
+        p["gate"]["kernel"],
+        p["gate"]["bias"],
         1,
         2,
         "causal",
     )
     gated = np.tanh(ab[..., :3]) / (1 + np.exp(-ab[..., 3:]))
-    expected_skip = gated @ p["Conv1D_1"]["Conv_0"]["kernel"][0] + p["Conv1D_1"]["Conv_0"]["bias"]
+    expected_skip = gated @ p["skip"]["kernel"][0] + p["skip"]["bias"]
     np.testing.assert_allclose(skip, expected_skip, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(residual, np.asarray(x) + expected_skip, rtol=1e-5, atol=1e-6)
 
@@ -114,7 +114,5 @@ def test_conv1d_errors():
 def test_flax_is_the_convolution_underneath():
     layer = Conv1D(2, 3)
     variables = layer.init(jax.random.PRNGKey(0), jnp.ones((1, 5, 1)))
-    direct = nn.Conv(2, (3,), padding="VALID").apply(
-        {"params": variables["params"]["Conv_0"]}, jnp.ones((1, 5, 1))
-    )
+    direct = nn.Conv(2, (3,), padding="VALID").apply(variables, jnp.ones((1, 5, 1)))
     np.testing.assert_allclose(layer.apply(variables, jnp.ones((1, 5, 1))), direct, rtol=1e-6)

@@ -104,7 +104,7 @@ TWO_PROCESSES = PRELUDE + textwrap.dedent(
     got = dist.fit_sharded(trainer, one, seeds=4, epochs=2, mode="hybrid", mesh=mesh)
     from jax.experimental import multihost_utils
     kernel = multihost_utils.process_allgather(
-        got.state.variables["params"]["layers_1"]["kernel"], tiled=True)
+        got.state.variables["params"]["head"]["kernel"], tiled=True)
     out = {
         "processes": jax.process_count(),
         "devices": jax.device_count(),
@@ -214,7 +214,7 @@ def test_two_processes_hybrid_matches_one_device(one_device_reference):
             if p.poll() is None:
                 p.kill()
     ref = one_device_reference  # linear, 4 seeds, on this process' one device
-    kernel = np.asarray(ref.state.variables["params"]["layers_1"]["kernel"])
+    kernel = np.asarray(ref.state.variables["params"]["head"]["kernel"])
     for got in results:
         assert (got["processes"], got["devices"], got["local_devices"]) == (2, 4, 2)
         assert got["groups_span_processes"] == [[0, 1], [0, 1]]

@@ -64,6 +64,24 @@ def _run_rnn(cell, units, params, x):
     return RNN(cell, units, return_sequences=True).apply({"params": {"cell": params}}, x)
 
 
+def test_every_converter_is_exported_by_the_package():
+    """``interop.X`` and ``from jaxseq.interop import X`` reach the function in its own module."""
+    import importlib
+
+    from jaxseq.interop import from_keras_sequential, to_torch_rnn
+
+    assert (from_keras_sequential, to_torch_rnn) == (
+        interop.from_keras_sequential,
+        interop.to_torch_rnn,
+    )
+    assert len(interop.__all__) == 27
+    for name in interop.__all__:
+        function = getattr(interop, name)
+        home = importlib.import_module(function.__module__)
+        assert home.__name__.startswith("jaxseq.interop."), name
+        assert getattr(home, name) is function
+
+
 # --------------------------------------------------------------------------- Keras layers
 
 RECURRENT = {
@@ -119,7 +137,7 @@ def test_keras_conv1d(config, rng):
     layer.build(x.shape)
     _randomize(layer, rng)
     params = interop.from_keras_layer(layer)
-    ours = Conv1D(6, **config).apply({"params": {"Conv_0": params}}, x)
+    ours = Conv1D(6, **config).apply({"params": params}, x)
     diff = _close(ours, layer(x), str(config))
     print(f"conv1d {config}: max |diff| = {diff:.2e}")
     _check_round_trip(layer, params)
@@ -293,7 +311,8 @@ def test_keras_sequential_errors():
 
 @pytest.fixture
 def torch():
-    torch = pytest.importorskip("torch")
+    import torch  # a dev dependency: a missing torch fails these tests, it does not skip them
+
     torch.manual_seed(0)
     return torch
 
@@ -324,6 +343,7 @@ def test_torch_recurrent(kind, options, torch, rng):
     if not module.batch_first:
         expected = expected.transpose(1, 0, 2)
     stack, variables = interop.torch_rnn_stack(module)
+    assert list(variables["params"]) == [f"rnn_{k}" for k in range(module.num_layers)]
     diff = _close(stack.apply(variables, x), expected, kind)
     print(f"torch {kind} {options}: max |diff| = {diff:.2e}")
 
@@ -377,9 +397,9 @@ def test_torch_conv1d(kernel_size, stride, dilation, padding, torch, rng):
         expected = module(torch_x).numpy().transpose(0, 2, 1)
     params = interop.from_torch_conv1d(module)
     layer = Conv1D(6, kernel_size, strides=stride, padding=padding, dilation_rate=dilation)
-    diff = _close(layer.apply({"params": {"Conv_0": params}}, x), expected, padding)
+    diff = _close(layer.apply({"params": params}, x), expected, padding)
     print(f"torch conv1d {padding}: max |diff| = {diff:.2e}")
-    for k, v in interop.to_torch_conv1d({"Conv_0": params}).items():
+    for k, v in interop.to_torch_conv1d(params).items():
         np.testing.assert_array_equal(v.numpy(), module.state_dict()[k].numpy())
 
 

@@ -2,6 +2,7 @@
 
 import json
 import pathlib
+import re
 
 import jax
 import jax.numpy as jnp
@@ -88,6 +89,14 @@ def test_vmapped_replica_equals_unbatched_model(name):
     np.testing.assert_allclose(jax.jit(model.apply)(single, X), ys[1], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", models.names())
+def test_parameter_names_are_the_zoos_own_not_flaxs(name):
+    """Every layer is named where the model is defined: no ``layers_0``, ``Dense_0``, ``Conv_0``."""
+    generated = re.compile(r"^(layers_\d+|[A-Z]\w*_\d+)$")
+    for path in GOLDEN[name]:
+        assert not any(generated.match(part) for part in path.split("/")), path
+
+
 def test_targets_of_the_conv_model_align_with_its_outputs():
     model = models.get("conv_gru_seq2seq")
     Y = np.arange(50)[None, :, None] * np.ones((2, 1, 10))
@@ -100,7 +109,7 @@ def test_training_mode_returns_batch_statistics():
     variables = model.init(jax.random.PRNGKey(0))
     y, updates = model.apply(variables, X, train=True)
     assert set(updates) == {"batch_stats"}
-    assert not np.allclose(updates["batch_stats"]["layers_1"]["BatchNorm_0"]["mean"], 0.0)
+    assert not np.allclose(updates["batch_stats"]["bn_0"]["mean"], 0.0)
 
 
 def test_rnn_models_take_any_window_length():

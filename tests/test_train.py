@@ -28,8 +28,8 @@ def test_train_step_is_mse_gradient_then_keras_adam():
     state = train.init_state(model, opt, jax.random.PRNGKey(0))
     variables = state.variables
     X, Y = SMALL.train.X[:32], SMALL.train.Y[:32]
-    W = np.asarray(variables["params"]["layers_1"]["kernel"], np.float64)
-    b = np.asarray(variables["params"]["layers_1"]["bias"], np.float64)
+    W = np.asarray(variables["params"]["head"]["kernel"], np.float64)
+    b = np.asarray(variables["params"]["head"]["bias"], np.float64)
     m = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
     v = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
     step = jax.jit(lambda s, x, y: train.train_step(model, opt, s, x, y, None))
@@ -42,7 +42,7 @@ def test_train_step_is_mse_gradient_then_keras_adam():
         b, m["b"], v["b"] = _numpy_adam(b, gb, m["b"], v["b"], t, 0.01)
         state, got_loss = step(state, X, Y)
         assert float(got_loss) == pytest.approx(loss, rel=1e-5)
-        p = state.variables["params"]["layers_1"]
+        p = state.variables["params"]["head"]
         np.testing.assert_allclose(p["kernel"], W, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(p["bias"], b, rtol=1e-4, atol=1e-6)
 
@@ -164,7 +164,7 @@ def test_replicas_differ_and_training_lowers_the_loss(two_replicas):
         jax.tree_util.tree_map(lambda v, i=i: v[i], two_replicas.state.variables) for i in (0, 1)
     )
     assert not np.allclose(
-        a["params"]["layers_0"]["cell"]["kernel"], b["params"]["layers_0"]["cell"]["kernel"]
+        a["params"]["rnn_0"]["cell"]["kernel"], b["params"]["rnn_0"]["cell"]["kernel"]
     )
 
 
@@ -174,8 +174,8 @@ def test_learning_rate_sweep_trains_each_rate_as_its_own_run():
     for i, rate in enumerate([1e-3, 3e-2]):
         alone = train.Trainer(model, learning_rate=rate).fit(SMALL, seeds=[0], epochs=1)
         np.testing.assert_allclose(
-            sweep.state.variables["params"]["layers_1"]["kernel"][i],
-            alone.state.variables["params"]["layers_1"]["kernel"][0],
+            sweep.state.variables["params"]["head"]["kernel"][i],
+            alone.state.variables["params"]["head"]["kernel"][0],
             rtol=1e-5,
             atol=1e-7,
         )
@@ -186,7 +186,7 @@ def test_clip_norm_sweep_and_schedule_are_accepted():
     r = train.Trainer(model, learning_rate=1e-2, clip_norm=[0.01, 10.0]).fit(
         SMALL, seeds=[1, 1], epochs=1
     )
-    k = r.state.variables["params"]["layers_1"]["kernel"]
+    k = r.state.variables["params"]["head"]["kernel"]
     assert not np.allclose(k[0], k[1])  # a tight threshold changes the run
     schedule = optax.exponential_decay(1e-2, transition_steps=5, decay_rate=0.5)
     r = train.Trainer(model, learning_rate=schedule).fit(SMALL, seeds=2, epochs=1)
