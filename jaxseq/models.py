@@ -174,21 +174,21 @@ class Model:
         if self.head is not None:
             out = self.head.point(self._params_in_units(out, frame, variables))
         elif frame is not None:
-            out = self.normalization.outputs(out, frame, self.target_columns, _affine(variables))
+            out = self._normalization().outputs(out, frame, self.target_columns, _affine(variables))
         return (out, updates) if train else out
 
     def distribution(self, variables: Variables, x: Array) -> Array:
         """The head's parameters in the units of ``x``: ``[..., outputs, head.size]``, where
         ``[...]`` and ``outputs`` are :meth:`apply`'s layout (quantile heads: the quantiles)."""
-        self._check_head()
+        self._required_head()
         out, _, frame = self.apply_in_frame(variables, x)
         return self._params_in_units(out, frame, variables)
 
     def quantiles(self, variables: Variables, x: Array, levels=None) -> Array:
         """Forecast quantiles ``[..., outputs, L]``, non-decreasing along ``L``, at ``levels``
         (default :attr:`levels`)."""
-        self._check_head()
-        return self.head.quantiles(self.distribution(variables, x), levels or self.levels)
+        head = self._required_head()
+        return head.quantiles(self.distribution(variables, x), levels or self.levels)
 
     @property
     def levels(self) -> tuple[float, ...]:
@@ -204,24 +204,32 @@ class Model:
         return self.head.loss(self._head_params(out), target)
 
     def _head_params(self, out: Array) -> Array:
-        raw = out.reshape(*out.shape[:-1], out.shape[-1] // self.head.size, self.head.size)
-        return self.head.constrain(raw)
+        head = self._required_head()
+        raw = out.reshape(*out.shape[:-1], out.shape[-1] // head.size, head.size)
+        return head.constrain(raw)
 
     def _params_in_units(self, out, frame, variables) -> Array:
         params = self._head_params(out)
         if frame is None:
             return params
-        a, b = self.normalization.data_map(
+        a, b = self._normalization().data_map(
             params[..., 0], frame, self.target_columns, _affine(variables)
         )
-        return self.head.affine(params, a, b)
+        return self._required_head().affine(params, a, b)
 
-    def _check_head(self) -> None:
+    def _required_head(self) -> dist.Head:
         if self.head is None:
             raise InputError(
                 f"model {self.name!r} gives point forecasts only; build it with "
                 "head='quantiles', 'normal' or 'student_t' (--quantiles / --distribution)"
             )
+        return self.head
+
+    def _normalization(self) -> norm.Normalization:
+        """The normalisation of a model that has one (a window frame exists only then)."""
+        if self.normalization is None:
+            raise ValueError(f"model {self.name!r} normalises no windows: it has no frame")
+        return self.normalization
 
     def apply_in_frame(
         self,
@@ -253,7 +261,7 @@ class Model:
         """Targets (already :meth:`targets`-aligned) in the frame of :meth:`apply_in_frame`."""
         if frame is None:
             return Y
-        return self.normalization.targets(Y, frame, self.target_columns, _affine(variables))
+        return self._normalization().targets(Y, frame, self.target_columns, _affine(variables))
 
     def _apply_module(self, variables, x, *, train=False, key=None, lengths=None):
         self.check_inputs(x)

@@ -145,15 +145,11 @@ def keras_cell(layer) -> cells.Cell:
     if isinstance(cell, keras.layers.SimpleRNNCell):
         return cells.simple_rnn(activation(cell.activation, "activation", layer))
     if isinstance(cell, keras.layers.LSTMCell | keras.layers.GRUCell):
-        kwargs = {
-            "activation": activation(cell.activation, "activation", layer),
-            "recurrent_activation": activation(
-                cell.recurrent_activation, "recurrent_activation", layer
-            ),
-        }
+        act = activation(cell.activation, "activation", layer)
+        gate = activation(cell.recurrent_activation, "recurrent_activation", layer)
         if isinstance(cell, keras.layers.LSTMCell):
-            return cells.lstm(**kwargs)
-        return cells.gru(reset_after=cell.reset_after, **kwargs)
+            return cells.lstm(activation=act, recurrent_activation=gate)
+        return cells.gru(reset_after=cell.reset_after, activation=act, recurrent_activation=gate)
     outer, _, norm = layer_norm_parts(layer)
     if not hasattr(outer, "activation"):
         raise InputError(

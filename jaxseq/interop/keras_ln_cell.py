@@ -8,6 +8,8 @@ the ``SimpleRNNCell``'s plus ``layer_norm: {scale: gamma, bias: beta}``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -103,7 +105,7 @@ def from_keras_layer_norm_rnn(layer) -> Params:
     """
     _, rnn_cell, norm = layer_norm_parts(layer)
     hidden = rnn_cell.units
-    params = {
+    params: dict[str, Any] = {
         "kernel": read(rnn_cell, "kernel"),
         "recurrent_kernel": read(rnn_cell, "recurrent_kernel"),
         "bias": read(rnn_cell, "bias", (hidden,)),

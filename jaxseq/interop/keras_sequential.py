@@ -109,6 +109,7 @@ def _zoo_specs(module) -> list[tuple[tuple, str | None]] | None:
     out = []
     for layer in module.layers:
         key = layer.name
+        spec: tuple
         if isinstance(layer, RNN):
             if layer.reverse or layer.return_state or layer.dropout or layer.recurrent_dropout:
                 return None
