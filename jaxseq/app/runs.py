@@ -295,7 +295,9 @@ class Run:
             except Exception as error:  # orbax raises many types for a damaged folder
                 raise InputError(
                     f"checkpoint {self.path}/checkpoints/{epoch} is damaged or does not match the "
-                    f"model ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+                    f"model ({type(error).__name__}: {str(error).splitlines()[0][:200]}); a run "
+                    "written before the zoo's layers were named (jaxseq 0.1.0 pre-release) must "
+                    "be trained again"
                 ) from None
         return int(restored["meta"]["epoch"]), restored["state"]
 
