@@ -52,10 +52,12 @@ def generate_time_series(batch_size: int, n_steps: int, *, seed: int | None = No
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """One split: inputs ``X`` ``[n, window, features]`` and targets ``Y`` (layout set by the task)."""
+    """One split: inputs ``X`` ``[n, window, features]`` and targets ``Y`` (layout set by the task).
 
-    X: np.ndarray
-    Y: np.ndarray
+    NumPy arrays on the host, or JAX arrays once placed on devices (a split is a pytree)."""
+
+    X: np.ndarray | jax.Array
+    Y: np.ndarray | jax.Array
 
     def __len__(self) -> int:
         return len(self.X)

@@ -22,7 +22,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -381,7 +381,13 @@ class Trainer:
         if self._custom_optimizer is not None:
             return self._custom_optimizer
         rate = self.learning_rate
-        first = rate if callable(rate) or np.ndim(rate) == 0 else float(np.asarray(rate).flat[0])
+        first: float | Schedule
+        if callable(rate):
+            first = rate
+        elif np.ndim(rate) > 0:  # one rate per replica: the optimiser starts from the first
+            first = float(np.asarray(rate).flat[0])
+        else:  # a single rate (make_optimizer rejects anything but a positive number)
+            first = cast(float, rate)
         clip = self.clip_norm
         clip_first = None if clip is None else (float(np.asarray(clip).flat[0]))
         return make_optimizer(first, clip_norm=clip_first)
