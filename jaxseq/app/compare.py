@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import flax.linen as nn
 import jax
 import numpy as np
 
@@ -44,7 +45,7 @@ class UserModel:
     :class:`jaxseq.zoo.Model`."""
 
     name: str
-    build: Callable[[zoo.Dims], object] | None = None
+    build: Callable[[zoo.Dims], nn.Module] | None = None
     model: zoo.Model | None = None
 
 
@@ -223,6 +224,7 @@ def train_and_forecast(
     The windows are the run's (:func:`jaxseq.app.workflow.dataset_for`: covariates included)."""
     ds = workflow.dataset_for(config, series, protocol=protocol)
     scaler = ds.scaler
+    assert scaler is not None, "dataset_for always fits a scaler when given none"
     t = time.perf_counter()
     model, state, history = workflow.fit_state(
         config, ds, progress=progress, keep_best=True, model=model
@@ -258,6 +260,7 @@ def _entries(spec, horizon: int) -> list:
         spec = [s.strip() for s in spec.split(",") if s.strip()]
     out, seen = [], set()
     for entry in spec:
+        chosen: Sequence[str | UserModel]
         if isinstance(entry, str):
             if entry == "all":
                 chosen = applicable(horizon)
@@ -317,6 +320,8 @@ def _user_model(entry: UserModel, config: RunConfig) -> zoo.Model:
                 f"trains every model with head {config.head!r}: build it with that head"
             )
         return model
+    if entry.build is None:
+        raise InputError(f"user model {entry.name!r} has neither a build function nor a model")
     return zoo.Model(
         name=entry.name,
         module=entry.build(dims._replace(n_targets=head.size if head else 1)),

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -109,7 +110,7 @@ def train_model(name: str, seeds: int, epochs: int, batch_size: int, progress=No
     train_seconds = time.perf_counter() - start
     valid = evaluate.evaluate_replicas(model, variables, dataset.valid)
     test = evaluate.evaluate_replicas(model, variables, dataset.test)
-    record = {
+    record: dict[str, Any] = {
         "model": name,
         "valid": {k: v.tolist() for k, v in valid.items()},
         "test": {k: v.tolist() for k, v in test.items()},

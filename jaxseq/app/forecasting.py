@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -96,6 +97,7 @@ def forecast_values(
         raise InputError(
             f"the series has {len(history)} steps, the model needs a window of {config.window}"
         )
+    x: np.ndarray | jax.Array  # the one window to forecast from, [1, window, features]
     if config.future_indices:
         if future is None or len(future) < config.horizon:
             raise InputError(

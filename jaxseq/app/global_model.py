@@ -48,7 +48,7 @@ from jaxseq.app.panel_scores import (
 )
 from jaxseq.app.runs import RunConfig
 from jaxseq.errors import InputError
-from jaxseq.train import replica_keys
+from jaxseq.train import TrainState, replica_keys
 
 __all__ = [
     "SCORED",
@@ -232,7 +232,9 @@ def panel_data(panel: Panel, config: RunConfig, *, skip_short: bool = False) -> 
         name: np.concatenate([[0], np.cumsum([len(s) for s in parts[name]])]) for name in SPLITS
     }
     dataset = data.Dataset(
-        **splits,
+        train=splits["train"],
+        valid=splits["valid"],
+        test=splits["test"],
         task=config.task,
         window=config.window,
         horizon=config.horizon,
@@ -257,7 +259,7 @@ class PanelResult:
     config: RunConfig
     data: PanelData
     model: models.Model
-    state: object
+    state: TrainState | tuple[TrainState, ...]
     history: object
     season: int
     forecasts: dict[str, np.ndarray]
@@ -417,7 +419,9 @@ def fit_local(result: PanelResult, *, progress: Callable | None = None) -> Panel
             )
             for s in SPLITS
         }
-        one = dataclasses.replace(pdata.dataset, **splits)
+        one = dataclasses.replace(
+            pdata.dataset, train=splits["train"], valid=splits["valid"], test=splits["test"]
+        )
         fit = trainer.fit(one, seeds=keys, epochs=config.epochs)
         states.append(fit.state)
         histories.append(fit.history.to_json())

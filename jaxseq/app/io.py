@@ -137,7 +137,7 @@ def load_series(
     """
     if fill is not None and fill not in FILLS:
         raise InputError(f"fill must be one of {', '.join(FILLS)}; got {fill!r}")
-    if isinstance(path, pd.DataFrame | pd.Series) or (
+    if isinstance(path, pd.DataFrame | pd.Series | np.ndarray) or (
         not isinstance(path, str | Path) and hasattr(path, "__array__")
     ):
         table = _from_memory(path, time_column)

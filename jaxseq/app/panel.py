@@ -450,7 +450,7 @@ def _as_arrays(arrays) -> list[np.ndarray]:
         ) from None
     if not items:
         raise InputError("arrays is empty; give one array per series")
-    parts = []
+    parts: list[np.ndarray] = []
     for i, item in enumerate(items):
         a = _numeric(item, f"arrays[{i}]")
         if a.ndim not in (1, 2):

@@ -16,6 +16,7 @@ from jaxseq import data
 from jaxseq.app import backtest, forecasting
 from jaxseq.app.panel import Panel
 from jaxseq.errors import InputError, check_positive_int
+from jaxseq.train import TrainState
 
 if TYPE_CHECKING:
     from jaxseq.app.global_model import PanelResult
@@ -34,6 +35,11 @@ def forecast_panel(
     forecasts also hold its quantiles (``Forecast.quantiles``, as trained: panels are not
     conformally calibrated)."""
     config, pdata = result.config, result.data
+    if not isinstance(result.state, TrainState):
+        raise InputError(
+            "this result holds one model per series (fit_local); forecast_panel forecasts "
+            "with the global model"
+        )
     steps = config.horizon if steps is None else check_positive_int("steps", steps)
     if steps > config.horizon:
         raise InputError(
@@ -75,7 +81,7 @@ def forecast_rows(forecasts: dict[str, forecasting.Forecast]) -> list[dict]:
     and for a probabilistic model the seed-averaged quantiles ``q0.1``, ``q0.5``, ..."""
     rows = []
     for key, f in forecasts.items():
-        mean, low, high = f.mean, f.low, f.high
+        mean, low, high, quantiles = f.mean, f.low, f.high, f.quantile_mean
         for k in range(mean.shape[0]):
             for j, target in enumerate(f.targets):
                 rows.append(
@@ -86,10 +92,14 @@ def forecast_rows(forecasts: dict[str, forecasting.Forecast]) -> list[dict]:
                         "mean": float(mean[k, j]),
                         "low": float(low[k, j]),
                         "high": float(high[k, j]),
-                        **{
-                            f"q{level:g}": float(f.quantile_mean[k, j, n])
-                            for n, level in enumerate(f.levels)
-                        },
+                        **(
+                            {}
+                            if quantiles is None
+                            else {
+                                f"q{level:g}": float(quantiles[k, j, n])
+                                for n, level in enumerate(f.levels)
+                            }
+                        ),
                     }
                 )
     return rows

@@ -20,7 +20,7 @@ summarises one or more results.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -77,7 +77,11 @@ def score_panel_quantiles(
     Returns ``{"levels", "per_series": {id: {split: scores}}, "aggregate": {split:
     {"scaled_pinball", "intervals": [{"nominal", "coverage", "width"}]}}}``."""
     scales = mase_scales(config, pdata, season)
-    out = {"levels": list(levels), "per_series": {key: {} for key in pdata.ids}, "aggregate": {}}
+    out: dict[str, Any] = {
+        "levels": list(levels),
+        "per_series": {key: {} for key in pdata.ids},
+        "aggregate": {},
+    }
     for split in SCORED:
         truth, _ = truth_and_baseline(config, pdata, split, season)
         q = quantiles[split]

@@ -120,7 +120,7 @@ def experiment_figures(records: dict[str, dict], rows: list[dict], out: Path) ->
         fig.suptitle(f"{one_step}: validation series, target and prediction at t = 50")
         save(fig, "series_prediction.png")
 
-    shown = [
+    shown: list[str] = [
         n
         for n in ("linear", "deep_rnn_dense", "rnn_multi", "lstm_seq2seq", "gru_seq2seq", "wavenet")
         if n in records

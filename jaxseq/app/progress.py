@@ -7,7 +7,14 @@ import time
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 
 def _fmt(metrics: dict) -> str:
@@ -30,9 +37,9 @@ class Reporter:
         self.stream = stream or sys.stderr
         self.console = Console(file=self.stream)
         self.live = self.console.is_terminal and not quiet
-        self._progress = None
-        self._tasks = {}
-        self._start = {}
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+        self._start: dict[str, float] = {}  # when each model's first epoch ended
 
     def __enter__(self):
         if self.live:

@@ -251,12 +251,12 @@ def _dates(
         times, labels = times[order], [labels[i] for i in order]
     naive = times.tz_localize(None) if times.tz is not None else times
     freq, frequency, season, unit, steps, note = infer_frequency(naive)
-    gaps = ()
+    gaps: tuple[tuple[str, int], ...] = ()
     if note:
         notes.append(note)
     if steps is not None:
         after = np.nonzero(steps > 1)[0]
-        gaps = tuple((str(labels[i]), int(steps[i]) - 1) for i in after)
+        gaps = tuple((str(labels[int(i)]), int(steps[i]) - 1) for i in after)
     if gaps:
         missing = sum(g for _, g in gaps)
         units = unit if missing != 1 else unit[:-1]

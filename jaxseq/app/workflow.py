@@ -15,6 +15,7 @@ import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -233,13 +234,15 @@ def train_run(
         ds = dataset_for(config, series, run.scaler)
     else:
         ds = dataset_for(config, series)
+        assert ds.scaler is not None, "dataset_for always fits a scaler when given none"
         if overwrite:
             shutil.rmtree(Path(out) / "checkpoints", ignore_errors=True)
         created = not Path(out).exists()
         run = Run.create(out, config, ds.scaler, overwrite=overwrite)
     trainer = make_trainer(config, model)
     keys = replica_keys(config.seeds)
-    state, start, history = None, 0, {"metrics": {}, "epoch_seconds": []}
+    state, start = None, 0
+    history: dict[str, Any] = {"metrics": {}, "epoch_seconds": []}
     if resume:
         target = jax.eval_shape(trainer.init, keys)
         start, state = run.restore(target)
@@ -421,7 +424,7 @@ def fit_state(
     model = model or build_model(config)
     trainer = make_trainer(config, model)
     key = selection_metric(model)
-    best = {"state": None, "score": None, "epoch": None}
+    best: dict[str, Any] = {"state": None, "score": None, "epoch": None}
 
     def keep(epoch, state, metrics):
         score = np.asarray(metrics[key])

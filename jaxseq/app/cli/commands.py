@@ -271,9 +271,10 @@ def cmd_forecast(args) -> int:
         header += [f"{t}_mean", f"{t}_std", f"{t}_min", f"{t}_max"]
         header += [f"{t}_seed{k}" for k in range(forecast.per_seed.shape[0])]
         header += [f"{t}_q{level:g}" for level in forecast.levels if forecast.quantiles is not None]
+    quantile_mean = forecast.quantile_mean  # seed-averaged quantiles, None for point forecasts
     rows = []
     for s in range(args.steps):
-        row = [s + 1]
+        row: list[int | str] = [s + 1]
         for j in range(len(forecast.targets)):
             row += [
                 f"{forecast.mean[s, j]:.6g}",
@@ -282,8 +283,8 @@ def cmd_forecast(args) -> int:
                 f"{forecast.high[s, j]:.6g}",
             ]
             row += [f"{v:.6g}" for v in forecast.per_seed[:, s, j]]
-            if forecast.quantiles is not None:  # seed-averaged quantiles
-                row += [f"{v:.6g}" for v in forecast.quantile_mean[s, j]]
+            if quantile_mean is not None:
+                row += [f"{v:.6g}" for v in quantile_mean[s, j]]
         rows.append(row)
     write_csv(out, header, rows)
     print(f"wrote {args.steps} forecast step(s) of {', '.join(forecast.targets)} to {out}")
@@ -332,7 +333,9 @@ def cmd_impute(args) -> int:
     run = Run(args.run)
     values, filled, series = forecasting.impute_run(run, args.data)
     name = run.config.targets[0]
-    header = ([run.config.time_column] if series.time is not None else ["row"]) + [name, "filled"]
+    time_column = run.config.time_column  # series.time is set only when read with one
+    first = time_column if series.time is not None and time_column is not None else "row"
+    header = [first, name, "filled"]
     labels = series.time_labels()
     rows = [[label, f"{v:.6g}", int(f)] for label, v, f in zip(labels, values, filled, strict=True)]
     write_csv(out, header, rows)

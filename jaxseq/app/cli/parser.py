@@ -303,8 +303,9 @@ def _covariate_options(p) -> None:
     )
 
 
-def _levels(text: str) -> list[float]:
-    """Quantile levels ``0.1,0.5,0.9`` (checked by :func:`jaxseq.distributions.get`)."""
+def _levels(text: str) -> str | list[float] | None:
+    """Quantile levels ``0.1,0.5,0.9`` (checked by :func:`jaxseq.distributions.get`), in the
+    JSON form of :func:`jaxseq.distributions.spec_of` (which passes a head's name through)."""
     from jaxseq import distributions
     from jaxseq.errors import InputError
 
