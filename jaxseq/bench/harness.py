@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -161,7 +162,7 @@ def jaxseq_contender(
         step_fn = jax.jit(jax.vmap(step), donate_argnums=0)
         forward = jax.jit(jax.vmap(apply))
     fixed = jax.tree_util.tree_map(jnp.copy, state.variables)  # the train step donates `state`
-    holder = {}
+    holder: dict[str, Any] = {}  # the state the timed call returns
     seconds = time_call(lambda: holder.setdefault("state", step_fn(state)))
     forward(fixed)
     return Contender(
@@ -224,7 +225,7 @@ def run_workload(
             contenders.append(PEERS[peer](spec, jnp.dtype(dtype).name))
         except Exception as error:  # a peer that cannot build this workload is reported, not fatal
             errors[peer] = f"{type(error).__name__}: {error}"
-    out = {
+    out: dict[str, Any] = {
         "workload": spec.name,
         "description": spec.description,
         "contenders": {},
@@ -302,7 +303,7 @@ def run_bench(
     compute = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[dtype]
     report = bench_workloads.device_report()
     log(bench_workloads.format_device(report))
-    result = {
+    result: dict[str, Any] = {
         "machine": machine(),
         "device_report": report,
         "dtype": dtype,

@@ -105,7 +105,7 @@ def _functional_contender(name, module, spec, compute=jnp.float32) -> Contender:
     forward = jax.jit(lambda p: module.apply(p, X))
     state = (params, opt.init(params))
     fixed = jax.tree_util.tree_map(jnp.copy, params)  # the train step donates `state`
-    holder = {}
+    holder: dict[str, Any] = {}  # the state the timed call returns
     seconds = time_call(lambda: holder.setdefault("state", step(state)))
     forward(fixed)
     return Contender(name, step, lambda: forward(fixed), holder["state"], seconds)

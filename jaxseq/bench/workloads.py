@@ -65,6 +65,7 @@ def device_report() -> dict:
         host_memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         host_memory = None
+    cores: int | None
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -202,10 +203,11 @@ def _e1_models(name: str, seeds: int, keras):
     """``(model, [variables per seed], [keras model per seed] or None)``."""
     from jaxseq import interop, models
 
+    model: models.Model | None = None
     if keras is None:
         model = models.get(name)
         return model, [model.init(jax.random.PRNGKey(s)) for s in range(seeds)], None
-    built, variables, model = [], [], None
+    built, variables = [], []
     for seed in range(seeds):
         keras.utils.set_random_seed(seed)
         km = keras_chapter_model(keras, name)
