@@ -23,6 +23,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check jaxseq tests experiments benchmarks
 	$(VENV)/bin/ruff format --check jaxseq tests experiments benchmarks
+	$(VENV)/bin/mypy jaxseq
 
 experiments: $(STAMP)
 	$(PY) -m jaxseq experiments
