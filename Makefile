@@ -44,4 +44,4 @@ real-series: $(STAMP)
 	$(PY) experiments/real_series.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info
