@@ -31,12 +31,15 @@ point forecasts; CQR keeps the network's own, input-dependent interval widths.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from jaxseq import metrics
 from jaxseq.errors import InputError
+
+#: The adaptation step of :func:`rolling` used by the workflow's adaptive scores: a short test
+#: part (tens of origins) needs a step large enough to move the level within it; Gibbs and
+#: Candes use 0.005 on streams of thousands.
+ADAPT_STEP = 0.05
 
 
 def offsets(qpred, truth, levels) -> np.ndarray:
@@ -56,7 +59,7 @@ def offsets(qpred, truth, levels) -> np.ndarray:
     if not metrics.intervals(tau):
         return np.zeros(q.shape[:-4] + q.shape[-3:-1] + (0,))
     # [..., windows, horizon, targets, P] -> the rank along windows, for every step
-    return _conformal_rank(np.moveaxis(_scores(q, y, tau), -4, -3), tau)
+    return _conformal_rank(np.moveaxis(_scores(q, y, tau), -4, -3), _nominal(tau))
 
 
 def apply(qpred, shift, levels) -> np.ndarray:
@@ -66,14 +69,34 @@ def apply(qpred, shift, levels) -> np.ndarray:
     return _moved(qpred, shift, np.asarray(levels, np.float64))
 
 
-def rolling(qpred, truth, origins, levels, *, start: int, window: int | None = None):
-    """Quantiles of windows ``start..N-1``, each conformalized on the latest earlier errors.
+def rolling(
+    qpred,
+    truth,
+    origins,
+    levels,
+    *,
+    start: int,
+    window: int | None = None,
+    gamma: float | None = None,
+):
+    r"""Quantiles of windows ``start..N-1``, each conformalized on the latest earlier errors.
 
     Window ``j`` (origin ``o_j``, the series index of its first target) and step ``k`` take
     the scores of the windows ``i < j`` whose step-``k`` target was observed before ``o_j``
     (``o_i + k < o_j``), at most ``window`` of the latest (all when ``None``), and shift the
     intervals by their conformal rank as :func:`offsets` does. A step with no such window
     stays as it is.
+
+    With ``gamma``, the rank also adapts to the misses seen so far (adaptive conformal
+    inference; Gibbs and Candes, 2021): each interval of nominal coverage ``c`` is taken at
+    the level
+
+    .. math::  c_j = c + \gamma \sum_{i} (\mathrm{miss}_i - (1 - c))
+
+    over the scored windows ``start <= i < j`` whose step-``k`` target was observed before
+    ``o_j``, ``miss_i`` being 1 where window ``i``'s calibrated interval missed its value. Misses
+    raise the level and hits lower it, so the long-run miss rate follows ``1 - c`` however the
+    errors drift (levels beyond 1 take the largest score, below 0 the smallest).
 
     Args:
         qpred: ``[..., N, horizon, targets, L]`` quantile forecasts of all windows in time
@@ -83,6 +106,7 @@ def rolling(qpred, truth, origins, levels, *, start: int, window: int | None = N
         levels: ``[L]`` strictly increasing levels in ``(0, 1)``.
         start: the first window to calibrate (``>= 1``).
         window: how many of the latest eligible windows to calibrate on.
+        gamma: the adaptation step (``None``: no adaptation).
 
     Returns:
         ``[..., N - start, horizon, targets, L]`` float64, sorted along ``L``.
@@ -99,16 +123,27 @@ def rolling(qpred, truth, origins, levels, *, start: int, window: int | None = N
             f"start must be in [1, {len(o)}) and window at least 1, got start={start}, "
             f"window={window}: keep at least one calibration window before the first one scored"
         )
+    if gamma is not None and not 0 < gamma < 1:
+        raise InputError(f"gamma must be in (0, 1), got {gamma}: a small step such as 0.05")
+    nominal = _nominal(tau)  # [P]
     scores = _scores(q, y, tau)  # [..., N, horizon, targets, P]
     shift = np.zeros(scores.shape[:-4] + (len(o) - start,) + scores.shape[-3:])
+    missed = np.zeros(shift.shape, bool)
     for j in range(start, len(o)):
         for k in range(q.shape[-3]):
             end = int(np.searchsorted(o + k, o[j], side="left"))  # the i with o_i + k < o_j
             begin = 0 if window is None else max(0, end - window)
+            cover = nominal
+            if gamma is not None:  # the scored windows seen so far: start <= i < end
+                seen = missed[..., : max(0, end - start), k, :, :]
+                cover = nominal + gamma * np.sum(seen - (1 - nominal), axis=-3)
             if end > begin:
                 shift[..., j - start, k, :, :] = _conformal_rank(
-                    scores[..., begin:end, k, :, :], tau
+                    scores[..., begin:end, k, :, :], cover
                 )
+            missed[..., j - start, k, :, :] = (
+                scores[..., j, k, :, :] > shift[..., j - start, k, :, :]
+            )
     return _moved(q[..., start:, :, :, :], shift, tau)
 
 
@@ -149,14 +184,20 @@ def _moved(q, shift, tau) -> np.ndarray:
     return np.sort(q, axis=-1)
 
 
-def _conformal_rank(scores: np.ndarray, tau) -> np.ndarray:
+def _nominal(tau) -> np.ndarray:
+    """The nominal coverage of every central interval, narrowest first: ``[P]``."""
+    return np.array([c for c, _, _ in metrics.intervals(tau)], np.float64)
+
+
+def _conformal_rank(scores: np.ndarray, cover) -> np.ndarray:
     """The ``ceil((n + 1) c)``-th smallest of ``n`` scores along axis ``-3`` of ``[..., n,
-    targets, P]``, per central interval ``P`` of nominal coverage ``c`` (the largest when
-    that rank is above ``n``): ``[..., targets, P]``."""
+    targets, P]``, per central interval at coverage level ``cover`` (``[P]`` or ``[...,
+    targets, P]``), the rank clipped to ``1..n``: ``[..., targets, P]``."""
     n = scores.shape[-3]
     ordered = np.sort(scores, axis=-3)
-    ranks = [min(math.ceil((n + 1) * c), n) - 1 for c, _, _ in metrics.intervals(tau)]
-    return np.stack([ordered[..., r, :, p] for p, r in enumerate(ranks)], axis=-1)
+    rank = np.clip(np.ceil((n + 1) * np.asarray(cover)), 1, n).astype(int) - 1
+    rank = np.broadcast_to(rank, ordered.shape[:-3] + ordered.shape[-2:])
+    return np.take_along_axis(ordered, rank[..., None, :, :], axis=-3)[..., 0, :, :]
 
 
 def _index(tau: np.ndarray, level: float) -> int:

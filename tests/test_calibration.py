@@ -15,27 +15,42 @@ from jaxseq.errors import InputError
 LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)  # intervals 50% (0.25-0.75) and 80% (0.1-0.9)
 
 
-def reference_rolling(q, y, origins, levels, start, window):
-    """The definition, one window, step and interval at a time: scores of the windows i < j
-    with o_i + k < o_j, the latest ``window`` of them, their ceil((n + 1) c)-th smallest."""
+def reference_rolling(q, y, origins, levels, start, window, gamma=None):
+    """The definition, one window, step, seed, target and interval at a time: scores of the
+    windows i < j with o_i + k < o_j, the latest ``window`` of them, their ceil((n + 1) c)-th
+    smallest; with ``gamma``, c moved by gamma * (misses - (1 - c) per window) over the scored
+    windows already observed, the rank clipped to 1..n."""
     pairs = [(0.5, 1, 3), (0.8, 0, 4)]  # (coverage, low level index, high level index)
     out = np.array(q[..., start:, :, :, :], np.float64)
-    for j in range(start, len(origins)):
-        for k in range(q.shape[-3]):
-            eligible = [i for i in range(j) if origins[i] + k < origins[j]]
-            if window is not None:
-                eligible = eligible[-window:]
-            if not eligible:
-                continue
-            qe = np.take(q, eligible, axis=-4)[..., k, :, :]  # [..., n, targets, L]
-            ye = y[eligible, k, :]  # [n, targets]
+    seeds, targets = q.shape[0], q.shape[-2]
+    for s_ in range(seeds):
+        for t in range(targets):
             for coverage, lo, hi in pairs:
-                s = np.maximum(qe[..., lo] - ye, ye - qe[..., hi])
-                n = len(eligible)
-                rank = min(math.ceil((n + 1) * coverage), n)
-                shift = np.sort(s, axis=-2)[..., rank - 1, :]
-                out[..., j - start, k, :, lo] -= shift
-                out[..., j - start, k, :, hi] += shift
+                missed = {}
+                for j in range(start, len(origins)):
+                    for k in range(q.shape[-3]):
+                        eligible = [i for i in range(j) if origins[i] + k < origins[j]]
+                        c = coverage
+                        if gamma is not None:
+                            seen = [i for i in eligible if i >= start]
+                            c += gamma * sum(missed[i, k] - (1 - coverage) for i in seen)
+                        if window is not None:
+                            eligible = eligible[-window:]
+                        shift = 0.0
+                        if eligible:
+                            scores = sorted(
+                                max(
+                                    q[s_, i, k, t, lo] - y[i, k, t], y[i, k, t] - q[s_, i, k, t, hi]
+                                )
+                                for i in eligible
+                            )
+                            n = len(scores)
+                            rank = min(max(math.ceil((n + 1) * c), 1), n)
+                            shift = scores[rank - 1]
+                        out[s_, j - start, k, t, lo] -= shift
+                        out[s_, j - start, k, t, hi] += shift
+                        low, high = out[s_, j - start, k, t, lo], out[s_, j - start, k, t, hi]
+                        missed[j, k] = not (low <= y[j, k, t] <= high)
     return np.sort(out, axis=-1)
 
 
@@ -49,8 +64,9 @@ def windows_of(series, origins, horizon):
     st.integers(1, 4),
     st.sampled_from([None, 1, 3, 6]),
     st.sampled_from([1, 2]),
+    st.sampled_from([None, 0.05, 0.3]),
 )
-def test_rolling_equals_its_definition(seed, horizon, window, stride):
+def test_rolling_equals_its_definition(seed, horizon, window, stride, gamma):
     rng = np.random.default_rng(seed)
     n, start = 14, 6
     origins = 30 + stride * np.arange(n)
@@ -61,8 +77,8 @@ def test_rolling_equals_its_definition(seed, horizon, window, stride):
     c = np.broadcast_to(centre[..., None], spread.shape[:-1] + (1,))
     q = np.concatenate([c - spread[..., ::-1], c, c + spread], axis=-1)
     q = np.sort(q, axis=-1)
-    got = calibration.rolling(q, y, origins, LEVELS, start=start, window=window)
-    want = reference_rolling(q, y, origins, LEVELS, start, window)
+    got = calibration.rolling(q, y, origins, LEVELS, start=start, window=window, gamma=gamma)
+    want = reference_rolling(q, y, origins, LEVELS, start, window, gamma)
     assert got.shape == (2, n - start, horizon, 1, len(LEVELS))
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
@@ -137,6 +153,10 @@ def test_rolling_follows_a_drop_in_the_error_level_that_static_offsets_miss():
 
     assert coverage(static) > 0.95
     assert 0.74 < coverage(rolled) < 0.86
+    # adaptive: the long-run miss rate of ACI is within (1 + gamma) / (gamma T) of nominal
+    gamma = 0.05
+    adapted = calibration.rolling(q, y, origins, LEVELS, start=n_valid, window=n_valid, gamma=gamma)
+    assert abs(coverage(adapted) - 0.8) <= (1 + gamma) / (gamma * n_test)
 
 
 def test_rolling_refuses_bad_origins_and_start():
@@ -148,3 +168,5 @@ def test_rolling_refuses_bad_origins_and_start():
         calibration.rolling(q, y, np.arange(6), LEVELS, start=0)
     with pytest.raises(InputError, match="window at least 1"):
         calibration.rolling(q, y, np.arange(6), LEVELS, start=2, window=0)
+    with pytest.raises(InputError, match=r"gamma must be in \(0, 1\)"):
+        calibration.rolling(q, y, np.arange(6), LEVELS, start=2, gamma=1.5)

@@ -158,6 +158,17 @@ def test_score_splits_reports_quantile_scores_and_the_baseline(config):
     rolled = calibration.rolling(both, all_truth, origins, LEVELS, start=n_valid, window=n_valid)
     want = metrics.score_quantiles_seeds(rolled, truth, LEVELS, scale)
     assert out["test"]["quantiles"]["rolling"]["m"] == want
+    adapted = calibration.rolling(
+        both,
+        all_truth,
+        origins,
+        LEVELS,
+        start=n_valid,
+        window=n_valid,
+        gamma=calibration.ADAPT_STEP,
+    )
+    want = metrics.score_quantiles_seeds(adapted, truth, LEVELS, scale)
+    assert out["test"]["quantiles"]["adaptive"]["m"] == want
 
 
 def test_compare_with_a_head_ranks_by_validation_pinball(tmp_path):
@@ -183,7 +194,7 @@ def test_compare_with_a_head_ranks_by_validation_pinball(tmp_path):
     text = (tmp_path / "cmp" / "compare.md").read_text()
     assert "static 80% coverage" in text and "rolling 80% coverage" in text
     for r in with_q:  # raw, static and rolling calibration, each with its 80% interval
-        for part in ("test", "test_calibrated", "test_rolling"):
+        for part in ("test", "test_calibrated", "test_rolling", "test_adaptive"):
             assert [i["nominal"] for i in r["quantiles"][part]["intervals"]] == [0.8]
     assert Run(tmp_path / "cmp" / "best").config.head == [0.1, 0.5, 0.9]
     assert (tmp_path / "cmp" / "best" / "calibration.json").exists()
@@ -270,6 +281,7 @@ def test_evaluate_prints_quantile_tables(cli_run, capsys):
     assert main(["evaluate", str(run), "--no-classical"]) == 0
     text = capsys.readouterr().out
     assert "scaled pinball" in text and "calibrated on the validation windows" in text
+    assert "latest errors known at each origin" in text and "adapted to the misses" in text
 
 
 @pytest.mark.parametrize(

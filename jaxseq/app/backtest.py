@@ -138,7 +138,7 @@ def _score_quantile_splits(out, config, values, protocol, quantiles, levels, sea
                 for m, q in forecasts[name].items()
             },
         }
-    calibrated, rolling = {}, {}
+    calibrated, rolling, adaptive = {}, {}, {}
     n_valid = len(truths["valid"])
     origins = np.concatenate([protocol.origins("valid"), protocol.origins("test")])
     truth = np.concatenate([truths["valid"], truths["test"]])
@@ -149,5 +149,16 @@ def _score_quantile_splits(out, config, values, protocol, quantiles, levels, sea
         both = np.concatenate([forecasts["valid"][m], q], axis=-4)
         rolled = calibration.rolling(both, truth, origins, levels, start=n_valid, window=n_valid)
         rolling[m] = metrics.score_quantiles_seeds(rolled, truths["test"], levels, scale)
+        adapted = calibration.rolling(
+            both,
+            truth,
+            origins,
+            levels,
+            start=n_valid,
+            window=n_valid,
+            gamma=calibration.ADAPT_STEP,
+        )
+        adaptive[m] = metrics.score_quantiles_seeds(adapted, truths["test"], levels, scale)
     out["test"]["quantiles"]["calibrated"] = calibrated
     out["test"]["quantiles"]["rolling"] = rolling
+    out["test"]["quantiles"]["adaptive"] = adaptive

@@ -400,7 +400,8 @@ def _result(config, series: Series, protocol, season, records, scored, seconds) 
 
 def _quantile_scores(scored: dict, name: str) -> dict | None:
     """A row's probabilistic scores: validation, test, test after static calibration on the
-    validation windows, and test after rolling calibration on the latest errors."""
+    validation windows, after rolling calibration on the latest errors, and after adaptive
+    rolling calibration."""
     if name not in scored["valid"]["quantiles"]["rows"]:
         return None  # a point baseline
     return {
@@ -408,6 +409,7 @@ def _quantile_scores(scored: dict, name: str) -> dict | None:
         "test": scored["test"]["quantiles"]["rows"][name],
         "test_calibrated": scored["test"]["quantiles"]["calibrated"][name],
         "test_rolling": scored["test"]["quantiles"]["rolling"][name],
+        "test_adaptive": scored["test"]["quantiles"]["adaptive"][name],
     }
 
 
@@ -469,12 +471,14 @@ def quantile_markdown(result: dict) -> list[str]:
         "seasonal naive: its forecast plus the empirical quantiles of its in-sample errors). "
         "Scores of the seed-averaged quantiles; *static*: conformalized on the validation "
         "windows; *rolling*: each test window conformalized on the latest errors known at its "
-        "origin (`jaxseq.calibration.rolling`). Ranked by validation scaled pinball.",
+        "origin; *adaptive*: rolling, its level moved by the misses seen so far "
+        "(`jaxseq.calibration.rolling`). Ranked by validation scaled pinball.",
         "",
         f"| forecast | valid scaled pinball | test scaled pinball | test CRPS (approx.) | "
         f"test {key}% coverage | width | static scaled pinball | static {key}% coverage | "
-        f"width | rolling scaled pinball | rolling {key}% coverage | width |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"width | rolling scaled pinball | rolling {key}% coverage | width | adaptive scaled "
+        f"pinball | adaptive {key}% coverage | width |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         q = r.get("quantiles")
@@ -484,7 +488,7 @@ def quantile_markdown(result: dict) -> list[str]:
             f"| {r['model']} | {q['valid']['scaled_pinball']:.3f} | "
             f"{q['test']['scaled_pinball']:.3f} | {q['test']['crps_approx']:.4g} | "
         ]
-        for part in ("test", "test_calibrated", "test_rolling"):
+        for part in ("test", "test_calibrated", "test_rolling", "test_adaptive"):
             i = _interval(q[part], nominal)
             pinball = "" if part == "test" else f"{q[part]['scaled_pinball']:.3f} | "
             cells.append(f"{pinball}{100 * i['coverage']:.1f}% | {i['width']:.4g} | ")

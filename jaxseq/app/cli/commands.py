@@ -204,9 +204,14 @@ def cmd_evaluate(args) -> int:
             print(f"  ({name} skipped: {why})")
         if "quantiles" in block:
             print("\n".join(_quantile_table(block["quantiles"]["rows"], "quantiles")))
-        if "calibrated" in block.get("quantiles", {}):
-            title = "calibrated on the validation windows"
-            print("\n".join(_quantile_table(block["quantiles"]["calibrated"], title)))
+        titles = {
+            "calibrated": "calibrated on the validation windows",
+            "rolling": "calibrated on the latest errors known at each origin",
+            "adaptive": "calibrated on the latest errors, the level adapted to the misses",
+        }
+        for key, title in titles.items():
+            if key in block.get("quantiles", {}):
+                print("\n".join(_quantile_table(block["quantiles"][key], title)))
     if out:
         write_json(Path(out), result)
         print(f"\nwrote {out}")
@@ -290,8 +295,8 @@ def cmd_forecast(args) -> int:
     print(f"wrote {args.steps} forecast step(s) of {', '.join(forecast.targets)} to {out}")
     if forecast.calibrated:
         print(
-            f"quantiles (_q columns) conformally calibrated on {forecast.calibrated} validation "
-            "windows"
+            f"quantiles (_q columns) conformally calibrated on the latest {forecast.calibrated} "
+            "windows with known values"
         )
     if args.plot:
         from jaxseq.app import plots
