@@ -163,7 +163,7 @@ def _from_path(path: Path, time_column: str | None) -> _Table:
             )
         return _Table(path.name, _array_frame(_read_npy(path)), text=False)
     if suffix in PARQUET_SUFFIXES:
-        return _read_parquet(path, time_column)
+        return _from_memory(read_parquet_frame(path), time_column, path.name)
     return _read_csv(path)
 
 
@@ -221,7 +221,9 @@ def _read_npy(path: Path) -> np.ndarray:
     return _check_array(array, path.name)
 
 
-def _read_parquet(path: Path, time_column: str | None) -> _Table:
+def read_parquet_frame(path: Path) -> pd.DataFrame:
+    """A Parquet file as a DataFrame, with one clear error for a missing pyarrow or a damaged
+    file (the loaders of one series and of panels both read through it)."""
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -230,12 +232,12 @@ def _read_parquet(path: Path, time_column: str | None) -> _Table:
             "data as CSV"
         ) from None
     try:
-        frame = pd.read_parquet(path, engine="pyarrow")
+        return pd.read_parquet(path, engine="pyarrow")
     except Exception as error:  # pyarrow raises many types for a damaged file
         raise InputError(
             f"{path.name} is not a readable Parquet file ({type(error).__name__})"
         ) from None
-    return _from_memory(frame, time_column, path.name)
+
 
 
 def _read_csv(path: Path) -> _Table:

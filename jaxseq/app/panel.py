@@ -193,24 +193,8 @@ def _read(source, id_column: str) -> tuple[str, pd.DataFrame]:
     if path.is_dir():
         raise InputError(f"{path} is a folder, expected a .csv or .parquet file")
     if path.suffix.lower() in io.PARQUET_SUFFIXES:
-        return path.name, _read_parquet(path)
+        return path.name, io.read_parquet_frame(path)
     return path.name, _read_csv(path, id_column)
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise InputError(
-            f"{path.name}: reading Parquet needs pyarrow (pip install pyarrow); or save the "
-            "data as CSV"
-        ) from None
-    try:
-        return pd.read_parquet(path, engine="pyarrow")
-    except Exception as error:  # pyarrow raises many types for a damaged file
-        raise InputError(
-            f"{path.name} is not a readable Parquet file ({type(error).__name__})"
-        ) from None
 
 
 def _read_csv(path: Path, id_column: str) -> pd.DataFrame:
