@@ -239,7 +239,6 @@ def read_parquet_frame(path: Path) -> pd.DataFrame:
         ) from None
 
 
-
 def _read_csv(path: Path) -> _Table:
     name = path.name
     try:
