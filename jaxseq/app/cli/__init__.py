@@ -10,6 +10,7 @@ exit status 2 and one readable line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -20,26 +21,27 @@ from jaxseq.errors import InputError
 __all__ = ["ArgumentParser", "CommandError", "build_parser", "main"]
 
 
-class _Notes:
+class _Notes(logging.Handler):
     """Collects what the loader reports (rows sorted, gaps, labels that are not dates), to
     print as ``note:`` lines once a command has succeeded (a failure stays one line)."""
 
-    def __enter__(self):
-        import logging
-
+    def __init__(self) -> None:
+        super().__init__()
         self.lines: list[str] = []
         self.log = logging.getLogger("jaxseq")
-        self.handler = logging.Handler()
-        self.handler.emit = lambda record: self.lines.append(record.getMessage())
-        self.level = self.log.level
-        self.log.addHandler(self.handler)
+        self.level_before = self.log.level
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def __enter__(self) -> _Notes:
+        self.log.addHandler(self)
         self.log.setLevel(logging.INFO)
         return self
 
-    def __exit__(self, *exc):
-        self.log.removeHandler(self.handler)
-        self.log.setLevel(self.level)
-        return False
+    def __exit__(self, *exc) -> None:
+        self.log.removeHandler(self)
+        self.log.setLevel(self.level_before)
 
     def show(self) -> None:
         for line in dict.fromkeys(self.lines):  # each once, in order
