@@ -200,6 +200,23 @@ def test_compare_with_a_head_ranks_by_validation_pinball(tmp_path):
     assert (tmp_path / "cmp" / "best" / "calibration.json").exists()
     forecast, _ = forecasting.forecast_run(Run(tmp_path / "cmp" / "best"), None, 3)
     assert forecast.calibrated == result["settings"]["valid"]["windows"]
+    # forecasts.npz holds what was scored: its quantiles give the reported test scores again
+    saved = np.load(tmp_path / "cmp" / compare.FORECASTS)
+    assert saved["test/rnn_seq2seq/quantiles"].shape == (2, s["test"]["windows"], 3, 1, 3)
+    assert saved["valid/rnn_seq2seq"].shape == (2, s["valid"]["windows"], 3, 1)
+    np.testing.assert_allclose(
+        saved["test_truth"][:, 0, 0],
+        SIGNAL[saved["test_origins"]],
+        rtol=1e-6,  # float32 data
+    )
+    scale = metrics.mase_scale(np.round(SIGNAL, 6)[: saved["valid_origins"][0], None], 1)
+    again = metrics.score_quantiles_seeds(
+        saved["test/rnn_seq2seq/quantiles"], saved["test_truth"], LEVELS, scale
+    )
+    row = next(r for r in with_q if r["model"] == "rnn_seq2seq")
+    assert again["scaled_pinball"] == pytest.approx(
+        row["quantiles"]["test"]["scaled_pinball"], rel=1e-5
+    )
 
 
 def test_compare_refuses_a_user_model_with_another_head(tmp_path):

@@ -10,9 +10,10 @@ only read to report. Each replica keeps its parameters from the epoch of its low
 validation error.
 
 Written to ``out``: ``compare.json`` (settings and rows), ``compare.md`` (the table),
-``compare.png`` (every model's error with its seed range; the best model's test forecasts
-against the truth) and ``best/``, the best zoo model's run folder, ready for ``jaxseq
-forecast``.
+``forecasts.npz`` (every model's forecasts and quantiles at every origin, with the truth, for
+studies without retraining), ``compare.png`` (every model's error with its seed range; the
+best model's test forecasts against the truth) and ``best/``, the best zoo model's run folder,
+ready for ``jaxseq forecast``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -208,7 +210,7 @@ def compare(
     )
     result = _result(base, series, protocol, season, records, scored, time.perf_counter() - start)
     if out is not None:
-        write_outputs(result, records, configs, series, protocol, out, source)
+        write_outputs(result, records, configs, series, protocol, out, source, base)
     return result
 
 
@@ -502,13 +504,43 @@ def _interval(scores: dict, nominal: float | None) -> dict:
     return next(i for i in scores["intervals"] if abs(i["nominal"] - nominal) < 1e-9)
 
 
-def write_outputs(result, records, configs, series, protocol, out: Path, source) -> None:
-    """``compare.json``, ``compare.md``, ``compare.png`` and the best zoo model's run folder."""
+#: Every model's forecasts at every validation and test origin (:func:`write_forecasts`).
+FORECASTS = "forecasts.npz"
+
+
+def write_forecasts(path: Path, records, series, protocol, config: RunConfig) -> None:
+    """Every trained model's forecasts in the data's units, for backtest studies without
+    retraining (another calibration, another metric): ``{split}_origins`` ``[windows]``,
+    ``{split}_truth`` ``[windows, horizon, targets]``, ``{split}/{model}`` ``[seeds, windows,
+    horizon, targets]`` and, with a probabilistic head, ``{split}/{model}/quantiles`` ``[seeds,
+    windows, horizon, targets, L]``. float32 forecasts, compressed."""
+    values = np.asarray(series.values, np.float64)[:, config.target_indices]
+    arrays: dict[str, Any] = {}
+    for split in ("valid", "test"):
+        origins = protocol.origins(split)
+        arrays[f"{split}_origins"] = origins
+        arrays[f"{split}_truth"] = workflow.truth_at(
+            values, origins, config.horizon, range(values.shape[1])
+        )
+        for name, record in records.items():
+            arrays[f"{split}/{name}"] = np.asarray(record["forecasts"][split], np.float32)
+            if record.get("quantiles"):
+                quantiles = np.asarray(record["quantiles"][split], np.float32)
+                arrays[f"{split}/{name}/quantiles"] = quantiles
+    np.savez_compressed(path, **arrays)
+
+
+def write_outputs(
+    result, records, configs, series, protocol, out: Path, source, base: RunConfig
+) -> None:
+    """``compare.json``, ``compare.md``, ``forecasts.npz``, ``compare.png`` and the best zoo
+    model's run folder."""
     from jaxseq.app import plots
 
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "compare.json", result)
     (out / "compare.md").write_text(markdown(result))
+    write_forecasts(out / FORECASTS, records, series, protocol, base)
     zoo_rows = [r for r in result["rows"] if r["kind"] == "zoo"]
     if zoo_rows:
         best = zoo_rows[0]["model"]
