@@ -24,25 +24,12 @@ from pathlib import Path
 import numpy as np
 from report import result_path
 
-from jaxseq import data
+from jaxseq import data, models
 from jaxseq.bench import workloads as bench_workloads
 
-# (task, learning rate) per model, as in the notebook
-MODELS = {
-    "linear": ("one_step", 1e-3),
-    "simple_rnn": ("one_step", 5e-3),
-    "deep_rnn": ("one_step", 1e-3),
-    "deep_rnn_dense": ("one_step", 1e-3),
-    "linear_multi": ("multi_step", 1e-3),
-    "rnn_multi": ("multi_step", 1e-3),
-    "rnn_seq2seq": ("seq2seq", 1e-2),
-    "rnn_bn_seq2seq": ("seq2seq", 1e-3),
-    "ln_rnn_seq2seq": ("seq2seq", 1e-3),
-    "lstm_seq2seq": ("seq2seq", 1e-3),
-    "gru_seq2seq": ("seq2seq", 1e-3),
-    "conv_gru_seq2seq": ("seq2seq", 1e-3),
-    "wavenet": ("seq2seq", 1e-3),
-}
+#: The notebook's trained models: the zoo's entries with a recorded notebook figure, each
+#: with its task and learning rate from the zoo's registry (the chapter's settings).
+MODELS = tuple(name for name in models.names() if models.get(name).notebook is not None)
 
 
 def import_keras(stack: str):
@@ -55,11 +42,12 @@ def import_keras(stack: str):
 
 
 def run(keras, name: str, epochs: int, datasets: dict) -> dict:
-    task, lr = MODELS[name]
+    entry = models.get(name)
+    task, lr = entry.task, entry.learning_rate
     ds = datasets[task]
-    Xt, Yt, Xv, Yv = ds.train.X, ds.train.Y, ds.valid.X, ds.valid.Y
-    if name == "conv_gru_seq2seq":
-        Yt, Yv = Yt[:, 3::2], Yv[:, 3::2]
+    # targets aligned with the model's outputs (conv_gru_seq2seq's strided steps)
+    Xt, Xv = ds.train.X, ds.valid.X
+    Yt, Yv = (np.asarray(entry.targets(Y)) for Y in (ds.train.Y, ds.valid.Y))
     keras.utils.set_random_seed(42)
     start = time.perf_counter()
     model = bench_workloads.keras_chapter_model(keras, name)
@@ -88,7 +76,7 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
     keras = import_keras(args.stack)
-    datasets = {task: data.chapter_data(task) for task in {MODELS[n][0] for n in names}}
+    datasets = {task: data.chapter_data(task) for task in {models.get(n).task for n in names}}
     rows = []
     for name in names:
         rows.append(run(keras, name, args.epochs, datasets))
