@@ -19,6 +19,7 @@ The pieces compose from the inside out:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -348,6 +349,25 @@ def replica_keys(seeds: int | Sequence[int] | Array) -> Array:
     return jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds))
 
 
+def _optimizer_from_spec(spec: tuple) -> optax.GradientTransformation:
+    """The optimiser of :meth:`Trainer._optimizer_spec`."""
+    if len(spec) == 1:
+        return spec[0]
+    return make_optimizer(spec[0], clip_norm=spec[1])
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_epoch(model: Model, batch_size: int, optimizer_spec: tuple):
+    """One jit-compiled, replica-vmapped epoch per model, batch size and optimiser (the cache
+    policy of :mod:`jaxseq.evaluate`: models hash by identity)."""
+    optimizer = _optimizer_from_spec(optimizer_spec)
+
+    def epoch(state, key, train, valid):
+        return run_epoch(model, optimizer, batch_size, state, key, train, valid)
+
+    return jax.jit(jax.vmap(epoch, in_axes=(0, 0, None, None)), donate_argnums=(0,))
+
+
 class Trainer:
     """Train K replicas of a model at once, one compiled epoch at a time.
 
@@ -375,22 +395,29 @@ class Trainer:
         self.learning_rate = model.learning_rate if learning_rate is None else learning_rate
         self.clip_norm = clip_norm
         self._custom_optimizer = optimizer
-        self._epoch = None
 
-    def optimizer(self) -> optax.GradientTransformation:
+    def _optimizer_spec(self) -> tuple:
+        """What determines the optimiser's structure (hashable): the custom optimiser, or
+        the first rate (or the schedule) and the first clipping threshold. Per-replica values
+        live in the optimiser state, so replicas with other values share the structure."""
         if self._custom_optimizer is not None:
-            return self._custom_optimizer
+            return (self._custom_optimizer,)
         rate = self.learning_rate
         first: float | Schedule
         if callable(rate):
             first = rate
         elif np.ndim(rate) > 0:  # one rate per replica: the optimiser starts from the first
             first = float(np.asarray(rate).flat[0])
+        elif isinstance(rate, (np.ndarray, np.generic, jax.Array)):  # arrays do not hash
+            first = float(rate)
         else:  # a single rate (make_optimizer rejects anything but a positive number)
             first = cast(float, rate)
         clip = self.clip_norm
         clip_first = None if clip is None else (float(np.asarray(clip).flat[0]))
-        return make_optimizer(first, clip_norm=clip_first)
+        return (first, clip_first)
+
+    def optimizer(self) -> optax.GradientTransformation:
+        return _optimizer_from_spec(self._optimizer_spec())
 
     def init(self, keys: Array) -> TrainState:
         """Replicated initial state ``[K, ...]`` from K keys (each replica its own init key)."""
@@ -422,15 +449,9 @@ class Trainer:
         return jax.jit(jax.vmap(init_one, in_axes=in_axes))(keys, rates, clips)
 
     def epoch_fn(self):
-        """The compiled epoch over replicas: ``(state[K], keys[K], train, valid) -> (state, metrics)``."""
-        if self._epoch is None:
-            optimizer = self.optimizer()
-
-            def epoch(state, key, train, valid):
-                return run_epoch(self.model, optimizer, self.batch_size, state, key, train, valid)
-
-            self._epoch = jax.jit(jax.vmap(epoch, in_axes=(0, 0, None, None)), donate_argnums=(0,))
-        return self._epoch
+        """The compiled epoch over replicas: ``(state[K], keys[K], train, valid) -> (state,
+        metrics)``, shared by every trainer of the same model, batch size and optimiser."""
+        return _compiled_epoch(self.model, self.batch_size, self._optimizer_spec())
 
     def fit(
         self,

@@ -193,6 +193,17 @@ def test_clip_norm_sweep_and_schedule_are_accepted():
     assert np.isfinite(r.history.curve("loss")).all()
 
 
+def test_trainers_of_the_same_model_and_settings_share_one_compiled_epoch():
+    model = models.get("linear")
+    first = train.Trainer(model, learning_rate=np.float32(0.01)).epoch_fn()
+    assert train.Trainer(model, learning_rate=np.float32(0.01)).epoch_fn() is first
+    assert train.Trainer(model, learning_rate=[np.float32(0.01), 0.5]).epoch_fn() is first
+    assert train.Trainer(model, learning_rate=0.02).epoch_fn() is not first
+    assert train.Trainer(model, batch_size=16).epoch_fn() is not first
+    assert train.Trainer(model, clip_norm=1.0).epoch_fn() is not first
+    assert train.Trainer(models.get("linear_multi")).epoch_fn() is not first
+
+
 def test_resumed_run_ends_where_an_uninterrupted_run_ends():
     model = models.get("linear")
     full = train.Trainer(model).fit(SMALL, seeds=2, epochs=3)
