@@ -426,7 +426,7 @@ def score_quantiles(qpred, truth, levels, scale) -> dict:
     return _score_quantiles(q, y, tau, _check_scale(scale, y.shape[-1]))
 
 
-def score_quantiles_seeds(qpred, truth, levels, scale) -> dict:
+def score_quantiles_seeds(qpred, truth, levels, scale, *, ensemble=None) -> dict:
     """:func:`score_quantiles` of the seed-averaged quantiles, and each metric over seeds.
 
     The seeds' quantiles are averaged level by level (Vincentization: the mean of
@@ -437,13 +437,15 @@ def score_quantiles_seeds(qpred, truth, levels, scale) -> dict:
         qpred: ``[seeds, windows, horizon, targets, L]``; a single forecast ``[windows,
             horizon, targets, L]`` counts as one seed.
         truth: ``[windows, horizon, targets]``; levels: ``[L]``; scale: ``[targets]``.
+        ensemble: the forecast issued from the seeds, ``[windows, horizon, targets, L]``, when
+            it is not their plain average (the average conformally calibrated as a whole).
 
     Returns:
-        :func:`score_quantiles`'s dict for the averaged quantiles, plus ``"seeds"``: for each
-        scalar metric of a single seed, ``{"mean", "min", "max", "std"}`` over seeds
-        (:func:`jaxseq.evaluate.summarize`): ``"pinball"``, ``"scaled_pinball"``,
-        ``"crps_approx"``, and ``"coverage_80"``, ``"width_80"`` for an 80% interval (the
-        nominal coverage in percent).
+        :func:`score_quantiles`'s dict for the averaged quantiles (or ``ensemble``), plus
+        ``"seeds"``: for each scalar metric of a single seed, ``{"mean", "min", "max",
+        "std"}`` over seeds (:func:`jaxseq.evaluate.summarize`): ``"pinball"``,
+        ``"scaled_pinball"``, ``"crps_approx"``, and ``"coverage_80"``, ``"width_80"`` for an
+        80% interval (the nominal coverage in percent).
     """
     q = np.asarray(qpred, np.float64)
     if q.ndim == 4:
@@ -453,7 +455,10 @@ def score_quantiles_seeds(qpred, truth, levels, scale) -> dict:
         raise InputError("qpred has no seeds (shape starts with 0)")
     s = _check_scale(scale, y.shape[-1])
     per_seed = [_score_quantiles(seed, y, tau, s) for seed in q]
-    out = _score_quantiles(q.mean(axis=0), y, tau, s)
+    if ensemble is None:
+        out = _score_quantiles(q.mean(axis=0), y, tau, s)
+    else:
+        out = score_quantiles(ensemble, y, tau, s)
     seeds = {
         m: summarize([sc[m] for sc in per_seed])
         for m in ("pinball", "scaled_pinball", "crps_approx")

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jaxseq import calibration, metrics, models
-from jaxseq.app import compare, forecasting, workflow
+from jaxseq.app import backtest, compare, forecasting, workflow
 from jaxseq.app.cli import main
 from jaxseq.app.runs import Run
 from jaxseq.errors import InputError
@@ -171,6 +171,31 @@ def test_score_splits_reports_quantile_scores_and_the_baseline(config):
     assert out["test"]["quantiles"]["adaptive"]["m"] == want
 
 
+def test_calibrated_scores_are_those_of_the_seed_average_calibrated_as_a_whole(rng):
+    """Two seeds with opposite biases: each seed's interval is too narrow for its errors, the
+    average is centred. Calibrated as a whole, the average is widened by its own (smaller)
+    errors; the average of the calibrated seeds would be wider and cover more."""
+    n_valid, n_test = 40, 40
+    y = rng.normal(size=(n_valid + n_test, 1, 1))
+    centre = np.zeros_like(y)[None] + np.array([-1.0, 1.0])[:, None, None, None]
+    q = centre[..., None] + np.array([-0.3, 0.0, 0.3])  # [2 seeds, windows, 1, 1, 3]
+    valid, test = q[:, :n_valid], q[:, n_valid:]
+
+    def static(v, t):
+        return calibration.apply(t, calibration.offsets(v, y[:n_valid], LEVELS), LEVELS)
+
+    scale = np.ones(1)
+    got = backtest.calibrated_scores(static, valid, test, y[n_valid:], LEVELS, scale)
+    mean = q.mean(0)  # the average: a centred interval of half-width 0.3
+    issued = static(mean[:n_valid], mean[n_valid:])
+    want = metrics.score_quantiles(issued, y[n_valid:], LEVELS, scale)
+    assert got["intervals"] == want["intervals"] and got["pinball"] == want["pinball"]
+    per_seed = metrics.score_quantiles_seeds(static(valid, test), y[n_valid:], LEVELS, scale)
+    assert got["seeds"] == per_seed["seeds"]
+    # the average of separately calibrated seeds is wider than the average calibrated as one
+    assert per_seed["intervals"][0]["width"] > got["intervals"][0]["width"] + 0.5
+
+
 def test_compare_with_a_head_ranks_by_validation_pinball(tmp_path):
     path = _write(tmp_path / "s.csv", SIGNAL)
     result = compare.compare(
@@ -249,7 +274,8 @@ def test_train_writes_the_head_and_its_calibration(cli_run):
     assert Run(run).config.head == [0.1, 0.5, 0.9]
     record = json.loads((run / "calibration.json").read_text())
     assert record["levels"] == [0.1, 0.5, 0.9]
-    assert np.asarray(record["offsets"]).shape == (2, 3, 1, 1)  # seeds, steps, targets, pairs
+    # one set for the forecast issued (the seeds' average): steps, targets, pairs
+    assert np.asarray(record["offsets"]).shape == (3, 1, 1)
     # the offsets of the latest windows with known targets, as many as the validation part has
     config, scaler = Run(run).config, Run(run).scaler
     model, state = workflow.load_run_state(Run(run))
@@ -267,7 +293,7 @@ def test_train_writes_the_head_and_its_calibration(cli_run):
     truth = workflow.truth_at(series.values[:, :1].astype(np.float64), origins, 3, [0])
     n = len(ds.origins("valid"))
     assert record["windows"] == n and record["last_origin"] == origins[-1]
-    want = calibration.offsets(q[:, -n:], truth[-n:], LEVELS)
+    want = calibration.offsets(q[:, -n:].mean(0), truth[-n:], LEVELS)
     np.testing.assert_allclose(record["offsets"], want, rtol=1e-5, atol=1e-6)
 
 
@@ -286,8 +312,11 @@ def test_forecast_writes_calibrated_quantile_columns(cli_run, capsys):
         model, state.variables, Run(run).scaler, Run(run).config, history, 3, quantiles=True
     )
     shift = np.asarray(json.loads((run / "calibration.json").read_text())["offsets"])
-    lo = (raw[..., 0] - shift[..., 0]).mean(0)[:, 0]
-    np.testing.assert_allclose([float(r["y_q0.1"]) for r in rows], lo, rtol=1e-4)
+    mean = raw.mean(0)  # the seeds' average, moved by the offsets then sorted by hand
+    want = np.sort(mean + np.stack([-shift[..., 0], 0 * shift[..., 0], shift[..., 0]], -1), -1)
+    for j, level in enumerate(("0.1", "0.5", "0.9")):
+        got = [float(r[f"y_q{level}"]) for r in rows]
+        np.testing.assert_allclose(got, want[:, 0, j], rtol=1e-4)
     for r in rows:
         assert float(r["y_q0.1"]) <= float(r["y_q0.5"]) <= float(r["y_q0.9"])
     assert forecast.calibrated > 0

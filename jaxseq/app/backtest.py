@@ -81,7 +81,9 @@ def score_splits(
     :func:`jaxseq.metrics.score_quantiles_seeds` (pinball, scaled pinball, CRPS approximation,
     coverage and width of each central interval); and the test split ``"calibrated"``: the same
     scores after conformal calibration on the validation windows (:mod:`jaxseq.calibration`),
-    each forecast (baseline included) calibrated by its own validation errors.
+    each forecast (baseline included) calibrated by its own validation errors, ``"rolling"``
+    and ``"adaptive"``: after rolling and adaptive calibration on the latest errors
+    (:func:`calibrated_scores`: the seeds' average is calibrated as a whole).
     """
     cols = config.target_indices
     values = np.asarray(series.values, np.float64)[:, cols]
@@ -138,27 +140,42 @@ def _score_quantile_splits(out, config, values, protocol, quantiles, levels, sea
                 for m, q in forecasts[name].items()
             },
         }
-    calibrated, rolling, adaptive = {}, {}, {}
     n_valid = len(truths["valid"])
     origins = np.concatenate([protocol.origins("valid"), protocol.origins("test")])
     truth = np.concatenate([truths["valid"], truths["test"]])
-    for m, q in forecasts["test"].items():
-        shift = calibration.offsets(forecasts["valid"][m], truths["valid"], levels)
-        static = calibration.apply(q, shift, levels)
-        calibrated[m] = metrics.score_quantiles_seeds(static, truths["test"], levels, scale)
-        both = np.concatenate([forecasts["valid"][m], q], axis=-4)
-        rolled = calibration.rolling(both, truth, origins, levels, start=n_valid, window=n_valid)
-        rolling[m] = metrics.score_quantiles_seeds(rolled, truths["test"], levels, scale)
-        adapted = calibration.rolling(
-            both,
-            truth,
-            origins,
-            levels,
-            start=n_valid,
-            window=n_valid,
-            gamma=calibration.ADAPT_STEP,
+
+    def static(valid, test):
+        shift = calibration.offsets(valid, truths["valid"], levels)
+        return calibration.apply(test, shift, levels)
+
+    def rolling(valid, test, gamma=None):
+        both = np.concatenate([valid, test], axis=-4)
+        return calibration.rolling(
+            both, truth, origins, levels, start=n_valid, window=n_valid, gamma=gamma
         )
-        adaptive[m] = metrics.score_quantiles_seeds(adapted, truths["test"], levels, scale)
-    out["test"]["quantiles"]["calibrated"] = calibrated
-    out["test"]["quantiles"]["rolling"] = rolling
-    out["test"]["quantiles"]["adaptive"] = adaptive
+
+    methods = {
+        "calibrated": static,
+        "rolling": rolling,
+        "adaptive": lambda valid, test: rolling(valid, test, calibration.ADAPT_STEP),
+    }
+    for key, calibrate in methods.items():
+        out["test"]["quantiles"][key] = {
+            m: calibrated_scores(calibrate, forecasts["valid"][m], q, truths["test"], levels, scale)
+            for m, q in forecasts["test"].items()
+        }
+
+
+def calibrated_scores(calibrate, valid, test, truth, levels, scale) -> dict:
+    """:func:`jaxseq.metrics.score_quantiles_seeds` of ``test`` quantiles ``[seeds, windows,
+    horizon, targets, L]`` calibrated by ``calibrate(valid, test)`` on the ``valid`` ones.
+
+    The headline scores are those of the forecast issued: the seeds' average, calibrated as a
+    whole on the average's own held-out errors. Calibrating each seed and averaging would not
+    do: the average's errors are smaller than a seed's, so the average of calibrated seeds
+    over-covers. The spread over seeds is that of each seed calibrated on its own errors.
+    """
+    issued = calibrate(valid.mean(axis=0, keepdims=True), test.mean(axis=0, keepdims=True))
+    return metrics.score_quantiles_seeds(
+        calibrate(valid, test), truth, levels, scale, ensemble=issued[0]
+    )

@@ -32,8 +32,10 @@ from jaxseq.errors import InputError, check_positive_int
 class Forecast:
     """``per_seed`` ``[seeds, steps, targets]`` in data units, and its spread over seeds; for a
     probabilistic model also each seed's ``quantiles`` ``[seeds, steps, targets, L]`` at
-    ``levels``, and their seed average :attr:`quantile_mean` ``[steps, targets, L]``
-    (level by level: the average of non-crossing quantiles never crosses)."""
+    ``levels`` as trained, and the forecast issued from them, :attr:`quantile_mean`
+    ``[steps, targets, L]``: their seed average (level by level: the average of non-crossing
+    quantiles never crosses), moved by the run's conformal ``offsets`` ``[steps, targets,
+    intervals]`` where it has them (:func:`jaxseq.calibration.apply`)."""
 
     per_seed: np.ndarray
     targets: list[str]
@@ -41,10 +43,18 @@ class Forecast:
     levels: tuple[float, ...] = ()
     #: the latest windows the intervals were conformally calibrated on (0: not calibrated)
     calibrated: int = 0
+    offsets: np.ndarray | None = None
 
     @property
     def quantile_mean(self) -> np.ndarray | None:
-        return None if self.quantiles is None else self.quantiles.mean(0)
+        if self.quantiles is None:
+            return None
+        mean = self.quantiles.mean(0)
+        if self.offsets is None:
+            return mean
+        from jaxseq import calibration
+
+        return calibration.apply(mean[None], self.offsets, self.levels)[0]
 
     @property
     def mean(self) -> np.ndarray:
@@ -148,7 +158,7 @@ def forecast_run(run: Run, data_path: str | None, steps: int) -> tuple[Forecast,
     per_seed = forecast_values(
         model, state.variables, run.scaler, config, history, steps, future=future
     )
-    quantiles, calibrated = None, 0
+    quantiles, offsets, calibrated = None, None, 0
     if model.head is not None:
         quantiles = forecast_values(
             model,
@@ -160,24 +170,28 @@ def forecast_run(run: Run, data_path: str | None, steps: int) -> tuple[Forecast,
             future=future,
             quantiles=True,
         )
-        quantiles, calibrated = _calibrated(run, quantiles, model.levels)
-    forecast = Forecast(per_seed, list(config.targets), quantiles, model.levels, calibrated)
+        offsets, calibrated = _offsets(run, steps, model.levels)
+    forecast = Forecast(
+        per_seed, list(config.targets), quantiles, model.levels, calibrated, offsets
+    )
     return forecast, series
 
 
-def _calibrated(run: Run, quantiles: np.ndarray, levels) -> tuple[np.ndarray, int]:
-    """``quantiles`` ``[seeds, steps, targets, L]`` with the run's conformal offsets applied,
-    and the number of latest windows they came from (0: the run has none, as given)."""
-    from jaxseq import calibration
-
+def _offsets(run: Run, steps: int, levels) -> tuple[np.ndarray | None, int]:
+    """The run's conformal offsets for the first ``steps`` steps ``[steps, targets,
+    intervals]`` and the number of latest windows they came from (``(None, 0)``: the run has
+    none)."""
     path = run.path / CALIBRATION
     if not path.exists():
-        return quantiles, 0
+        return None, 0
     record = json.loads(path.read_text())
-    if list(record.get("levels", [])) != list(levels):
-        raise InputError(f"{path} does not match the run's levels; train the run again")
-    shift = np.asarray(record["offsets"], np.float64)[:, : quantiles.shape[1]]
-    return calibration.apply(quantiles[:, None], shift, levels)[:, 0], int(record["windows"])
+    shift = np.asarray(record["offsets"], np.float64)
+    if list(record.get("levels", [])) != list(levels) or shift.ndim != 3:
+        raise InputError(
+            f"{path} does not match the run's levels or is from an older jaxseq (offsets per "
+            "seed): train the run again"
+        )
+    return shift[:steps], int(record["windows"])
 
 
 # --------------------------------------------------------------------------- imputation

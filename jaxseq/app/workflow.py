@@ -284,10 +284,11 @@ CALIBRATION = "calibration.json"
 def calibrate_run(run: Run, model: models.Model, state, series: Series) -> dict:
     """Conformal offsets for a probabilistic run's forecasts from the end of the series,
     measured on its latest windows with known targets: as many as the validation part has,
-    taken from the validation and test windows, newest last (:func:`jaxseq.calibration.offsets`,
-    one set per seed: ``[seeds, horizon, targets, intervals]``; the rolling calibration of
-    the test scores, :func:`jaxseq.calibration.rolling`, applied at the last origin). Written
-    to the run folder as ``calibration.json`` for :func:`jaxseq.app.forecasting.forecast_run`."""
+    taken from the validation and test windows, newest last (:func:`jaxseq.calibration.offsets`
+    of the forecast issued, the seeds' average: ``[horizon, targets, intervals]``; the rolling
+    calibration of the test scores, :func:`jaxseq.calibration.rolling`, applied at the last
+    origin). Written to the run folder as ``calibration.json`` for
+    :func:`jaxseq.app.forecasting.forecast_run`."""
     from jaxseq import calibration
 
     config = run.config
@@ -309,7 +310,7 @@ def calibrate_run(run: Run, model: models.Model, state, series: Series) -> dict:
         "windows": latest,
         "last_origin": int(origins[-1]),
         "offsets": calibration.offsets(
-            q[..., -latest:, :, :, :], truth[-latest:], model.levels
+            q[..., -latest:, :, :, :].mean(axis=0), truth[-latest:], model.levels
         ).tolist(),
     }
     write_json(run.path / CALIBRATION, record)
