@@ -24,7 +24,8 @@ whose error level drifts). :func:`rolling` is the online form a deployed forecas
 each window is calibrated on the latest ``n`` earlier windows whose target at that step was
 already observed at its origin (validation windows first, then the earlier test windows as
 their values arrive), so the offsets follow the newest errors and no window ever uses a value
-at or after its own origin. statsforecast's
+at or after its own origin; :func:`offsets_at` carries it to a new origin (the end of the
+series, for a forecast). statsforecast's
 ``ConformalIntervals`` and darts' conformal models do the same job by cross-validation of
 point forecasts; CQR keeps the network's own, input-dependent interval widths.
 """
@@ -112,39 +113,79 @@ def rolling(
         ``[..., N - start, horizon, targets, L]`` float64, sorted along ``L``.
     """
     q, y, tau = _checked(qpred, truth, levels)
+    o = _checked_origins(origins, q.shape[-4], start, window, gamma, scored=True)
+    shift = _rolling_shifts(_scores(q, y, tau), o, _nominal(tau), start, window, gamma)
+    return _moved(q[..., start:, :, :, :], shift, tau)
+
+
+def offsets_at(
+    qpred,
+    truth,
+    origins,
+    levels,
+    *,
+    origin: int,
+    start: int,
+    window: int | None = None,
+    gamma: float | None = None,
+) -> np.ndarray:
+    """The offsets :func:`rolling` gives a new forecast at ``origin``, after every window:
+    ``[..., horizon, targets, P]`` float64, for :func:`apply`.
+
+    Step ``k`` takes the latest ``window`` windows whose step-``k`` target was observed
+    before ``origin`` and, with ``gamma``, the level adapted by the misses of the windows
+    ``start..N-1`` calibrated by :func:`rolling` (``start = N``: none yet, the nominal
+    level). This is what a deployed forecaster applies at the end of the series.
+    """
+    q, y, tau = _checked(qpred, truth, levels)
+    o = _checked_origins(origins, q.shape[-4], start, window, gamma, scored=False)
+    if origin <= o[-1]:
+        raise InputError(f"origin must come after the last window's ({o[-1]}), got {origin}")
+    scores = _scores(q, y, tau)
+    shifts = _rolling_shifts(scores, o, _nominal(tau), start, window, gamma, next_origin=origin)
+    return shifts[..., -1, :, :, :]
+
+
+def _checked_origins(origins, n: int, start: int, window, gamma, *, scored: bool) -> np.ndarray:
+    """``origins`` as an array, with ``start``, ``window`` and ``gamma`` checked against the
+    ``n`` windows (``scored``: at least one window from ``start`` on)."""
     o = np.asarray(origins)
-    if o.shape != (q.shape[-4],) or np.any(np.diff(o) <= 0):
+    if o.shape != (n,) or np.any(np.diff(o) <= 0):
         raise InputError(
-            f"origins must be {q.shape[-4]} strictly increasing indices, one per window, "
+            f"origins must be {n} strictly increasing indices, one per window, "
             f"got shape {o.shape}: give the windows in time order"
         )
-    if not 1 <= start < len(o) or (window is not None and window < 1):
+    last = n - 1 if scored else n
+    if not 1 <= start <= last or (window is not None and window < 1):
         raise InputError(
-            f"start must be in [1, {len(o)}) and window at least 1, got start={start}, "
+            f"start must be in [1, {last}] and window at least 1, got start={start}, "
             f"window={window}: keep at least one calibration window before the first one scored"
         )
     if gamma is not None and not 0 < gamma < 1:
         raise InputError(f"gamma must be in (0, 1), got {gamma}: a small step such as 0.05")
-    nominal = _nominal(tau)  # [P]
-    scores = _scores(q, y, tau)  # [..., N, horizon, targets, P]
-    shift = np.zeros(scores.shape[:-4] + (len(o) - start,) + scores.shape[-3:])
+    return o
+
+
+def _rolling_shifts(scores, o, nominal, start, window, gamma, next_origin=None) -> np.ndarray:
+    """The offsets of windows ``start..N-1`` (and of a forecast at ``next_origin``, last) as
+    :func:`rolling` defines them: ``[..., N - start (+ 1), horizon, targets, P]``."""
+    N, horizon = len(o), scores.shape[-3]
+    at = list(o[start:]) + ([] if next_origin is None else [next_origin])
+    shift = np.zeros(scores.shape[:-4] + (len(at),) + scores.shape[-3:])
     missed = np.zeros(shift.shape, bool)
-    for j in range(start, len(o)):
-        for k in range(q.shape[-3]):
-            end = int(np.searchsorted(o + k, o[j], side="left"))  # the i with o_i + k < o_j
+    for j, origin in enumerate(at):
+        for k in range(horizon):
+            end = int(np.searchsorted(o + k, origin, side="left"))  # the i with o_i + k < o_j
             begin = 0 if window is None else max(0, end - window)
             cover = nominal
             if gamma is not None:  # the scored windows seen so far: start <= i < end
                 seen = missed[..., : max(0, end - start), k, :, :]
                 cover = nominal + gamma * np.sum(seen - (1 - nominal), axis=-3)
             if end > begin:
-                shift[..., j - start, k, :, :] = _conformal_rank(
-                    scores[..., begin:end, k, :, :], cover
-                )
-            missed[..., j - start, k, :, :] = (
-                scores[..., j, k, :, :] > shift[..., j - start, k, :, :]
-            )
-    return _moved(q[..., start:, :, :, :], shift, tau)
+                shift[..., j, k, :, :] = _conformal_rank(scores[..., begin:end, k, :, :], cover)
+            if start + j < N:
+                missed[..., j, k, :, :] = scores[..., start + j, k, :, :] > shift[..., j, k, :, :]
+    return shift
 
 
 def _checked(qpred, truth, levels):

@@ -170,3 +170,41 @@ def test_rolling_refuses_bad_origins_and_start():
         calibration.rolling(q, y, np.arange(6), LEVELS, start=2, window=0)
     with pytest.raises(InputError, match=r"gamma must be in \(0, 1\)"):
         calibration.rolling(q, y, np.arange(6), LEVELS, start=2, gamma=1.5)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([None, 4]), st.sampled_from([None, 0.05, 0.3]))
+def test_offsets_at_a_new_origin_are_those_rolling_gives_a_window_there(seed, window, gamma):
+    """A window appended at the new origin (its quantiles far apart, so sorting keeps them in
+    place) is moved by rolling exactly by the offsets of offsets_at."""
+    rng = np.random.default_rng(seed)
+    n, start, horizon = 12, 5, 3
+    origins = 20 + np.arange(n)
+    y = rng.normal(size=(n, horizon, 1))
+    q = np.sort(y[None, ..., None] + rng.normal(0, 1, (2, n, horizon, 1, len(LEVELS))), -1)
+    new = origins[-1] + 2
+    got = calibration.offsets_at(
+        q, y, origins, LEVELS, origin=new, start=start, window=window, gamma=gamma
+    )
+    far = np.broadcast_to(np.array([-100.0, -50.0, 0.0, 50.0, 100.0]), (2, 1, horizon, 1, 5))
+    rolled = calibration.rolling(
+        np.concatenate([q, far], axis=1),
+        np.concatenate([y, np.zeros((1, horizon, 1))]),
+        np.append(origins, new),
+        LEVELS,
+        start=start,
+        window=window,
+        gamma=gamma,
+    )[:, -1]
+    assert got.shape == (2, horizon, 1, 2)  # seeds, steps, targets, intervals (50%, 80%)
+    np.testing.assert_allclose(got[..., 0], rolled[..., 3] - 50.0, atol=1e-12)
+    np.testing.assert_allclose(got[..., 1], rolled[..., 4] - 100.0, atol=1e-12)
+    # with no window scored yet, the nominal-level offsets of the latest windows
+    plain = calibration.offsets_at(q, y, origins, LEVELS, origin=new, start=n, window=window)
+    latest = origins + np.arange(horizon)[:, None] < new  # [horizon, n]: known at new
+    for k in range(horizon):
+        rows = np.flatnonzero(latest[k])[-(window or n) :]
+        want = calibration.offsets(q[:, rows], y[rows], LEVELS)[:, k]
+        np.testing.assert_allclose(plain[:, k], want, atol=1e-12)
+    with pytest.raises(InputError, match="origin must come after"):
+        calibration.offsets_at(q, y, origins, LEVELS, origin=origins[-1], start=start)

@@ -282,13 +282,13 @@ CALIBRATION = "calibration.json"
 
 
 def calibrate_run(run: Run, model: models.Model, state, series: Series) -> dict:
-    """Conformal offsets for a probabilistic run's forecasts from the end of the series,
-    measured on its latest windows with known targets: as many as the validation part has,
-    taken from the validation and test windows, newest last (:func:`jaxseq.calibration.offsets`
-    of the forecast issued, the seeds' average: ``[horizon, targets, intervals]``; the rolling
-    calibration of the test scores, :func:`jaxseq.calibration.rolling`, applied at the last
-    origin). Written to the run folder as ``calibration.json`` for
-    :func:`jaxseq.app.forecasting.forecast_run`."""
+    """Conformal offsets for a probabilistic run's forecasts from the end of the series: the
+    adaptive calibration the test scores report, carried to the series' end
+    (:func:`jaxseq.calibration.offsets_at`). The forecast issued, the seeds' average, is
+    calibrated on the latest windows with known targets, as many as the validation part has,
+    with the level adapted by the test windows' misses (``calibration.ADAPT_STEP``).
+    Written to the run folder as ``calibration.json`` (offsets ``[horizon, targets,
+    intervals]``) for :func:`jaxseq.app.forecasting.forecast_run`."""
     from jaxseq import calibration
 
     config = run.config
@@ -305,13 +305,22 @@ def calibrate_run(run: Run, model: models.Model, state, series: Series) -> dict:
     origins = np.concatenate([ds.origins(p) for p in parts])
     truth = truth_at(values, origins, config.horizon, range(values.shape[1]))
     latest = len(ds.origins("valid")) or len(origins)
+    shift = calibration.offsets_at(
+        q.mean(axis=0),
+        truth,
+        origins,
+        model.levels,
+        origin=len(values),
+        start=latest,
+        window=latest,
+        gamma=calibration.ADAPT_STEP,
+    )
     record = {
         "levels": list(model.levels),
         "windows": latest,
         "last_origin": int(origins[-1]),
-        "offsets": calibration.offsets(
-            q[..., -latest:, :, :, :].mean(axis=0), truth[-latest:], model.levels
-        ).tolist(),
+        "adapt_step": calibration.ADAPT_STEP,
+        "offsets": shift.tolist(),
     }
     write_json(run.path / CALIBRATION, record)
     return record
