@@ -232,10 +232,11 @@ def quantile_markdown(summary: dict) -> str:
         "## Intervals: the picked model (ranked by validation scaled pinball) against seasonal "
         "naive with its empirical error quantiles",
         "",
-        "Test part. *Static*: each forecast's intervals conformalized on its own validation "
-        "errors; *rolling*: each test window's intervals conformalized on the latest errors "
-        "known at its origin, as many windows as the validation part has; *adaptive*: rolling, "
-        "the level moved by the misses seen so far (step 0.05; `jaxseq.calibration.rolling`). "
+        "Test part, the forecast issued (the seeds' average, calibrated as a whole). *Static*: "
+        "each forecast's intervals conformalized on its own validation errors; *rolling*: each "
+        "test window's intervals conformalized on the latest errors known at its origin, as "
+        "many windows as the validation part has; *adaptive*: rolling, the level moved by the "
+        "misses seen so far (step 0.05; `jaxseq.calibration.rolling`). "
         "The target is 80% coverage between 70% and 90%. *Ratio*: the picked model's scaled "
         "pinball over seasonal naive's, adaptive and raw.",
         "",
