@@ -207,7 +207,7 @@ def test_a_series_too_short_is_refused_by_id_or_skipped():
     assert kept.ids == ("long", "mid") and kept.skipped == {"tiny": 12}
     with pytest.raises(InputError, match="every series of the panel is too short"):
         global_model.panel_data(panel.from_arrays([arrays[1]]), config, skip_short=True)
-    with pytest.raises(InputError, match="target column 'sales' is not a column"):
+    with pytest.raises(InputError, match="target column 'sales' is not among the input columns"):
         global_model.panel_config(loaded, targets=["sales"], **SETTINGS)
 
 

@@ -31,7 +31,6 @@ import jax
 import numpy as np
 
 from jaxseq import data, models
-from jaxseq import normalize as norm
 from jaxseq.app import workflow
 from jaxseq.app.panel import Panel
 from jaxseq.app.panel_forecast import forecast_panel, forecast_rows
@@ -101,24 +100,13 @@ def panel_config(
     ``"normal"``, ``"student_t"``). Refuses an unknown model, target or option."""
     if not isinstance(panel, Panel):
         raise InputError(f"panel must be a jaxseq.app.panel.Panel, got {type(panel).__name__}")
-    task = models.get(model).task  # an unknown name is refused here, with the zoo listed
-    norm.check_mode(normalize)
-    columns = list(panel.columns)
-    targets = [targets] if isinstance(targets, str) else list(targets or [columns[0]])
-    for t in targets:
-        if t not in columns:
-            raise InputError(
-                f"target column {t!r} is not a column of the panel; its columns are: "
-                f"{', '.join(columns)}"
-            )
     return workflow.checked_config(
         model=model,
         data="<panel>",
-        columns=columns,
+        columns=list(panel.columns),
         targets=targets,
         window=window,
         horizon=horizon,
-        task=task,
         seeds=seeds,
         epochs=epochs,
         batch_size=batch_size,

@@ -151,8 +151,7 @@ def make_config(
     columns, the normalisation, and whether the series holds the window, the horizon and the
     validation and test parts (:func:`jaxseq.data.make_protocol`).
     """
-    entry_task = models.get(model).task  # an unknown name is refused here, with the zoo listed
-    norm.check_mode(normalize)
+    models.get(model)  # an unknown name is refused before the file is read, with the zoo listed
     extra = {}
     if past_covariates or future_covariates or calendar:
         header = load_series(data_path, time_column=time_column, allow_missing=True)
@@ -162,10 +161,6 @@ def make_config(
         extra = {"covariates": past, "future_covariates": future, "calendar": features}
     else:
         columns = list(load_series(data_path, columns, time_column=time_column, fill=fill).columns)
-    targets = list(targets or [columns[0]])
-    for t in targets:
-        if t not in columns:
-            raise InputError(f"target column {t!r} is not among the input columns {columns}")
     config = checked_config(
         model=model,
         data=str(Path(data_path).absolute()),
@@ -173,7 +168,6 @@ def make_config(
         targets=targets,
         window=window,
         horizon=horizon,
-        task=entry_task,
         seeds=seeds,
         epochs=epochs,
         batch_size=batch_size,
@@ -194,12 +188,40 @@ def make_config(
 
 
 def checked_config(
-    *, task: str, window, horizon, seeds, epochs, batch_size, stride, season, head, **fields
+    *,
+    model: str,
+    columns: list[str],
+    targets,
+    normalize: str,
+    window,
+    horizon,
+    seeds,
+    epochs,
+    batch_size,
+    stride,
+    season,
+    head,
+    **fields,
 ) -> RunConfig:
-    """A :class:`RunConfig` with its counts checked (positive integers; a one-step model's
-    horizon is 1) and its head in JSON form; ``fields`` are the other fields as they are.
-    The single-series and the panel configurations are both made here."""
+    """A :class:`RunConfig` with its options checked: the model (its task from the zoo), the
+    targets among the ``columns`` (default the first; one name or a list), the normalisation,
+    the counts (positive integers; a one-step model's horizon is 1) and the head, in JSON
+    form; ``fields`` are the other fields as they are. The single-series and the panel
+    configurations are both made here."""
+    task = models.get(model).task  # an unknown name is refused here, with the zoo listed
+    norm.check_mode(normalize)
+    targets = [targets] if isinstance(targets, str) else list(targets or [columns[0]])
+    for t in targets:
+        if t not in columns:
+            raise InputError(
+                f"target column {t!r} is not among the input columns {columns}: pick one of "
+                "them, or add it to the columns"
+            )
     return RunConfig(
+        model=model,
+        columns=columns,
+        targets=targets,
+        normalize=normalize,
         task=task,
         window=check_positive_int("window", window),
         horizon=1 if task == "one_step" else check_positive_int("horizon", horizon),
