@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -345,3 +346,52 @@ def test_a_probabilistic_panel_scores_each_series_against_a_numpy_pinball():
     assert result.to_json()["quantiles"]["levels"] == [0.1, 0.5, 0.9]
     rows = global_model.forecast_rows(global_model.forecast_panel(result))
     assert len(rows) == 4 and all(r["q0.1"] <= r["q0.5"] <= r["q0.9"] for r in rows)
+
+
+def test_a_probabilistic_panel_is_calibrated_on_every_series_windows_scale_free():
+    """Pooled conformal calibration by hand: every series' validation scores divided by the
+    series' scale, their ceil((n + 1) 0.8)-th smallest, moved back by each series' scale."""
+    series = [_series(40, 1), 10 * _series(46, 2) + 5]
+    result = global_model.fit_panel(
+        panel.from_arrays(series, ids=["a", "b"]), seeds=2, epochs=2, head=(0.1, 0.9), **SETTINGS
+    )
+    pdata, config = result.data, result.config
+    q = {
+        split: global_model.predict_panel_quantiles(
+            result.model, result.state.variables, config, pdata, split
+        ).mean(0)[..., 0, :]  # the seeds' average, one target: [windows, horizon, 3]
+        for split in ("valid", "test")
+    }
+    truth, scale, where = {}, {}, {}
+    for split in ("valid", "test"):
+        parts = [
+            np.stack([v[o : o + 2] for o in pdata.protocols[i].origins(split)]).astype(float)
+            for i, v in enumerate(series)
+        ]
+        truth[split] = np.concatenate(parts)
+        scale[split] = np.concatenate(
+            [np.full(len(p), pdata.scalers[i].scale[0]) for i, p in enumerate(parts)]
+        )[:, None]
+        where[split] = np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)])
+    lo, hi = q["valid"][..., 0], q["valid"][..., 2]
+    score = np.maximum(lo - truth["valid"], truth["valid"] - hi) / scale["valid"]
+    n = len(score)
+    want = np.sort(score, axis=0)[min(math.ceil((n + 1) * 0.8), n) - 1]  # per step
+    got = result.scores["quantiles"]
+    np.testing.assert_allclose(np.asarray(got["offsets"])[:, 0, 0], want, rtol=1e-9)
+    low = q["test"][..., 0] - want * scale["test"]
+    high = q["test"][..., 2] + want * scale["test"]
+    inside = (truth["test"] >= low) & (truth["test"] <= high)
+    agg = got["aggregate"]["test_calibrated"]["intervals"][0]
+    assert agg["coverage"] == pytest.approx(inside.mean())
+    b = where["test"] == 1
+    per_b = got["per_series"]["b"]["test_calibrated"]["intervals"][0]
+    assert per_b["coverage"] == pytest.approx(inside[b].mean())
+    assert per_b["width"] == pytest.approx((high - low)[b].mean())
+    # the forecast's intervals are moved by the same offsets, in each series' units
+    forecast = global_model.forecast_panel(result)["b"]
+    mean = forecast.quantiles.mean(0)[:, 0]
+    np.testing.assert_allclose(
+        forecast.quantile_mean[:, 0, 2], mean[:, 2] + want * pdata.scalers[1].scale[0]
+    )
+    assert "test_calibrated" in global_model.markdown({"g": result}, title="t")

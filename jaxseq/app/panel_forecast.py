@@ -32,8 +32,9 @@ def forecast_panel(
     ``panel`` (default: the series trained on) may hold newer data of the same ids; each
     series' last ``window`` steps are scaled with its training scaler. ``steps`` may not
     exceed the horizon (a one-step model forecasts one step). A probabilistic model's
-    forecasts also hold its quantiles (``Forecast.quantiles``, as trained: panels are not
-    conformally calibrated)."""
+    forecasts also hold its quantiles (``Forecast.quantiles``, as trained) and the offsets
+    that calibrate their seed average (``Forecast.offsets``: the panel's pooled offsets,
+    :func:`jaxseq.app.panel_scores.panel_offsets`, times each series' scale)."""
     config, pdata = result.config, result.data
     if not isinstance(result.state, TrainState):
         raise InputError(
@@ -60,10 +61,13 @@ def forecast_panel(
     )[:, :, :steps]  # [seeds, series, steps, targets]
     cols = config.target_indices
     q = None
-    if result.model.head is not None:  # [seeds, series, steps, targets, L], not calibrated
+    offsets = None
+    if result.model.head is not None:  # [seeds, series, steps, targets, L]
         q = backtest.predict_quantile_units(
             result.model, result.state.variables, identity, config, np.stack(windows)
         )[:, :, :steps]
+        offsets = np.asarray(result.scores["quantiles"]["offsets"], np.float64)[:steps]
+    windows_calibrated = len(pdata.dataset.valid) if offsets is not None else 0
     out = {}
     for i, (key, scaler) in enumerate(zip(pdata.ids, pdata.scalers, strict=True)):
         m, s = scaler.mean[cols], scaler.scale[cols]
@@ -72,6 +76,8 @@ def forecast_panel(
             list(config.targets),
             None if q is None else q[:, i] * s[:, None] + m[:, None],
             result.model.levels if q is not None else (),
+            windows_calibrated,
+            None if offsets is None else offsets * s[:, None],
         )
     return out
 

@@ -14,8 +14,9 @@ the same origins) and over the panel:
   seasonal naive's.
 
 Each aggregate is computed per seed, then summarised over seeds (mean, min, max, std).
-:func:`score_panel_quantiles` does the same for quantile forecasts, and :func:`markdown`
-summarises one or more results.
+:func:`score_panel_quantiles` does the same for quantile forecasts, raw and conformally
+calibrated on the validation windows of every series at once (:func:`panel_offsets`), and
+:func:`markdown` summarises one or more results.
 """
 
 from __future__ import annotations
@@ -74,31 +75,76 @@ def score_panel_quantiles(
     series' own MASE scale) and over the panel: the mean over series of the scaled pinball
     loss, and each central interval's coverage and width pooled over every window.
 
-    Returns ``{"levels", "per_series": {id: {split: scores}}, "aggregate": {split:
-    {"scaled_pinball", "intervals": [{"nominal", "coverage", "width"}]}}}``."""
+    The test part is also scored after calibration (``"test_calibrated"``): the seeds'
+    average (and, for the spread, each seed) moved by :func:`panel_offsets` of the validation
+    windows, ``q_lo - Q s_i`` and ``q_hi + Q s_i`` for series ``i`` of scale ``s_i``.
+
+    Returns ``{"levels", "offsets": [horizon, targets, intervals] (the seeds' average, in
+    scaled units), "per_series": {id: {split: scores}}, "aggregate": {split: {"scaled_pinball",
+    "intervals": [{"nominal", "coverage", "width"}]}}}``, splits ``valid``, ``test`` and
+    ``test_calibrated``."""
     scales = mase_scales(config, pdata, season)
+    truth = {split: truth_and_baseline(config, pdata, split, season)[0] for split in SCORED}
+    offsets = panel_offsets(config, pdata, quantiles["valid"].mean(0), truth["valid"], levels)
+    per_seed = panel_offsets(config, pdata, quantiles["valid"], truth["valid"], levels)
     out: dict[str, Any] = {
         "levels": list(levels),
+        "offsets": offsets.tolist(),
         "per_series": {key: {} for key in pdata.ids},
         "aggregate": {},
     }
-    for split in SCORED:
-        truth, _ = truth_and_baseline(config, pdata, split, season)
-        q = quantiles[split]
+    parts = {split: (quantiles[split], quantiles[split].mean(0)) for split in SCORED}
+    parts["test_calibrated"] = (
+        apply_panel_offsets(config, pdata, "test", quantiles["test"], per_seed, levels),
+        apply_panel_offsets(config, pdata, "test", quantiles["test"].mean(0), offsets, levels),
+    )
+    for part, (q, issued) in parts.items():
+        y = truth["valid" if part == "valid" else "test"]
+        split = "valid" if part == "valid" else "test"
         pinball = []
         for i, key in enumerate(pdata.ids):
             rows = pdata.rows(split, i)
-            scores = metrics.score_quantiles_seeds(q[:, rows], truth[rows], levels, scales[i])
-            out["per_series"][key][split] = scores
+            scores = metrics.score_quantiles_seeds(
+                q[:, rows], y[rows], levels, scales[i], ensemble=issued[rows]
+            )
+            out["per_series"][key][part] = scores
             pinball.append(scores["scaled_pinball"])
-        pooled = metrics.score_quantiles(q.mean(0), truth, levels, np.ones(truth.shape[-1]))
-        out["aggregate"][split] = {
+        pooled = metrics.score_quantiles(issued, y, levels, np.ones(y.shape[-1]))
+        out["aggregate"][part] = {
             "scaled_pinball": float(np.mean(pinball)),
             "intervals": [
                 {k: i[k] for k in ("nominal", "coverage", "width")} for i in pooled["intervals"]
             ],
         }
     return out
+
+
+def panel_offsets(config: RunConfig, pdata: PanelData, qpred, truth, levels) -> np.ndarray:
+    """Conformal offsets of a panel's validation quantiles ``[..., windows, horizon, targets,
+    L]`` (every series' windows), in each series' scaled units: the windows of all series
+    pooled, each window's score divided by its series' scale ``s_i``
+    (:func:`jaxseq.calibration.offsets` of ``(q - mu_i) / s_i`` against ``(y - mu_i) / s_i``):
+    ``[..., horizon, targets, intervals]``. Scale-free scores let one global model's
+    series share a calibration, as they share the model."""
+    from jaxseq import calibration
+
+    mean, scale = pdata.frame("valid", config.target_indices)  # [windows, targets]
+    z = (np.asarray(qpred, np.float64) - mean[:, None, :, None]) / scale[:, None, :, None]
+    zy = (np.asarray(truth, np.float64) - mean[:, None, :]) / scale[:, None, :]
+    return calibration.offsets(z, zy, levels)
+
+
+def apply_panel_offsets(
+    config: RunConfig, pdata: PanelData, split: str, qpred, offsets, levels
+) -> np.ndarray:
+    """A split's quantiles ``[..., windows, horizon, targets, L]`` with each interval moved
+    out by ``offsets`` (:func:`panel_offsets`) times its series' scale, sorted along ``L``."""
+    from jaxseq import calibration
+
+    mean, scale = pdata.frame(split, config.target_indices)
+    z = (np.asarray(qpred, np.float64) - mean[:, None, :, None]) / scale[:, None, :, None]
+    moved = calibration.apply(z, offsets, levels)
+    return moved * scale[:, None, :, None] + mean[:, None, :, None]
 
 
 def truth_and_baseline(
@@ -232,7 +278,9 @@ def markdown(results: dict[str, PanelResult], *, title: str, note: str = "") -> 
             continue
         q = r.scores["quantiles"]
         lines += ["", f"{label}: quantiles at levels {', '.join(f'{t:g}' for t in q['levels'])}"]
-        for split in SCORED:
+        for split in (*SCORED, "test_calibrated"):
+            if split not in q["aggregate"]:
+                continue
             a = q["aggregate"][split]
             spans = ", ".join(
                 f"{100 * i['nominal']:g}% interval covers {100 * i['coverage']:.1f}% "
