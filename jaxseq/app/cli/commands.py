@@ -207,7 +207,8 @@ def cmd_evaluate(args) -> int:
         titles = {
             "calibrated": "calibrated on the validation windows",
             "rolling": "calibrated on the latest errors known at each origin",
-            "adaptive": "calibrated on the latest errors, the level adapted to the misses",
+            "adaptive": "calibrated on the latest errors, the level adapted to the misses "
+            "(as forecast)",
         }
         for key, title in titles.items():
             if key in block.get("quantiles", {}):
@@ -295,8 +296,8 @@ def cmd_forecast(args) -> int:
     print(f"wrote {args.steps} forecast step(s) of {', '.join(forecast.targets)} to {out}")
     if forecast.calibrated:
         print(
-            f"quantiles (_q columns) conformally calibrated on the latest {forecast.calibrated} "
-            "windows with known values"
+            "quantiles (_q columns): the seeds' average, conformally calibrated on the latest "
+            f"{forecast.calibrated} windows with known values, the level adapted to the misses"
         )
     if args.plot:
         from jaxseq.app import plots
