@@ -72,52 +72,31 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
+    def fit(the_panel, *, window, horizon, held_out, epochs, head=None):
+        return global_model.fit_panel(
+            the_panel,
+            model=args.model,
+            window=window,
+            horizon=horizon,
+            valid_size=held_out,
+            test_size=held_out,
+            seeds=args.seeds,
+            epochs=epochs,
+            head=head,
+        )
+
+    chapter_panel = panel.from_arrays(data.generate_time_series(10_000, 80, seed=42))
+    chapter_settings = dict(window=50, horizon=10, held_out=10, epochs=args.chapter_epochs)
+    macro_settings = dict(window=16, horizon=4, held_out=20, epochs=args.macro_epochs)
+
     print("chapter: 10,000 series", flush=True)
-    chapter = global_model.fit_panel(
-        panel.from_arrays(data.generate_time_series(10_000, 80, seed=42)),
-        model=args.model,
-        window=50,
-        horizon=10,
-        valid_size=10,
-        test_size=10,
-        seeds=args.seeds,
-        epochs=args.chapter_epochs,
-    )
+    chapter = fit(chapter_panel, **chapter_settings)
     print("macrodata: 12 series, global then one model per series", flush=True)
-    macro = global_model.fit_panel(
-        macro_panel(),
-        model=args.model,
-        window=16,
-        horizon=4,
-        valid_size=20,
-        test_size=20,
-        seeds=args.seeds,
-        epochs=args.macro_epochs,
-    )
+    macro = fit(macro_panel(), **macro_settings)
     local = global_model.fit_local(macro)
     print("both panels again with a quantile head: raw and calibrated intervals", flush=True)
-    chapter_q = global_model.fit_panel(
-        panel.from_arrays(data.generate_time_series(10_000, 80, seed=42)),
-        model=args.model,
-        window=50,
-        horizon=10,
-        valid_size=10,
-        test_size=10,
-        seeds=args.seeds,
-        epochs=args.chapter_epochs,
-        head=QUANTILES,
-    )
-    macro_q = global_model.fit_panel(
-        macro_panel(),
-        model=args.model,
-        window=16,
-        horizon=4,
-        valid_size=20,
-        test_size=20,
-        seeds=args.seeds,
-        epochs=args.macro_epochs,
-        head=QUANTILES,
-    )
+    chapter_q = fit(chapter_panel, **chapter_settings, head=QUANTILES)
+    macro_q = fit(macro_panel(), **macro_settings, head=QUANTILES)
 
     text = global_model.markdown(
         {"global model": chapter},

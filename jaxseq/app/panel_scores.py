@@ -99,8 +99,8 @@ def score_panel_quantiles(
         apply_panel_offsets(config, pdata, "test", quantiles["test"].mean(0), offsets, levels),
     )
     for part, (q, issued) in parts.items():
-        y = truth["valid" if part == "valid" else "test"]
         split = "valid" if part == "valid" else "test"
+        y = truth[split]
         pinball = []
         for i, key in enumerate(pdata.ids):
             rows = pdata.rows(split, i)
@@ -128,10 +128,9 @@ def panel_offsets(config: RunConfig, pdata: PanelData, qpred, truth, levels) -> 
     series share a calibration, as they share the model."""
     from jaxseq import calibration
 
-    mean, scale = pdata.frame("valid", config.target_indices)  # [windows, targets]
-    z = (np.asarray(qpred, np.float64) - mean[:, None, :, None]) / scale[:, None, :, None]
-    zy = (np.asarray(truth, np.float64) - mean[:, None, :]) / scale[:, None, :]
-    return calibration.offsets(z, zy, levels)
+    mean, scale = _series_scaling(config, pdata, "valid")
+    z = (np.asarray(qpred, np.float64) - mean[..., None]) / scale[..., None]
+    return calibration.offsets(z, (np.asarray(truth, np.float64) - mean) / scale, levels)
 
 
 def apply_panel_offsets(
@@ -141,10 +140,16 @@ def apply_panel_offsets(
     out by ``offsets`` (:func:`panel_offsets`) times its series' scale, sorted along ``L``."""
     from jaxseq import calibration
 
+    mean, scale = _series_scaling(config, pdata, split)
+    z = (np.asarray(qpred, np.float64) - mean[..., None]) / scale[..., None]
+    return calibration.apply(z, offsets, levels) * scale[..., None] + mean[..., None]
+
+
+def _series_scaling(config: RunConfig, pdata: PanelData, split: str):
+    """Each window's series mean and scale of the targets, ``[windows, 1, targets]`` (a
+    horizon axis to broadcast against values ``[windows, horizon, targets]``)."""
     mean, scale = pdata.frame(split, config.target_indices)
-    z = (np.asarray(qpred, np.float64) - mean[:, None, :, None]) / scale[:, None, :, None]
-    moved = calibration.apply(z, offsets, levels)
-    return moved * scale[:, None, :, None] + mean[:, None, :, None]
+    return mean[:, None, :], scale[:, None, :]
 
 
 def truth_and_baseline(
