@@ -1,12 +1,19 @@
-"""`jaxseq compare` on real series that ship inside statsmodels (no network).
+"""`jaxseq compare` with its defaults on real series that ship inside installed packages.
 
-Each series is written as a dated CSV (``experiments/results/real_series/data/NAME.csv``) and
-compared with ``jaxseq compare``'s defaults (3 seeds, 30 epochs, window normalisation, every
-applicable zoo model, the baselines, statsforecast's classical models when installed). The
-summary (``summary.md``, ``summary.json``) sets each series' models against seasonal naive and
-the best classical baseline on the test part.
+Every series of a set (``experiments/benchmark_series.py``: ``benchmark``, the default, or
+``holdout`` or ``statsmodels``) is written as a dated CSV (``OUT/data/NAME.csv``) and compared
+with ``jaxseq compare``'s defaults and the series' own window, horizon and parts. The summary
+(``OUT/summary.md``, ``OUT/summary.json``) sets the forecast ``compare`` picks, and its
+ensemble, against seasonal naive and the best classical model on the test part (test MAE and
+MASE of the forecast issued, the seeds' average), with the geometric means of the ratios over
+the series, and reports how long the networks trained: each model's median replica's kept and
+last optimizer step, and ``linear_multi`` (Adam) against ``linear_least_squares`` on
+validation.
 
-Run: ``make real-series`` (or ``python experiments/real_series.py [--series co2,nile]``).
+Run: ``make real-series`` (or ``python experiments/real_series.py [--set holdout]
+[--series co2,lynx]``). The best classical model is the one with the lowest *test* MAE among
+statsforecast's AutoETS, AutoARIMA and AutoTheta: the bar a user who picked the right one of
+them in hindsight would set.
 """
 
 from __future__ import annotations
@@ -18,86 +25,33 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+import benchmark_series  # noqa: E402  (the settings file beside this script)
 
 CLASSICAL = ("auto_ets", "auto_arima", "auto_theta")
-
-
-def _co2() -> pd.DataFrame:
-    import statsmodels.api as sm
-
-    frame = sm.datasets.co2.load_pandas().data
-    return pd.DataFrame({"date": frame.index.strftime("%Y-%m-%d"), "co2": frame["co2"].values})
-
-
-def _elnino() -> pd.DataFrame:
-    import statsmodels.api as sm
-
-    wide = sm.datasets.elnino.load_pandas().data
-    long = wide.melt(id_vars="YEAR", var_name="month", value_name="temperature")
-    months = {m: i for i, m in enumerate(wide.columns[1:], 1)}
-    long["date"] = [
-        f"{int(y)}-{months[m]:02d}-01" for y, m in zip(long.YEAR, long.month, strict=True)
-    ]
-    return long.sort_values("date")[["date", "temperature"]]
-
-
-def _sunspots() -> pd.DataFrame:
-    import statsmodels.api as sm
-
-    frame = sm.datasets.sunspots.load_pandas().data
-    return pd.DataFrame(
-        {"date": [f"{int(y)}" for y in frame.YEAR], "sunspots": frame.SUNACTIVITY.values}
-    )
-
-
-def _nile() -> pd.DataFrame:
-    import statsmodels.api as sm
-
-    frame = sm.datasets.nile.load_pandas().data
-    return pd.DataFrame({"date": [f"{int(y)}" for y in frame.year], "volume": frame.volume})
-
-
-def _gdp() -> pd.DataFrame:
-    import statsmodels.api as sm
-
-    frame = sm.datasets.macrodata.load_pandas().data
-    dates = [
-        f"{int(y)}-{3 * int(q) - 2:02d}-01" for y, q in zip(frame.year, frame.quarter, strict=True)
-    ]
-    return pd.DataFrame({"date": dates, "realgdp": frame.realgdp.values})
-
-
-#: name -> (loader, column, window, horizon, test size, description)
-SERIES = {
-    "co2": (_co2, "co2", 104, 13, 0.1, "weekly CO2 at Mauna Loa, ppm (59 gaps interpolated)"),
-    "elnino": (_elnino, "temperature", 36, 12, 0.1, "monthly sea surface temperature, El Nino"),
-    "sunspots": (_sunspots, "sunspots", 30, 5, 0.1, "yearly sunspot activity"),
-    "nile": (_nile, "volume", 20, 3, 10, "yearly Nile flow at Aswan"),
-    "gdp": (_gdp, "realgdp", 16, 4, 0.1, "quarterly US real GDP"),
+DEFAULT_OUT = {
+    "benchmark": "experiments/results/benchmark",
+    "holdout": "experiments/results/benchmark_holdout",
+    "statsmodels": "experiments/results/real_series",
 }
 
 
-def write_csv(name: str, folder: Path) -> Path:
+def write_csv(name: str, spec, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
-    SERIES[name][0]().to_csv(path, index=False)
+    spec.load().to_csv(path, index=False)
     return path
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--series", default=",".join(SERIES))
-    parser.add_argument(
-        "--out",
-        default=None,
-        help="default experiments/results/real_series"
-        " (with --quantiles: experiments/results/real_series_quantiles)",
-    )
+    parser.add_argument("--set", default="benchmark", choices=sorted(benchmark_series.SETS))
+    parser.add_argument("--series", help="comma-separated names of the set (default all)")
+    parser.add_argument("--out", help="results folder (default by set)")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--models", default="all")
-    parser.add_argument("--normalize", default="window")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
     parser.add_argument(
         "--quantiles",
         default=None,
@@ -105,67 +59,224 @@ def main(argv=None) -> int:
         "0.05,0.1,0.25,0.5,0.75,0.9,0.95) and report coverage and pinball loss",
     )
     args = parser.parse_args(argv)
-    if args.out is None:
-        args.out = "experiments/results/real_series" + ("_quantiles" if args.quantiles else "")
+    specs = benchmark_series.SETS[args.set]
+    names = args.series.split(",") if args.series else list(specs)
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        parser.error(f"unknown series {unknown}; the {args.set} set has {', '.join(specs)}")
+    out = Path(args.out or DEFAULT_OUT[args.set] + ("_quantiles" if args.quantiles else ""))
     from jaxseq.app import compare
     from jaxseq.app.progress import Reporter
 
-    out = Path(args.out)
     summary = {}
-    for name in args.series.split(","):
-        _, column, window, horizon, test_size, description = SERIES[name]
-        path = write_csv(name, out / "data")
-        names = compare.applicable(horizon) if args.models == "all" else args.models.split(",")
+    for name in names:
+        spec = specs[name]
+        path = write_csv(name, spec, out / "data")
+        models = (
+            compare.applicable(spec.horizon) if args.models == "all" else args.models.split(",")
+        )
         t = time.perf_counter()
-        with Reporter(names, args.epochs) as reporter:
+        with Reporter(models, None, quiet=args.quiet) as rep:
             result = compare.compare(
                 str(path),
-                column=column,
+                column=spec.column,
                 time_column="date",
-                fill="interpolate",
-                horizon=horizon,
-                window=window,
-                test_size=test_size,
+                fill=spec.fill,
+                horizon=spec.horizon,
+                window=spec.window,
+                valid_size=spec.valid_size,
+                test_size=spec.test_size,
                 seeds=args.seeds,
-                epochs=args.epochs,
                 models=args.models,
-                normalize=args.normalize,
                 head=args.quantiles,
                 out=out / name,
-                progress=reporter,
+                progress=rep,
             )
-        summary[name] = _summarise(result, description, time.perf_counter() - t)
+        summary[name] = summarise(result, spec, time.perf_counter() - t)
         print(compare.markdown(result), file=sys.stderr)
-    table = markdown(summary, args) + (quantile_markdown(summary) if args.quantiles else "")
-    if set(args.series.split(",")) == set(SERIES):  # the summary covers every series
+    table = markdown(summary, args)
+    if args.quantiles:
+        table += quantile_markdown(summary)
+    if set(names) == set(specs):  # the summary covers every series of the set
         (out / "summary.md").write_text(table)
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(table)
     return 0
 
 
-def _summarise(result: dict, description: str, seconds: float) -> dict:
+# --------------------------------------------------------------------------- summary
+
+
+def summarise(result: dict, spec, seconds: float) -> dict:
+    """One series' line of the summary (module docstring)."""
     rows = {r["model"]: r for r in result["rows"]}
-    snaive = rows["seasonal_naive"]["test"]["mase"]["mean"]
-    classical = {k: rows[k]["test"]["mase"]["mean"] for k in CLASSICAL if k in rows}
-    best = result["settings"]["best"]
-    recurrent = {
-        r["model"]: r["test"]["mase"]["mean"]
-        for r in result["rows"]
-        if r["kind"] != "baseline" and _recurrent(r["model"])
-    }
-    return {
-        "description": description,
-        "settings": {k: result["settings"][k] for k in ("length", "window", "horizon", "season")},
-        "test_windows": result["settings"]["test"]["windows"],
-        "seasonal_naive": snaive,
-        "best_classical": min(classical.items(), key=lambda kv: kv[1]) if classical else None,
-        "picked": best,
-        "picked_test_mase": rows[best]["test"]["mase"]["mean"],
-        "worst_recurrent": max(recurrent.items(), key=lambda kv: kv[1]) if recurrent else None,
+    s = result["settings"]
+
+    def scores(name):
+        issued = rows[name]["test"]["issued"]
+        return {"mae": issued["mae"], "mase": issued["mase"]}
+
+    classical = {k: scores(k) for k in CLASSICAL if k in rows}
+    best_classical = min(classical, key=lambda k: classical[k]["mae"]) if classical else None
+    out = {
+        "description": spec.description,
+        "source": spec.source,
+        "settings": {k: s[k] for k in ("length", "window", "horizon", "season", "frequency")},
+        "test_windows": s["test"]["windows"],
+        "valid_windows": s["valid"]["windows"],
+        "seasonal_naive": scores("seasonal_naive"),
+        "best_classical": {"name": best_classical, **classical[best_classical]}
+        if best_classical
+        else None,
+        "classical": classical,
+        "pick": {"name": s["best"], "kind": s["best_kind"], **scores(s["best"])},
+        "ensemble": {**scores("ensemble"), "members": rows["ensemble"]["members"]}
+        if "ensemble" in rows
+        else None,
+        "best_network_valid": _best_network(result),
+        "training": _training(result),
         "seconds": round(seconds, 1),
-        **({"quantiles": _quantile_summary(rows, best)} if rows[best].get("quantiles") else {}),
+        "skipped": s["skipped"],
     }
+    if rows[s["best"]].get("quantiles"):
+        out["quantiles"] = _quantile_summary(rows, s["best"])
+    return out
+
+
+def _best_network(result: dict) -> dict | None:
+    """The network ranked first on validation, with its test scores."""
+    nets = [r for r in result["rows"] if r["kind"] == "zoo"]
+    if not nets:
+        return None
+    r = nets[0]
+    return {
+        "name": r["model"],
+        "mae": r["test"]["issued"]["mae"],
+        "mase": r["test"]["issued"]["mase"],
+    }
+
+
+def _training(result: dict) -> dict:
+    """Per network: its median replica's kept and last optimizer step against the budget,
+    and the validation MAE of linear_multi (Adam) over linear_least_squares'."""
+    s = result["settings"]
+    rows = {r["model"]: r for r in result["rows"]}
+    models = {}
+    for name, r in rows.items():
+        t = r.get("training")
+        if not t or "stop_step" not in t:
+            continue
+        models[name] = {
+            "best_step": float(np.median(t["best_step"])),
+            "stop_step": float(np.median(t["stop_step"])),
+            # the median replica trained to the end of the budget: its patience never ran out
+            "at_budget": bool(np.median([not early for early in t["stopped_early"]]) >= 0.5),
+        }
+    linear = None
+    if "linear_multi" in rows and "linear_least_squares" in rows:
+        linear = (
+            rows["linear_multi"]["valid"]["issued"]["mae"]
+            / rows["linear_least_squares"]["valid"]["issued"]["mae"]
+        )
+    return {
+        "max_steps": s.get("max_steps"),
+        "patience": s.get("patience"),
+        "models": models,
+        "linear_vs_least_squares_valid": linear,
+    }
+
+
+def geometric_mean(values) -> float:
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def markdown(summary: dict, args) -> str:
+    lines = [
+        f"# `jaxseq compare` on real series: the {args.set} set",
+        "",
+        f"`compare`'s defaults ({args.seeds} seeds; every applicable zoo model, the baselines "
+        "and statsforecast's classical models, and their ensemble, ranked together on "
+        "validation). Test MAE and MASE of the forecast issued (the seeds' average). *Best "
+        "classical*: the lowest test MAE of AutoETS, AutoARIMA and AutoTheta (chosen in "
+        "hindsight). Ratios below 1: the pick is better.",
+        "",
+        "| series | length, window, horizon, season | test origins | seasonal naive MAE | best "
+        "classical MAE | pick | pick MAE (MASE) | pick / s.naive | pick / classical | ensemble "
+        "MAE | ensemble / classical | minutes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    ratios = {"snaive": [], "classical": [], "ensemble": []}
+    wins = 0
+    for name, s in summary.items():
+        st, cl, pick, ens = s["settings"], s["best_classical"], s["pick"], s["ensemble"]
+        vs_sn = pick["mae"] / s["seasonal_naive"]["mae"]
+        ratios["snaive"].append(vs_sn)
+        vs_cl = ens_cl = "-"
+        if cl:
+            ratios["classical"].append(pick["mae"] / cl["mae"])
+            wins += pick["mae"] <= cl["mae"]
+            vs_cl = f"{pick['mae'] / cl['mae']:.2f}"
+            if ens:
+                ratios["ensemble"].append(ens["mae"] / cl["mae"])
+                ens_cl = f"{ens['mae'] / cl['mae']:.2f}"
+        lines.append(
+            f"| {name} | {st['length']}, {st['window']}, {st['horizon']}, {st['season']} | "
+            f"{s['test_windows']} | {s['seasonal_naive']['mae']:.4g} | "
+            + (f"{cl['mae']:.4g} ({cl['name']}) | " if cl else "- | ")
+            + f"{pick['name']} ({pick['kind']}) | {pick['mae']:.4g} ({pick['mase']:.3f}) | "
+            f"{vs_sn:.2f} | {vs_cl} | "
+            + (f"{ens['mae']:.4g} | {ens_cl} | " if ens else "- | - | ")
+            + f"{s['seconds'] / 60:.1f} |"
+        )
+    n = len(summary)
+    lines += [
+        "",
+        f"Geometric mean over {n} series: pick / seasonal naive "
+        f"{geometric_mean(ratios['snaive']):.3f}"
+        + (
+            f", pick / best classical {geometric_mean(ratios['classical']):.3f} (the pick matches "
+            f"or beats it on {wins} of {len(ratios['classical'])})"
+            if ratios["classical"]
+            else ""
+        )
+        + (
+            f", ensemble / best classical {geometric_mean(ratios['ensemble']):.3f}"
+            if ratios["ensemble"]
+            else ""
+        )
+        + f". Pick worse than seasonal naive on {sum(r > 1 for r in ratios['snaive'])}. "
+        f"Total {sum(s['seconds'] for s in summary.values()) / 60:.1f} minutes.",
+        "",
+        *training_markdown(summary),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def training_markdown(summary: dict) -> list[str]:
+    """How long the networks trained: per series, the models whose median replica ran to the
+    end of the budget, and linear_multi's validation MAE over least squares'."""
+    lines = [
+        "## Training to convergence",
+        "",
+        "Per series: the models whose median replica was still improving when the budget ran "
+        "out (its last epoch reached max_steps), the median kept (best) step over models, and "
+        "`linear_multi` (Adam) validation MAE / `linear_least_squares` validation MAE.",
+        "",
+        "| series | budget (steps), patience | models at the budget | median kept step | "
+        "linear_multi / least squares (valid MAE) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, s in summary.items():
+        t = s["training"]
+        at = [m for m, v in t["models"].items() if v["at_budget"]]
+        kept = [v["best_step"] for v in t["models"].values()]
+        linear = t["linear_vs_least_squares_valid"]
+        lines.append(
+            f"| {name} | {t['max_steps']}, {t['patience']} | {', '.join(at) or 'none'} | "
+            f"{np.median(kept) if kept else float('nan'):.0f} | "
+            + (f"{linear:.3f} |" if linear is not None else "- |")
+        )
+    return lines
 
 
 def _quantile_summary(rows: dict, best: str) -> dict:
@@ -191,45 +302,10 @@ def _quantile_summary(rows: dict, best: str) -> dict:
     }
 
 
-def _recurrent(name: str) -> bool:
-    from jaxseq import models
-
-    return models.get(name).mode in ("seq2vec", "seq2seq", "vec2seq", "encoder_decoder")
-
-
-def markdown(summary: dict, args) -> str:
-    lines = [
-        "# `jaxseq compare` on real series (statsmodels' data sets)",
-        "",
-        f"Test MASE (mean over {args.seeds} seeds; {args.epochs} epochs; normalize="
-        f"{args.normalize}). *Picked*: the model ranked first on validation. Ratios below 1: "
-        "better than the reference.",
-        "",
-        "| series | length, window, horizon, season | test origins | seasonal naive | best "
-        "classical | picked model | picked / s.naive | picked / classical | worst recurrent "
-        "/ s.naive | minutes |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, s in summary.items():
-        st = s["settings"]
-        cl = s["best_classical"]
-        worst = s["worst_recurrent"]
-        cl_cell = f"{cl[1]:.3f} ({cl[0]})" if cl else "-"
-        vs_cl = f"{s['picked_test_mase'] / cl[1]:.2f}" if cl else "-"
-        worst_cell = f"{worst[1] / s['seasonal_naive']:.2f} ({worst[0]})" if worst else "-"
-        lines.append(
-            f"| {name} | {st['length']}, {st['window']}, {st['horizon']}, {st['season']} | "
-            f"{s['test_windows']} | {s['seasonal_naive']:.3f} | {cl_cell} | {s['picked']} "
-            f"({s['picked_test_mase']:.3f}) | {s['picked_test_mase'] / s['seasonal_naive']:.2f} | "
-            f"{vs_cl} | {worst_cell} | {s['seconds'] / 60:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def quantile_markdown(summary: dict) -> str:
     lines = [
         "",
-        "## Intervals: the picked model (ranked by validation scaled pinball) against seasonal "
+        "## Intervals: the pick (ranked by validation scaled pinball) against seasonal "
         "naive with its empirical error quantiles",
         "",
         "Test part, the forecast issued (the seeds' average, calibrated as a whole). *Static*: "
@@ -237,10 +313,10 @@ def quantile_markdown(summary: dict) -> str:
         "test window's intervals conformalized on the latest errors known at its origin, as "
         "many windows as the validation part has; *adaptive*: rolling, the level moved by the "
         "misses seen so far (step 0.05; `jaxseq.calibration.rolling`). "
-        "The target is 80% coverage between 70% and 90%. *Ratio*: the picked model's scaled "
+        "The target is 80% coverage between 70% and 90%. *Ratio*: the pick's scaled "
         "pinball over seasonal naive's, adaptive and raw.",
         "",
-        "| series | picked | 80% coverage raw | static | rolling | adaptive | seasonal naive "
+        "| series | pick | 80% coverage raw | static | rolling | adaptive | seasonal naive "
         "adaptive | scaled pinball, adaptive | seasonal naive's | ratio | ratio raw |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -251,7 +327,7 @@ def quantile_markdown(summary: dict) -> str:
         p, b = q["picked"], q["seasonal_naive"]
         pa, ba = p["test_adaptive"], b["test_adaptive"]
         lines.append(
-            f"| {name} | {s['picked']} | {100 * p['test']['coverage_80']:.1f}% | "
+            f"| {name} | {s['pick']['name']} | {100 * p['test']['coverage_80']:.1f}% | "
             f"{100 * p['test_calibrated']['coverage_80']:.1f}% | "
             f"{100 * p['test_rolling']['coverage_80']:.1f}% | "
             f"{100 * pa['coverage_80']:.1f}% | {100 * ba['coverage_80']:.1f}% | "

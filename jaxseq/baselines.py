@@ -45,7 +45,7 @@ import warnings
 
 import numpy as np
 
-from jaxseq import data, evaluate
+from jaxseq import arima_origins, data, evaluate
 from jaxseq.errors import InputError, check_positive_int
 
 #: The simple baselines :func:`all_baselines` always runs.
@@ -232,12 +232,25 @@ def _make(name: str, season: int):
     return AutoTheta(season_length=season)
 
 
-def _fit_forward(name: str, season: int, y: np.ndarray, origins, horizon, fit_end) -> np.ndarray:
-    """One model on one target: fit on ``y[:fit_end]``, ``forward`` from each origin."""
+def fit_forward(name: str, season: int, y: np.ndarray, origins, horizon, fit_end) -> np.ndarray:
+    """One model on one target: fit on ``y[:fit_end]``, ``forward`` from each origin.
+
+    AutoARIMA's forecasts come from one Kalman-filter pass over ``y``
+    (:func:`jaxseq.arima_origins.arima_forecasts`, equal to ``forward`` from each origin up to
+    rounding) instead of one pass over the history per origin; a fit it does not reproduce
+    falls back to ``forward``.
+    """
     model = _make(name, season)
     model.fit(y[:fit_end])
-    rows = [model.forward(y=y[:o], h=horizon)["mean"] for o in origins]
-    out = np.asarray(rows, np.float64)
+    out = None
+    if name == "auto_arima":
+        try:
+            out = arima_origins.arima_forecasts(model, y, origins, horizon)
+        except NotImplementedError:
+            pass
+    if out is None:
+        rows = [model.forward(y=y[:o], h=horizon)["mean"] for o in origins]
+        out = np.asarray(rows, np.float64)
     if out.shape != (len(origins), horizon):
         raise ValueError(f"forecasts came back with shape {out.shape}")
     if not np.isfinite(out).all():
@@ -288,7 +301,7 @@ def classical(
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.filterwarnings("ignore", module=r"statsforecast(\.|$)")
                 columns = [
-                    _fit_forward(name, season, series[:, j], origins, horizon, fit_end)
+                    fit_forward(name, season, series[:, j], origins, horizon, fit_end)
                     for j in range(series.shape[1])
                 ]
             forecasts[name] = np.stack(columns, axis=-1)
@@ -328,19 +341,13 @@ def all_baselines(
     window = check_positive_int("window", window)
     series, origins, horizon = _prepare(series, origins, horizon, who="the baselines")
     _check_fit_end(fit_end, series, origins, need=1)
-    runs = {
-        "naive": lambda: naive(series, origins, horizon),
-        "seasonal_naive": lambda: seasonal_naive(series, origins, horizon, season=season),
-        "drift": lambda: drift(series, origins, horizon),
-        "linear_least_squares": lambda: linear_least_squares(
-            series, origins, horizon, window=window, fit_end=fit_end
-        ),
-    }
     forecasts: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
-    for name, run in runs.items():
+    for name in BASELINES:
         try:
-            forecasts[name] = run()
+            forecasts[name] = forecast(
+                name, series, origins, horizon, season=season, window=window, fit_end=fit_end
+            )
         except InputError as error:
             skipped[name] = str(error)
     if classical_models is not None:
@@ -354,6 +361,36 @@ def all_baselines(
         else:
             skipped.update({n: f"statsforecast is not installed: {INSTALL_HINT}" for n in names})
     return forecasts, skipped
+
+
+def forecast(
+    name: str, series, origins, horizon: int, *, season: int, window: int, fit_end: int
+) -> np.ndarray:
+    """One baseline by name (:data:`BASELINES` or :data:`CLASSICAL`) from every origin:
+    ``[n, horizon, targets]`` float64. The fitted ones (least squares, classical) are fitted
+    on ``series[:fit_end]``; to forecast from the end of a series with everything known, give
+    ``fit_end = origin = len(series)``.
+
+    Raises:
+        InputError: an unknown name, bad arguments, or a baseline that cannot run here (a
+            classical model's own failure is reported with its first line).
+    """
+    if name == "naive":
+        return naive(series, origins, horizon)
+    if name == "seasonal_naive":
+        return seasonal_naive(series, origins, horizon, season=season)
+    if name == "drift":
+        return drift(series, origins, horizon)
+    if name == "linear_least_squares":
+        return linear_least_squares(series, origins, horizon, window=window, fit_end=fit_end)
+    if name in CLASSICAL:
+        out, skipped = classical(
+            series, origins, horizon, season=season, fit_end=fit_end, models=(name,)
+        )
+        if name in skipped:
+            raise InputError(f"{name} could not forecast this series ({skipped[name]})")
+        return out[name]
+    raise InputError(f"unknown baseline {name!r}; known: {', '.join(BASELINES + CLASSICAL)}")
 
 
 # --------------------------------------------------------------------------- quantiles

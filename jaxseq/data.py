@@ -261,6 +261,7 @@ def windows_at(
     task: str,
     cols: Sequence[int],
     future: Sequence[int] = (),
+    base: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The windows of ``data`` ``[time, features]`` at forecast ``origins``: the single place
     that cuts inputs and targets.
@@ -282,6 +283,12 @@ def windows_at(
     every step beside that step's targets), and nothing past ``o + horizon - 1`` is read:
     the origins that have targets (``o + horizon <= len(data)``) have their lead features too.
 
+    ``base`` ``[time + 1, horizon, b]`` holds a base model's forecasts from every origin
+    (:mod:`jaxseq.hybrid`: ``base[o, k]`` forecasts step ``o + k`` from ``data[:o]``); each
+    is one more known-future column after ``future``'s, read at the origin after the step::
+
+        X[n, t, features + k * (len(future) + b) + len(future) + c] = base[i + 1, k, c]
+
     Args:
         data: ``[time, features]``.
         origins: ``[n]`` integer origins with ``window <= o <= time - horizon``.
@@ -289,10 +296,11 @@ def windows_at(
         task: the target layout (module docstring).
         cols: the target columns.
         future: the known-future columns (default none: ``X`` is ``data``'s rows only).
+        base: a base model's forecasts (default none).
 
     Returns:
-        ``X`` ``[n, window, features + horizon * len(future)]`` and ``Y`` in the task's layout,
-        float32.
+        ``X`` ``[n, window, features + horizon * (len(future) + b)]`` and ``Y`` in the task's
+        layout, float32.
     """
     origins = np.asarray(origins, np.int64)
     index = (origins - window)[:, None] + np.arange(window + horizon)[None, :]
@@ -304,9 +312,19 @@ def windows_at(
     else:
         Y = targets[:, window:].reshape(len(origins), horizon * len(cols))
     future = _check_future(future, data.shape[1])
+    parts = []
     if future:
         lead = index[:, :window, None] + 1 + np.arange(horizon)[None, None, :]  # [n, window, h]
-        leads = data[lead][..., future]  # [n, window, horizon, len(future)]
+        parts.append(data[lead][..., future])  # [n, window, horizon, len(future)]
+    if base is not None:
+        if base.shape[:2] != (len(data) + 1, horizon):
+            raise InputError(
+                f"base must be [time + 1, horizon, b] = [{len(data) + 1}, {horizon}, b], "
+                f"got shape {base.shape}"
+            )
+        parts.append(base[index[:, :window] + 1])  # [n, window, horizon, b]
+    if parts:
+        leads = np.concatenate(parts, axis=-1)
         X = np.concatenate([X, leads.reshape(len(origins), window, -1)], axis=-1)
     return X.astype(np.float32), Y.astype(np.float32)
 
@@ -486,15 +504,24 @@ def windows_for(
     task: str,
     cols: Sequence[int],
     future: Sequence[int] = (),
+    base: np.ndarray | None = None,
 ) -> Dataset:
     """The three splits of a checked ``[time, features]`` array laid out by ``protocol``, with
-    the lead features of the known-future columns ``future`` (:func:`windows_at`): ``X`` is
-    ``[n, window, features + horizon * len(future)]``. Every origin of :meth:`Protocol.origins`
-    has its horizon inside the series, so its lead features (up to ``o + horizon - 1``) too."""
+    the lead features of the known-future columns ``future`` and of a ``base`` model's
+    forecasts (:func:`windows_at`): ``X`` is ``[n, window, features + horizon * (len(future) +
+    b)]``. Every origin of :meth:`Protocol.origins` has its horizon inside the series, so its
+    lead features (up to ``o + horizon - 1``) too."""
     splits = {
         name: Split(
             *windows_at(
-                data, protocol.origins(name), protocol.window, protocol.horizon, task, cols, future
+                data,
+                protocol.origins(name),
+                protocol.window,
+                protocol.horizon,
+                task,
+                cols,
+                future,
+                base,
             )
         )
         for name in ("train", "valid", "test")

@@ -190,8 +190,9 @@ def score_seeds(pred, truth, scale) -> dict:
 
     Returns:
         For each of ``mae``, ``rmse``, ``mase``, ``smape``: ``{"mean", "min", "max", "std"}``
-        over seeds (:func:`jaxseq.evaluate.summarize`, population std); and ``"per_step"``:
-        each metric's ``[horizon]`` list averaged over seeds.
+        over seeds (:func:`jaxseq.evaluate.summarize`, population std); ``"per_step"``:
+        each metric's ``[horizon]`` list averaged over seeds; and ``"issued"``: each metric of
+        the forecast issued, the seeds' average (for one seed, that seed).
     """
     p = np.asarray(pred, np.float64)
     if p.ndim == 3:
@@ -204,6 +205,8 @@ def score_seeds(pred, truth, scale) -> dict:
     out["per_step"] = {
         m: np.mean([sc["per_step"][m] for sc in scores], axis=0).tolist() for m in METRICS
     }
+    issued = _score(p.mean(axis=0), y, s)
+    out["issued"] = {m: issued[m] for m in METRICS}
     return out
 
 

@@ -114,6 +114,9 @@ class Model:
         head: a probabilistic output head (:mod:`jaxseq.distributions`: quantiles, Normal,
             Student-t) or ``None`` (point forecasts trained with MSE). With a head,
             :meth:`apply` gives the median and :meth:`distribution`/:meth:`quantiles` the rest.
+        base: a hybrid's base forecasts per horizon step and target (0: none), the last of
+            each step's lead features (:func:`jaxseq.data.windows_at`): the outputs are added
+            to them, so the network forecasts the base model's residual (:mod:`jaxseq.hybrid`).
     """
 
     name: str
@@ -131,6 +134,7 @@ class Model:
     normalization: norm.Normalization | None = None
     target_columns: tuple[int, ...] = (0,)
     head: dist.Head | None = None
+    base: int = 0
 
     @property
     def metric(self) -> str:
@@ -166,7 +170,7 @@ class Model:
         ``key`` seeds dropout. ``lengths`` ``[batch]`` gives each sequence's valid steps (right
         padding) for models that support it (:attr:`supports_lengths`).
         """
-        if self.normalization is None and self.head is None:
+        if self.normalization is None and self.head is None and not self.base:
             return self._apply_module(variables, x, train=train, key=key, lengths=lengths)
         out, updates, frame = self.apply_in_frame(
             variables, x, train=train, key=key, lengths=lengths
@@ -247,7 +251,7 @@ class Model:
         if self.normalization is None:
             out = self._apply_module(variables, x, train=train, key=key, lengths=lengths)
             out, updates = out if train else (out, {})
-            return out, updates, None
+            return out + self._base(x, variables, None), updates, None
         self.check_inputs(x)
         frame = self.normalization.frame(x)
         xn = self.normalization.inputs(x, frame, _affine(variables))
@@ -255,7 +259,19 @@ class Model:
         inner["params"] = {k: v for k, v in variables["params"].items() if k != norm.AFFINE}
         out = self._apply_module(inner, xn, train=train, key=key, lengths=lengths)
         out, updates = out if train else (out, {})
-        return out, updates, frame
+        return out + self._base(x, variables, frame), updates, frame
+
+    def _base(self, x: Array, variables: Variables, frame) -> Array | float:
+        """A hybrid's base forecasts in the outputs' layout and frame (0 without a base): the
+        last ``base`` lead features of each horizon step, ``[batch, horizon * targets]`` from
+        the last input step, or per output step for seq2seq."""
+        if not self.base:
+            return 0.0
+        leads = x[..., self.dims.features - self.dims.horizon * self.dims.future :]
+        leads = leads.reshape(*x.shape[:-1], self.dims.horizon, self.dims.future)
+        base = leads[..., -self.base :].reshape(*x.shape[:-1], self.dims.horizon * self.base)
+        base = self.targets(base) if self.task == "seq2seq" else base[:, -1]
+        return self.frame_targets(base, variables, frame)
 
     def frame_targets(self, Y: Array, variables: Variables, frame) -> Array:
         """Targets (already :meth:`targets`-aligned) in the frame of :meth:`apply_in_frame`."""
@@ -337,6 +353,7 @@ def get(
     normalize: str | norm.Normalization | None = None,
     head: str | Sequence[float] | dist.Head | None = None,
     future: int = 0,
+    base: bool = False,
 ) -> Model:
     """Build a zoo model by name.
 
@@ -354,6 +371,9 @@ def get(
         future: known-future covariates per horizon step at the end of each input step (the
             last ``future * horizon`` features; :func:`jaxseq.data.windows_at`). The
             encoder-decoder feeds them to its decoder, step by step.
+        base: a hybrid (:mod:`jaxseq.hybrid`): the last ``targets`` of the ``future`` lead
+            features of each step are a base model's forecasts, and the outputs are added to
+            them (point forecasts only).
     """
     entry = zoo_entry(name)
     window = check_positive_int("window", window)
@@ -374,6 +394,12 @@ def get(
     horizon = 1 if entry.task == "one_step" else check_positive_int("horizon", horizon)
     head = dist.get(head)
     future = check_future(future, features, horizon)
+    if base and (head is not None or future < targets or entry.task == "one_step"):
+        raise InputError(
+            "a hybrid (base) model forecasts points over a horizon and reads its base forecasts "
+            "among the future lead features: use no probabilistic head, a multi-step or seq2seq "
+            "model, and future >= targets"
+        )
     dims = Dims(window, features, horizon, targets, future)
     steps = entry.target_steps(dims) if entry.target_steps else None
     built = dims._replace(n_targets=targets * (head.size if head else 1))
@@ -393,6 +419,7 @@ def get(
         normalization=normalization,
         target_columns=columns,
         head=head,
+        base=targets if base else 0,
     )
 
 

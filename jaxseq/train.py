@@ -13,7 +13,9 @@ The pieces compose from the inside out:
   one ``lax.scan``, then the validation loss. Pure; compiled once.
 - :class:`Trainer`: ``vmap`` of the epoch over K replicas, each with its own initialisation,
   shuffling and hyperparameters, jit-compiled with donated buffers; a Python loop over epochs
-  only, for progress and learning curves.
+  only, for progress and learning curves. With a ``monitor`` each replica keeps its best
+  epoch and stops on its own (:mod:`jaxseq.stopping`), inside the same compiled epoch; a
+  :class:`~jaxseq.stopping.Budget` gives the training length in optimizer steps.
 """
 
 from __future__ import annotations
@@ -30,30 +32,36 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxseq import stopping
 from jaxseq.data import Dataset, Split
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.models import Model, mse
+from jaxseq.stopping import Budget, Tracker
 
 Array = jax.Array
-Schedule = Callable[[Array], Array]
+RateSchedule = Callable[[Array], Array]
 
 KERAS_ADAM_EPSILON = 1e-7
 
 
 def make_optimizer(
-    learning_rate: float | Schedule = 1e-3,
+    learning_rate: float | RateSchedule = 1e-3,
     *,
     clip_norm: float | None = None,
     eps: float = KERAS_ADAM_EPSILON,
     b1: float = 0.9,
     b2: float = 0.999,
     flatten: bool = True,
+    schedule: stopping.Schedule | None = None,
 ) -> optax.GradientTransformation:
     """Adam (Keras' epsilon 1e-7 by default) after optional clipping by global norm.
 
     Args:
         learning_rate: a float or an optax schedule (``step -> rate``).
         clip_norm: clip the gradient's global norm to this value; ``None`` turns clipping off.
+        schedule: a multiplier of the rate by step count (:class:`jaxseq.stopping.Schedule`),
+            applied after Adam (``optax.scale_by_schedule``), so each replica's own rate stays
+            in the state; ``None``: none.
         flatten: run the update on all parameters as one flat vector (``optax.flatten``): the
             same arithmetic (Adam is elementwise), but a few fused passes in all instead of a
             few per parameter array, each a separate kernel launch. For the chapter's small
@@ -70,6 +78,8 @@ def make_optimizer(
 
     def chain(learning_rate, clip_norm):
         update = optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
+        if schedule is not None and schedule.kind == "cosine":
+            update = optax.chain(update, optax.scale_by_schedule(schedule))
         if clip_norm is not None:
             update = optax.chain(optax.clip_by_global_norm(clip_norm), update)
         return optax.flatten(update) if flatten else update
@@ -93,6 +103,14 @@ class TrainState(NamedTuple):
 
     variables: dict
     opt_state: Any
+
+
+class TrackedState(NamedTuple):
+    """What an epoch carries when each replica keeps its best epoch and may stop early: the
+    :class:`TrainState` and its :class:`jaxseq.stopping.Tracker`."""
+
+    state: TrainState
+    tracker: Tracker
 
 
 def init_state(model: Model, optimizer: optax.GradientTransformation, key: Array) -> TrainState:
@@ -292,11 +310,22 @@ class TrainingDiverged(RuntimeError):
 
 @dataclasses.dataclass
 class History:
-    """Learning curves: one array ``[epochs, replicas]`` per metric, plus wall times."""
+    """Learning curves: one array ``[epochs, replicas]`` per metric (NaN for a replica after it
+    stopped), plus wall times; with a monitor, each replica's best and last epoch (1-based)."""
 
     metrics: dict[str, list[np.ndarray]] = dataclasses.field(default_factory=dict)
     epoch_seconds: list[float] = dataclasses.field(default_factory=list)
     compile_seconds: float = 0.0
+    steps_per_epoch: int = 0
+    #: per replica: the epoch whose variables it kept (1-based)
+    best_epoch: list[int] | None = None
+    #: per replica: the last epoch it trained (1-based; the budget's last epoch if it never
+    #: stopped early)
+    stop_epoch: list[int] | None = None
+    #: per replica: whether it stopped early (patience ran out, or a step was not finite)
+    stopped_early: list[bool] | None = None
+    #: per replica: whether a step went non-finite (it stopped there)
+    diverged: list[bool] | None = None
 
     def record(self, metrics: dict[str, np.ndarray], seconds: float) -> None:
         for name, value in metrics.items():
@@ -308,11 +337,16 @@ class History:
         return np.stack(self.metrics[name])
 
     def to_json(self) -> dict:
-        return {
+        out: dict[str, Any] = {
             "metrics": {k: self.curve(k).tolist() for k in self.metrics},
             "epoch_seconds": self.epoch_seconds,
             "compile_seconds": self.compile_seconds,
+            "steps_per_epoch": self.steps_per_epoch,
         }
+        for name in ("best_epoch", "stop_epoch", "stopped_early", "diverged"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
 
 
 def _as_replica_vector(name: str, value, replicas: int) -> np.ndarray | None:
@@ -353,7 +387,7 @@ def _optimizer_from_spec(spec: tuple) -> optax.GradientTransformation:
     """The optimiser of :meth:`Trainer._optimizer_spec`."""
     if len(spec) == 1:
         return spec[0]
-    return make_optimizer(spec[0], clip_norm=spec[1])
+    return make_optimizer(spec[0], clip_norm=spec[1], schedule=spec[2])
 
 
 @functools.lru_cache(maxsize=64)
@@ -368,17 +402,65 @@ def _compiled_epoch(model: Model, batch_size: int, optimizer_spec: tuple):
     return jax.jit(jax.vmap(epoch, in_axes=(0, 0, None, None)), donate_argnums=(0,))
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled_tracked_epoch(
+    model: Model, batch_size: int, optimizer_spec: tuple, monitor: str, plateau: bool
+):
+    """:func:`_compiled_epoch` for a :class:`TrackedState`: the epoch of each running replica,
+    then its tracker (:func:`jaxseq.stopping.update`); a stopped replica keeps its state.
+    ``(carry[K], keys[K], epoch, limits, train, valid) -> (carry, metrics)``; the metrics add
+    ``running`` (whether the replica trained this epoch) and ``stopped`` (whether it has
+    stopped now)."""
+    optimizer = _optimizer_from_spec(optimizer_spec)
+
+    def epoch(carry: TrackedState, key, index, lim: stopping.Limits, train, valid):
+        state, tracker = carry
+        new, metrics = run_epoch(model, optimizer, batch_size, state, key, train, valid)
+        running = ~tracker.stopped
+        new = stopping.where(running, new, state)
+        diverged = metrics["bad_step"] >= 0
+        tracker, lower = stopping.update(
+            tracker, metrics[monitor], diverged, index, new.variables, lim
+        )
+        if plateau:
+            new = _scaled_rate(new, jnp.where(lower, stopping.PLATEAU_FACTOR, 1.0))
+        return TrackedState(new, tracker), {
+            **metrics,
+            "running": running,
+            "stopped": tracker.stopped,
+        }
+
+    in_axes = (0, 0, None, None, None, None)
+    return jax.jit(jax.vmap(epoch, in_axes=in_axes), donate_argnums=(0,))
+
+
+def _scaled_rate(state: TrainState, factor: Array) -> TrainState:
+    hyper = dict(state.opt_state.hyperparams)
+    hyper["learning_rate"] = hyper["learning_rate"] * factor
+    return state._replace(opt_state=state.opt_state._replace(hyperparams=hyper))
+
+
 class Trainer:
     """Train K replicas of a model at once, one compiled epoch at a time.
 
     Each replica has its own key (initialisation, shuffling, dropout) and may have its own
     learning rate and clipping threshold: pass arrays of length K to sweep them.
 
+    With ``monitor`` (a validation metric: ``"val_mse"``, ``"val_last_step_mse"``,
+    ``"val_loss"``) each replica keeps the variables of its best epoch and, given a patience
+    (:class:`jaxseq.stopping.Budget`), stops on its own (:mod:`jaxseq.stopping`); ``schedule``
+    multiplies the learning rate by step (:class:`jaxseq.stopping.Schedule`: ``cosine``; or
+    ``plateau``, which needs a monitor and a patience).
+
     Example::
 
         trainer = Trainer(models.get("lstm_seq2seq"), batch_size=32)
         result = trainer.fit(data.chapter_data("seq2seq"), seeds=5, epochs=20)
         result.history.curve("val_last_step_mse")   # [20, 5]
+
+        early = Trainer(models.get("lstm_seq2seq"), monitor="val_last_step_mse")
+        result = early.fit(dataset, seeds=5, budget=Budget(max_steps=2000, patience=200))
+        result.history.best_epoch                     # each replica's kept epoch
     """
 
     def __init__(
@@ -386,24 +468,37 @@ class Trainer:
         model: Model,
         *,
         batch_size: int = 32,
-        learning_rate: float | Sequence[float] | Schedule | None = None,
+        learning_rate: float | Sequence[float] | RateSchedule | None = None,
         clip_norm: float | Sequence[float] | None = None,
         optimizer: optax.GradientTransformation | None = None,
+        monitor: str | None = None,
+        schedule: stopping.Schedule | None = None,
     ):
         self.model = model
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.learning_rate = model.learning_rate if learning_rate is None else learning_rate
         self.clip_norm = clip_norm
         self._custom_optimizer = optimizer
+        self.monitor = monitor
+        self.schedule = schedule
+        if schedule is not None and schedule.kind == "plateau":
+            if monitor is None:
+                raise InputError("the plateau schedule follows a validation metric: set monitor")
+            if optimizer is not None:
+                raise InputError(
+                    "the plateau schedule lowers jaxseq's own optimiser's rate; with a custom "
+                    "optimizer use optax.contrib.reduce_on_plateau inside it"
+                )
 
     def _optimizer_spec(self) -> tuple:
         """What determines the optimiser's structure (hashable): the custom optimiser, or
-        the first rate (or the schedule) and the first clipping threshold. Per-replica values
-        live in the optimiser state, so replicas with other values share the structure."""
+        the first rate (or the schedule), the first clipping threshold and the step schedule.
+        Per-replica values live in the optimiser state, so replicas with other values share
+        the structure."""
         if self._custom_optimizer is not None:
             return (self._custom_optimizer,)
         rate = self.learning_rate
-        first: float | Schedule
+        first: float | RateSchedule
         if callable(rate):
             first = rate
         elif np.ndim(rate) > 0:  # one rate per replica: the optimiser starts from the first
@@ -414,13 +509,14 @@ class Trainer:
             first = cast(float, rate)
         clip = self.clip_norm
         clip_first = None if clip is None else (float(np.asarray(clip).flat[0]))
-        return (first, clip_first)
+        return (first, clip_first, self.schedule)
 
     def optimizer(self) -> optax.GradientTransformation:
         return _optimizer_from_spec(self._optimizer_spec())
 
-    def init(self, keys: Array) -> TrainState:
-        """Replicated initial state ``[K, ...]`` from K keys (each replica its own init key)."""
+    def init(self, keys: Array) -> TrainState | TrackedState:
+        """Replicated initial state ``[K, ...]`` from K keys (each replica its own init key);
+        a :class:`TrackedState` when the trainer has a monitor."""
         optimizer = self.optimizer()
         K = keys.shape[0]
         rates = (
@@ -432,6 +528,7 @@ class Trainer:
             for r in rates:
                 _check_rate(float(r))
         clips = _as_replica_vector("clip_norm", self.clip_norm, K)
+        tracked = self.monitor is not None
 
         def init_one(key, rate, clip):
             variables = self.model.init(jax.random.fold_in(key, 0))
@@ -443,7 +540,8 @@ class Trainer:
                 if clip is not None:
                     hyper["clip_norm"] = clip
                 opt_state = opt_state._replace(hyperparams=hyper)
-            return TrainState(variables, opt_state)
+            state = TrainState(variables, opt_state)
+            return TrackedState(state, stopping.init_tracker(variables)) if tracked else state
 
         in_axes = (0, None if rates is None else 0, None if clips is None else 0)
         return jax.jit(jax.vmap(init_one, in_axes=in_axes))(keys, rates, clips)
@@ -453,65 +551,133 @@ class Trainer:
         metrics)``, shared by every trainer of the same model, batch size and optimiser."""
         return _compiled_epoch(self.model, self.batch_size, self._optimizer_spec())
 
+    def tracked_epoch_fn(self):
+        """The compiled epoch of a trainer with a monitor: ``(carry[K], keys[K], epoch,
+        limits, train, valid) -> (carry, metrics)`` (:func:`_compiled_tracked_epoch`)."""
+        if self.monitor is None:
+            raise InputError("this trainer has no monitor: it keeps no best epoch")
+        plateau = self.schedule is not None and self.schedule.kind == "plateau"
+        return _compiled_tracked_epoch(
+            self.model, self.batch_size, self._optimizer_spec(), self.monitor, plateau
+        )
+
     def fit(
         self,
         dataset: Dataset,
         *,
         seeds: int | Sequence[int] | Array = 1,
-        epochs: int = 20,
-        state: TrainState | None = None,
+        epochs: int | None = None,
+        budget: Budget | None = None,
+        state: TrainState | TrackedState | None = None,
         start_epoch: int = 0,
         callback: Callable[[int, dict[str, np.ndarray]], None] | None = None,
-        on_epoch_end: Callable[[int, TrainState, dict[str, np.ndarray]], None] | None = None,
+        on_epoch_end: Callable[[int, Any, dict[str, np.ndarray]], None] | None = None,
         epoch_fn: Callable | None = None,
         place: Callable | None = None,
     ) -> FitResult:
-        """Train for ``epochs`` epochs; ``callback(epoch, metrics)`` after each (for progress),
-        and ``on_epoch_end(epoch, state, metrics)`` (for checkpoints: the state is valid only
-        during the call, the next epoch reuses its buffers).
+        """Train for ``epochs`` epochs (default 20), or for a ``budget`` of optimizer steps in
+        whole epochs (counted from epoch 0: a resumed run trains what is left); ``callback(epoch, metrics)`` after each (for progress), and
+        ``on_epoch_end(epoch, state, metrics)`` (for checkpoints: the state, a
+        :class:`TrackedState` with a monitor, is valid only during the call, the next epoch
+        reuses its buffers).
+
+        With a monitor, training ends early once every replica has stopped, and the result's
+        state holds each replica's best variables (its optimiser state is the last one's).
+        A budget's patience needs a monitor.
 
         ``state`` and ``start_epoch`` resume an earlier run: the epoch keys depend only on the
         replica key and the epoch number, so a resumed run ends where an uninterrupted one does.
 
         ``epoch_fn`` replaces the compiled epoch and ``place(tree)`` puts the state and the
-        epoch keys on devices (both used by :func:`jaxseq.distributed.fit_sharded`).
+        epoch keys on devices (both used by :func:`jaxseq.distributed.fit_sharded`; not with a
+        monitor).
         """
-        epochs = check_positive_int("epochs", epochs)
         keys = replica_keys(seeds)
         self._check_data(dataset)
+        tracked = self.monitor is not None
+        per_epoch = stopping.steps_per_epoch(len(dataset.train), self.batch_size)
+        end = self._epochs(epochs, budget, per_epoch)
+        end = end if budget is not None else start_epoch + end
+        if tracked and (epoch_fn is not None or place is not None):
+            raise InputError("a trainer with a monitor runs its own compiled epoch on one device")
+        if tracked and (dataset.valid is None or len(dataset.valid) == 0):
+            raise InputError(f"monitor {self.monitor!r} needs a validation split with windows")
         train = _device_split(dataset.train)
         valid = _device_split(dataset.valid)
         place = place or (lambda tree: tree)
-        history = History()
+        history = History(steps_per_epoch=per_epoch)
         t0 = time.perf_counter()
-        state = place(self.init(keys) if state is None else state)
-        epoch_fn = epoch_fn or self.epoch_fn()
+        carry = place(self.init(keys) if state is None else state)
+        if tracked:
+            patience = budget.patience_epochs(per_epoch) if budget else None
+            min_delta = budget.min_delta if budget else 0.0
+            plateau = self.schedule is not None and self.schedule.kind == "plateau"
+            lim = stopping.limits(patience, min_delta, plateau)
+            tracked_fn = self.tracked_epoch_fn()
+        else:
+            epoch_fn = epoch_fn or self.epoch_fn()
         fold_in_each = jax.vmap(jax.random.fold_in, in_axes=(0, None))
         shuffle_base = fold_in_each(keys, 1)
+        diverged = np.zeros(keys.shape[0], bool)
+        epoch = start_epoch - 1  # the last epoch trained
         compiled_at = time.perf_counter()
-        for epoch in range(start_epoch, start_epoch + epochs):
+        for epoch in range(start_epoch, end):
             epoch_keys = place(fold_in_each(shuffle_base, epoch))
             t = time.perf_counter()
-            state, metrics = epoch_fn(state, epoch_keys, train, valid)
+            if tracked:
+                index = jnp.asarray(epoch, jnp.int32)
+                carry, metrics = tracked_fn(carry, epoch_keys, index, lim, train, valid)
+            else:
+                assert epoch_fn is not None
+                carry, metrics = epoch_fn(carry, epoch_keys, train, valid)
             metrics = jax.device_get(metrics)
             bad = np.asarray(metrics.pop("bad_step"))
             seconds = time.perf_counter() - t
             if epoch == start_epoch:
                 history.compile_seconds = seconds + (compiled_at - t0)
-            if (bad >= 0).any():
+            stopped = np.asarray(metrics.pop("stopped", False))
+            if tracked:  # a stopped replica's figures are of a discarded epoch
+                running = np.asarray(metrics.pop("running"))
+                diverged |= running & (bad >= 0)
+                metrics = {k: np.where(running, v, np.nan) for k, v in metrics.items()}
+            elif (bad >= 0).any():
                 replica_index = int(np.argmax(bad >= 0))
                 raise TrainingDiverged(
                     f"training stopped: non-finite loss at epoch {epoch + 1}, step "
                     f"{int(bad[replica_index]) + 1} (replica {replica_index}); the last good "
                     "parameters are kept. Lower the learning rate or set clip_norm.",
-                    FitResult(state, history, keys),
+                    FitResult(carry, history, keys),
                 )
             history.record(metrics, seconds)
             if on_epoch_end is not None:
-                on_epoch_end(epoch, state, metrics)
+                on_epoch_end(epoch, carry, metrics)
             if callback is not None:
                 callback(epoch, metrics)
-        return FitResult(state, history, keys)
+            if tracked and bool(np.all(stopped)):
+                break
+        if not tracked:
+            return FitResult(carry, history, keys)
+        history.diverged = diverged.tolist()
+        return FitResult(self._best(carry, history, epoch + 1), history, keys)
+
+    def _epochs(self, epochs: int | None, budget: Budget | None, per_epoch: int) -> int:
+        if budget is not None and epochs is not None:
+            raise InputError("give epochs or a budget of steps, not both")
+        if budget is not None:
+            if budget.patience is not None and self.monitor is None:
+                raise InputError("early stopping follows a validation metric: set monitor")
+            return budget.epochs(per_epoch)
+        return check_positive_int("epochs", 20 if epochs is None else epochs)
+
+    @staticmethod
+    def _best(carry: TrackedState, history: History, last: int) -> TrainState:
+        """Each replica's best variables; its best and last epochs recorded in ``history``."""
+        tracker = jax.device_get(carry.tracker)
+        stopped = np.asarray(tracker.stopped)
+        history.best_epoch = (np.asarray(tracker.best_epoch) + 1).tolist()
+        history.stop_epoch = np.where(stopped, np.asarray(tracker.stop_epoch) + 1, last).tolist()
+        history.stopped_early = stopped.tolist()
+        return TrainState(carry.tracker.best, carry.state.opt_state)
 
     def _check_data(self, dataset: Dataset) -> None:
         if dataset.task != self.model.task:

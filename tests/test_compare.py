@@ -51,8 +51,14 @@ def test_compare_writes_every_row_ranked_by_validation_mase(compared):
     assert [k for k in kinds.values()].count("user") == 1
     for name in ("naive", "seasonal_naive", "drift", "linear_least_squares"):
         assert kinds[name] == "baseline"
-    valid = [r["valid"]["mase"]["mean"] for r in result["rows"]]
+    for name in ("auto_ets", "auto_arima", "auto_theta"):
+        assert kinds[name] == "classical"
+    assert kinds["ensemble"] == "ensemble"
+    # every candidate ranked together by the validation MASE of the forecast it issues
+    valid = [r["valid"]["issued"]["mase"] for r in result["rows"]]
     assert valid == sorted(valid)
+    assert result["settings"]["best"] == result["rows"][0]["model"]
+    assert result["settings"]["best_kind"] == result["rows"][0]["kind"]
     assert result["settings"]["season"] == 12  # monthly, from the time column
     assert result["settings"]["test"]["windows"] == 30 - 4 + 1
     for r in result["rows"]:
@@ -88,9 +94,9 @@ def test_baseline_rows_match_hand_computed_errors(compared):
 
 def test_the_best_run_folder_forecasts(compared, capsys):
     out, result = compared
-    best_zoo = next(r["model"] for r in result["rows"] if r["kind"] == "zoo")
+    best = result["settings"]["best"]
     run = Run(out / "result" / "best")
-    assert run.config.model == best_zoo and run.config.normalize == "window"
+    assert run.config.model == best and run.config.normalize == "window"
     assert (
         main(
             ["forecast", str(out / "result" / "best"), "--steps", "4", "--out", str(out / "f.csv")]
@@ -113,9 +119,9 @@ def test_the_best_run_folder_forecasts(compared, capsys):
         == 0
     )
     evaluated = json.loads((out / "e.json").read_text())
-    row = next(r for r in result["rows"] if r["model"] == best_zoo)
+    row = next(r for r in result["rows"] if r["model"] == best)
     np.testing.assert_allclose(
-        evaluated["test"]["rows"][best_zoo]["mase"]["mean"], row["test"]["mase"]["mean"], rtol=1e-4
+        evaluated["test"]["rows"][best]["issued"]["mase"], row["test"]["issued"]["mase"], rtol=1e-4
     )
 
 
@@ -124,7 +130,12 @@ def test_a_newest_first_file_gives_the_same_comparison(tmp_path, compared):
     path = tmp_path / "reversed.csv"
     _dated(SIGNAL, newest_first=True).to_csv(path, index=False)
     again = compare.compare(
-        str(path), time_column="month", models=["linear_multi"], classical=False, **SETTINGS
+        str(path),
+        time_column="month",
+        models=["linear_multi"],
+        classical=False,
+        combine=False,  # the first comparison's ensemble has other candidates
+        **SETTINGS,
     )
     first = {r["model"]: r for r in result["rows"]}
     for r in again["rows"]:

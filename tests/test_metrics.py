@@ -38,6 +38,10 @@ def test_seeds_give_their_spread_and_a_single_forecast_none():
     assert (s["mae"]["mean"], s["mae"]["min"], s["mae"]["max"]) == (2.0, 1.0, 3.0)
     one = metrics.score_seeds(pred[:1], truth, [1.0])
     assert one["rmse"]["min"] == one["rmse"]["max"] == one["rmse"]["mean"] == 1.0
+    # the forecast issued is the seeds' average, 2.0 everywhere: better than neither seed here
+    assert s["issued"]["mae"] == 2.0 and one["issued"]["mae"] == 1.0
+    opposite = metrics.score_seeds(np.stack([pred[0], -pred[0]]), truth, [1.0])
+    assert opposite["mae"]["mean"] == 1.0 and opposite["issued"]["mae"] == 0.0
 
 
 def test_metric_errors_name_the_fix():

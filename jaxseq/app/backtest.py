@@ -60,6 +60,38 @@ def season_for(config: RunConfig, series: Series, season: int | None = None) -> 
     return season or config.season or getattr(series, "season", None) or 1
 
 
+def baseline_forecasts(
+    config: RunConfig,
+    series: Series,
+    protocol: data.Protocol,
+    *,
+    season: int,
+    classical: bool = True,
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
+    """Every baseline's forecasts at the validation and test origins, in the data's units:
+    ``({split: {name: [windows, horizon, targets]}}, skipped)``. Each fitted baseline is
+    fitted once, on the training part (:func:`jaxseq.baselines.all_baselines` over the
+    origins of both parts at once); ``skipped`` names each baseline that could not run and
+    why."""
+    values = np.asarray(series.values, np.float64)[:, config.target_indices]
+    parts = {name: protocol.origins(name) for name in ("valid", "test")}
+    forecasts, skipped = baselines.all_baselines(
+        values,
+        np.concatenate(list(parts.values())),
+        config.horizon,
+        season=season,
+        window=config.window,
+        fit_end=protocol.train_end,
+        classical_models=None if not classical else baselines.CLASSICAL,
+    )
+    n_valid = len(parts["valid"])
+    split = {
+        "valid": {b: f[:n_valid] for b, f in forecasts.items()},
+        "test": {b: f[n_valid:] for b, f in forecasts.items()},
+    }
+    return split, skipped
+
+
 def score_splits(
     config: RunConfig,
     series: Series,
@@ -70,10 +102,12 @@ def score_splits(
     classical: bool = True,
     quantiles: dict[str, dict[str, np.ndarray]] | None = None,
     levels: tuple[float, ...] | None = None,
+    baseline: tuple[dict[str, dict[str, np.ndarray]], dict[str, str]] | None = None,
 ) -> dict:
     """Scores of model forecasts (``{split: {name: [seeds, windows, horizon, targets]}}``) and
     of every baseline on the same origins, in the data's units, MASE scaled by the training
-    part's seasonal naive MAE.
+    part's seasonal naive MAE. ``baseline``: the baselines' forecasts and skip notes as
+    :func:`baseline_forecasts` gives them (default: computed here).
 
     With ``quantiles`` (``{split: {name: [seeds, windows, horizon, targets, L]}}`` at
     ``levels``) each split also holds ``"quantiles"``: the levels and, per model and for
@@ -88,21 +122,15 @@ def score_splits(
     cols = config.target_indices
     values = np.asarray(series.values, np.float64)[:, cols]
     scale = metrics.mase_scale(values[: protocol.train_end], season)
+    base, skipped = baseline or baseline_forecasts(
+        config, series, protocol, season=season, classical=classical
+    )
     out = {}
     for name in ("valid", "test"):
         origins = protocol.origins(name)
         truth = truth_at(values, origins, config.horizon, range(len(cols)))
-        base, skipped = baselines.all_baselines(
-            values,
-            origins,
-            config.horizon,
-            season=season,
-            window=config.window,
-            fit_end=protocol.train_end,
-            classical_models=None if not classical else baselines.CLASSICAL,
-        )
         rows = {m: metrics.score_seeds(p, truth, scale) for m, p in forecasts[name].items()}
-        rows.update({b: metrics.score_seeds(p[None], truth, scale) for b, p in base.items()})
+        rows.update({b: metrics.score_seeds(p[None], truth, scale) for b, p in base[name].items()})
         out[name] = {
             "windows": int(len(origins)),
             "origins": [int(origins[0]), int(origins[-1])],

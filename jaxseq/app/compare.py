@@ -1,19 +1,26 @@
-"""Compare every applicable model on one series, against the baselines, and keep the best.
+"""Compare every candidate forecast of one series, keep the best, whatever its family.
 
 ``jaxseq.app.compare(data, horizon=..., window=...)`` (and ``jaxseq compare``) trains every zoo
 model that can forecast the horizon, and any user model or cell given beside them, each with K
-seeds at once (``vmap``), models in worker processes where the machine has the cores. Every
-model and every baseline is scored at the same validation and test origins (rolling origin,
-inputs reaching back, :class:`jaxseq.data.Protocol`) in the data's units: MAE, RMSE, MASE and
-sMAPE with their spread over seeds. Models are ranked by validation MASE; the test part is
-only read to report. Each replica keeps its parameters from the epoch of its lowest
-validation error.
+seeds at once (``vmap``), models in worker processes where the machine has the cores; each
+replica trains for a budget of optimizer steps, stops on its own once its validation error
+stops improving, and keeps its best epoch (:mod:`jaxseq.stopping`). The baselines (naive,
+seasonal naive, drift, least squares) and statsforecast's classical models are candidates
+too, and so is an ensemble: the weighted mean of the top candidates, its size and weights
+chosen on the validation part (:mod:`jaxseq.ensemble`).
+
+Every candidate is scored at the same validation and test origins (rolling origin, inputs
+reaching back, :class:`jaxseq.data.Protocol`) in the data's units: MAE, RMSE, MASE and sMAPE
+with their spread over seeds, and those of the forecast issued (the seeds' average). All are
+ranked together by the validation MASE of the forecast issued (a probabilistic comparison: by
+validation scaled pinball); the first is the pick (in a probabilistic comparison, the first
+that issues quantiles: a network or an ensemble of them). The test part is only read to report.
 
 Written to ``out``: ``compare.json`` (settings and rows), ``compare.md`` (the table),
-``forecasts.npz`` (every model's forecasts and quantiles at every origin, with the truth, for
-studies without retraining), ``compare.png`` (every model's error with its seed range; the
-best model's test forecasts against the truth) and ``best/``, the best zoo model's run folder,
-ready for ``jaxseq forecast``.
+``forecasts.npz`` (every candidate's forecasts and quantiles at every origin, with the truth,
+for studies without retraining), ``compare.png`` (every model's error with its seed range; the
+pick's test forecasts against the truth) and ``best/``, the pick's run folder, ready for
+``jaxseq forecast`` and ``jaxseq evaluate`` (:mod:`jaxseq.app.candidates`).
 """
 
 from __future__ import annotations
@@ -28,13 +35,13 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from jaxseq import cells, data, metrics
+from jaxseq import cells, data, ensemble, hybrid, metrics, stopping
 from jaxseq import distributions as dist
 from jaxseq import models as zoo
+from jaxseq.app import backtest, candidates, workflow
 from jaxseq.app import covariates as covariates_
-from jaxseq.app import workflow
 from jaxseq.app.io import Series, load_series, write_csv
-from jaxseq.app.runs import Run, RunConfig, write_json
+from jaxseq.app.runs import RunConfig, write_json
 from jaxseq.errors import InputError, check_positive_int
 
 METRICS = ("mae", "rmse", "mase", "smape")
@@ -51,9 +58,11 @@ class UserModel:
     model: zoo.Model | None = None
 
 
-def applicable(horizon: int) -> list[str]:
-    """Zoo models that forecast ``horizon`` steps at once (one-step models only for 1)."""
-    return [n for n in zoo.names() if horizon == 1 or zoo.get(n).task != "one_step"]
+def applicable(horizon: int, base: str = "none") -> list[str]:
+    """Zoo models that forecast ``horizon`` steps at once (one-step models only for 1, and
+    never as hybrids)."""
+    one_step = horizon == 1 and base == "none"
+    return [n for n in zoo.names() if one_step or zoo.get(n).task != "one_step"]
 
 
 def compare(
@@ -64,7 +73,10 @@ def compare(
     column: str | None = None,
     models: Sequence | str = "all",
     seeds: int = 3,
-    epochs: int = 30,
+    epochs: int | None = None,
+    max_steps: int | None = None,
+    patience: int | None = None,
+    schedule: str | None = None,
     season: int | None = None,
     valid_size: int | float = 0.2,
     test_size: int | float = 0.1,
@@ -78,6 +90,8 @@ def compare(
     covariates: Sequence[str] | None = None,
     future_covariates: Sequence[str] | None = None,
     calendar: bool | str | Sequence[str] | None = None,
+    combine: bool = True,
+    base: str = "none",
     jobs: int | None = None,
     out: str | Path | None = None,
     progress=None,
@@ -93,9 +107,18 @@ def compare(
             and a dense head), :class:`UserModel` entries or :class:`jaxseq.zoo.Model`
             objects built for this window and horizon.
         seeds: replicas per model, trained at once.
+        epochs, max_steps, patience, schedule: the training budget
+            (:func:`jaxseq.app.workflow.budget_options`): by default
+            :data:`jaxseq.stopping.MAX_STEPS` optimizer steps with a patience of
+            :data:`jaxseq.stopping.PATIENCE`; ``epochs`` alone: that many epochs, each replica
+            keeping its best.
         season: for MASE and the seasonal baselines (default from the time column's
             frequency, else 1).
         classical: also score statsforecast's AutoETS, AutoARIMA and AutoTheta when installed.
+        combine: also rank an ensemble of the top candidates (:mod:`jaxseq.ensemble`; in a
+            probabilistic comparison, of the networks with quantiles).
+        base: train every network as a hybrid over this base model's forecasts
+            (:mod:`jaxseq.hybrid`; ``"none"``: plain networks).
         head: a probabilistic head for every model (quantile levels such as
             ``(0.1, 0.5, 0.9)``, ``"normal"`` or ``"student_t"``;
             :func:`jaxseq.distributions.get`). Models then train on the head's loss, keep the
@@ -125,9 +148,10 @@ def compare(
         series = dataclasses.replace(
             series, values=series.values[:, :1], columns=series.columns[:1]
         )
-    entries = _entries(models, horizon)
+    entries = _entries(models, horizon, hybrid.check(base))
     zoo_names = [e for e in entries if isinstance(e, str)]
-    base = RunConfig(
+    budget = workflow.budget_options(epochs, max_steps, patience, schedule)
+    common = RunConfig(
         model="",
         data=_data_path(source),
         columns=list(series.columns),
@@ -136,11 +160,12 @@ def compare(
         horizon=horizon,
         task="multi_step",
         seeds=check_positive_int("seeds", seeds),
-        epochs=check_positive_int("epochs", epochs),
         batch_size=check_positive_int("batch_size", batch_size),
         time_column=time_column,
         fill=fill,
         normalize=normalize,
+        base=base,
+        **budget,
         valid_size=valid_size,
         test_size=test_size,
         stride=check_positive_int("stride", stride),
@@ -151,32 +176,48 @@ def compare(
         columns, targets, past, future, features = covariates_.resolve(
             series, None, [column] if column else None, covariates, future_covariates, calendar
         )
-        base = dataclasses.replace(
-            base,
+        common = dataclasses.replace(
+            common,
             columns=columns,
             targets=targets,
             covariates=past,
             future_covariates=future,
             calendar=features,
         )
-        series = workflow.load_for(base, source)
-    protocol = workflow.protocol_for(base, len(series.values))
-    season = workflow.season_for(base, series, season)
+        series = workflow.load_for(common, source)
+    protocol = workflow.protocol_for(common, len(series.values))
+    season = workflow.season_for(common, series, season)
+    common = dataclasses.replace(common, season=season)
     metrics.mase_scale(series.values[: protocol.train_end, :1].astype(np.float64), season)
     out = Path(out) if out is not None else None
     if out is not None and out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder for the comparison")
 
     configs = {
-        name: dataclasses.replace(base, model=name, task=zoo.get(name).task) for name in zoo_names
+        name: dataclasses.replace(common, model=name, task=zoo.get(name).task) for name in zoo_names
     }
     start = time.perf_counter()
+    scaler = workflow.fit_scaler(common, series.values, protocol.train_end)
+    base_forecasts = workflow.base_for(common, series, scaler, protocol.train_end)
     jobs_list = [
-        (name, {"config": configs[name], "series": series, "protocol": protocol})
+        (
+            name,
+            {
+                "config": configs[name],
+                "series": series,
+                "protocol": protocol,
+                "base": base_forecasts,
+            },
+        )
         for name in zoo_names
     ]
     on_progress = progress.epoch if progress is not None else None
     on_done = progress.done if progress is not None else None
+    if progress is not None and hasattr(progress, "expect"):
+        per_epoch = stopping.steps_per_epoch(len(protocol.origins("train")), common.batch_size)
+        progress.expect(
+            workflow.budget_for(common, len(protocol.origins("train"))).epochs(per_epoch)
+        )
     workers = default_jobs() if jobs is None else check_positive_int("jobs", jobs)
     records = run_jobs(
         train_and_forecast, jobs_list, workers=workers, on_progress=on_progress, on_done=on_done
@@ -184,13 +225,23 @@ def compare(
     for entry in entries:
         if isinstance(entry, str):
             continue
-        config = dataclasses.replace(base, model=entry.name)
+        config = dataclasses.replace(common, model=entry.name)
         records[entry.name] = train_and_forecast(
-            config, series, protocol, progress=on_progress, model=_user_model(entry, base)
+            config,
+            series,
+            protocol,
+            progress=on_progress,
+            model=_user_model(entry, common),
+            base=base_forecasts,
         )
         records[entry.name]["kind"] = "user"
         if on_done is not None:
             on_done(entry.name, records[entry.name])
+    baseline = backtest.baseline_forecasts(
+        common, series, protocol, season=season, classical=classical
+    )
+    if combine:
+        records.update(_ensemble(common, series, protocol, season, records, baseline[0]))
     forecasts, quantiles = (
         {
             split: {name: r[what][split] for name, r in records.items() if r[what]}
@@ -199,19 +250,58 @@ def compare(
         for what in ("forecasts", "quantiles")
     )
     scored = workflow.score_splits(
-        base,
+        common,
         series,
         protocol,
         forecasts,
         season=season,
-        classical=classical,
-        quantiles=quantiles if base.head is not None else None,
-        levels=_levels(base),
+        quantiles=quantiles if common.head is not None else None,
+        levels=_levels(common),
+        baseline=baseline,
     )
-    result = _result(base, series, protocol, season, records, scored, time.perf_counter() - start)
+    result = _result(common, series, protocol, season, records, scored, time.perf_counter() - start)
     if out is not None:
-        write_outputs(result, records, configs, series, protocol, out, source, base)
+        write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
     return result
+
+
+def _ensemble(base: RunConfig, series, protocol, season, records, baseline) -> dict:
+    """``{"ensemble": record}``: the combination of top candidates chosen on the validation
+    part (:func:`jaxseq.ensemble.choose`) and its forecasts; ``{}`` with fewer than two
+    candidates. Candidates: the zoo's networks and the baselines (a user's model is not, so
+    the ensemble's run folder can always be rebuilt); in a probabilistic comparison the
+    networks with quantiles, whose quantiles are combined too."""
+    values = np.asarray(series.values, np.float64)[:, base.target_indices]
+    scale = metrics.mase_scale(values[: protocol.train_end], season)
+    valid_truth = workflow.truth_at(
+        values, protocol.origins("valid"), base.horizon, range(values.shape[1])
+    )
+    pool = {
+        split: {n: r["forecasts"][split] for n, r in records.items() if r["kind"] == "zoo"}
+        for split in ("valid", "test")
+    }
+    if base.head is None:
+        for split in pool:
+            pool[split].update({b: f[None] for b, f in baseline[split].items()})
+    if len(pool["valid"]) < 2:
+        return {}
+    choice = ensemble.choose(pool["valid"], valid_truth, scale)
+    weights = choice.as_dict()
+    quantiles = {}
+    if base.head is not None:
+        quantiles = {
+            split: ensemble.combine({m: records[m]["quantiles"][split] for m in weights}, weights)
+            for split in ("valid", "test")
+        }
+    record = {
+        "kind": "ensemble",
+        "combination": choice,
+        "forecasts": {split: ensemble.combine(pool[split], weights) for split in pool},
+        "quantiles": quantiles,
+        "train_seconds": sum(records[m]["train_seconds"] for m in weights if m in records),
+        "history": {},
+    }
+    return {"ensemble": record}
 
 
 def train_and_forecast(
@@ -220,11 +310,13 @@ def train_and_forecast(
     protocol: data.Protocol,
     progress: Callable | None = None,
     model: zoo.Model | None = None,
+    base: np.ndarray | None = None,
 ) -> dict:
     """Train one model's seeds (keeping each one's best validation epoch) and forecast every
     validation and test origin in the data's units. Plain data out, for a worker process.
-    The windows are the run's (:func:`jaxseq.app.workflow.dataset_for`: covariates included)."""
-    ds = workflow.dataset_for(config, series, protocol=protocol)
+    The windows are the run's (:func:`jaxseq.app.workflow.dataset_for`: covariates included;
+    ``base``: a hybrid's base forecasts, computed once for every model)."""
+    ds = workflow.dataset_for(config, series, protocol=protocol, base=base)
     scaler = ds.scaler
     assert scaler is not None, "dataset_for always fits a scaler when given none"
     t = time.perf_counter()
@@ -255,17 +347,17 @@ def train_and_forecast(
     }
 
 
-def _entries(spec, horizon: int) -> list:
+def _entries(spec, horizon: int, base: str = "none") -> list:
     if isinstance(spec, str):
         if spec == "all":
-            return applicable(horizon)
+            return applicable(horizon, base)
         spec = [s.strip() for s in spec.split(",") if s.strip()]
     out, seen = [], set()
     for entry in spec:
         chosen: Sequence[str | UserModel]
         if isinstance(entry, str):
             if entry == "all":
-                chosen = applicable(horizon)
+                chosen = applicable(horizon, base)
             else:
                 zoo.check_name(entry)
                 if horizon > 1 and zoo.get(entry).task == "one_step":
@@ -307,14 +399,16 @@ def _cell_builder(cell: cells.Cell):
 
 
 def _user_model(entry: UserModel, config: RunConfig) -> zoo.Model:
-    dims = zoo.Dims(config.window, config.features, config.horizon, 1, len(config.future_indices))
+    future = len(config.future_indices) + config.base_columns
+    dims = zoo.Dims(config.window, config.features, config.horizon, 1, future)
     head = dist.get(config.head)
     if entry.model is not None:
         model = entry.model
-        if model.dims != dims or model.task != "multi_step":
+        if model.dims != dims or model.task != "multi_step" or model.base != config.base_columns:
             raise InputError(
-                f"model {model.name!r} is built for {model.dims} ({model.task}); this comparison "
-                f"needs {dims} with multi_step targets"
+                f"model {model.name!r} is built for {model.dims} ({model.task}, base "
+                f"{model.base}); this comparison needs {dims} with multi_step targets and base "
+                f"{config.base_columns}"
             )
         if model.head != head:
             raise InputError(
@@ -334,6 +428,7 @@ def _user_model(entry: UserModel, config: RunConfig) -> zoo.Model:
         normalization=workflow.normalization(config),
         target_columns=(0,),
         description="a user's model",
+        base=config.base_columns,
     )
 
 
@@ -356,20 +451,28 @@ def _result(config, series: Series, protocol, season, records, scored, seconds) 
     rows = []
     names = list(scored["valid"]["rows"])
     for name in names:
-        kind = records[name]["kind"] if name in records else "baseline"
+        record = records.get(name)
+        kind = record["kind"] if record else candidates.kind_of(name)
         row = {"model": name, "kind": kind}
         for split in ("valid", "test"):
             row[split] = scored[split]["rows"][name]
-        if name in records:
-            row["train_seconds"] = records[name]["train_seconds"]
-            row["best_epoch"] = records[name]["history"].get("best_epoch")
+        if kind in ("zoo", "user"):
+            row["train_seconds"] = record["train_seconds"]
+            row["training"] = _training(record["history"])
+        if kind == "ensemble":
+            choice = record["combination"]
+            row["members"] = choice.as_dict()
+            row["weighting"] = choice.weighting
         rows.append(row)
     probabilistic = "quantiles" in scored["valid"]
     if probabilistic:
         for row in rows:
             row["quantiles"] = _quantile_scores(scored, row["model"])
     rows.sort(key=lambda r: _rank_key(r, probabilistic))
-    best = next((r["model"] for r in rows if r["kind"] != "baseline"), None)
+    # a probabilistic comparison picks what issues quantiles: a network or their ensemble
+    issuing = [r for r in rows if not probabilistic or r["kind"] in ("zoo", "user", "ensemble")]
+    pick = (issuing or rows)[0]
+    best = pick["model"]
     settings = {
         "data": config.data,
         "column": config.targets[0],
@@ -380,6 +483,10 @@ def _result(config, series: Series, protocol, season, records, scored, seconds) 
         "season": int(season),
         "seeds": config.seeds,
         "epochs": config.epochs,
+        "max_steps": config.max_steps,
+        "patience": config.patience,
+        "schedule": config.schedule,
+        "base": config.base,
         "normalize": config.normalize,
         "valid": {
             "steps": protocol.valid_end - protocol.train_end,
@@ -392,12 +499,27 @@ def _result(config, series: Series, protocol, season, records, scored, seconds) 
         "stride": protocol.stride,
         "head": config.head,
         "levels": scored["valid"]["quantiles"]["levels"] if probabilistic else None,
-        "ranked_by": "valid scaled_pinball" if probabilistic else "valid mase",
+        "ranked_by": "valid scaled_pinball" if probabilistic else "valid mase (forecast issued)",
         "best": best,
+        "best_kind": pick["kind"],
         "skipped": scored["test"]["skipped"],
         "seconds": round(seconds, 1),
     }
     return {"settings": settings, "rows": rows}
+
+
+def _training(history: dict) -> dict:
+    """How long each replica trained: the optimizer step of its kept (best) epoch and of its
+    last epoch, and whether it stopped before the budget ran out."""
+    per_epoch = history.get("steps_per_epoch", 0)
+    out = {"steps_per_epoch": per_epoch, "epochs_run": len(history.get("epoch_seconds", []))}
+    for key, step in (("best_epoch", "best_step"), ("stop_epoch", "stop_step")):
+        if key in history:
+            out[step] = [int(e) * per_epoch for e in history[key]]
+    if "stopped_early" in history:
+        out["stopped_early"] = history["stopped_early"]
+        out["diverged"] = history.get("diverged")
+    return out
 
 
 def _quantile_scores(scored: dict, name: str) -> dict | None:
@@ -416,13 +538,15 @@ def _quantile_scores(scored: dict, name: str) -> dict | None:
 
 
 def _rank_key(row: dict, probabilistic: bool) -> tuple:
-    """Probabilistic comparisons rank by validation scaled pinball (point baselines last, by
-    MASE); point comparisons by validation MASE."""
+    """Probabilistic comparisons rank by validation scaled pinball (point forecasts last, by
+    MASE); point comparisons by the validation MASE of the forecast issued (the seeds'
+    average). Ties: the name."""
+    mase = row["valid"]["issued"]["mase"]
     if not probabilistic:
-        return (0, row["valid"]["mase"]["mean"])
+        return (0, mase, row["model"])
     if row["quantiles"] is None:
-        return (1, row["valid"]["mase"]["mean"])
-    return (0, row["quantiles"]["valid"]["scaled_pinball"])
+        return (1, mase, row["model"])
+    return (0, row["quantiles"]["valid"]["scaled_pinball"], row["model"])
 
 
 def markdown(result: dict) -> str:
@@ -430,9 +554,9 @@ def markdown(result: dict) -> str:
     quantile scores (:func:`quantile_markdown`)."""
     s = result["settings"]
 
-    def cell(m):
+    def spread(m):
         if m["min"] == m["max"]:
-            return f"{m['mean']:.3f}"
+            return "-"
         return f"{m['mean']:.3f} [{m['min']:.3f}-{m['max']:.3f}]"
 
     lines = [
@@ -441,24 +565,38 @@ def markdown(result: dict) -> str:
         f"{s['length']} steps ({s['frequency'] or 'no time column'}), season {s['season']}; "
         f"validation {s['valid']['steps']} steps ({s['valid']['windows']} origins), test "
         f"{s['test']['steps']} steps ({s['test']['windows']} origins), stride {s['stride']}. "
-        f"Models: {s['seeds']} seeds, {s['epochs']} epochs, normalize={s['normalize']}; "
-        f"mean [min-max] over seeds. Ranked by {s['ranked_by']}. "
-        f"Whole comparison {s['seconds'] / 60:.1f} min.",
+        f"Networks: {s['seeds']} seeds, {_budget_text(s)}, normalize={s['normalize']}. "
+        "Errors of the forecast issued (the seeds' average); the seeds' own test MASE as mean "
+        f"[min-max]. Ranked by {s['ranked_by']}. Whole comparison {s['seconds'] / 60:.1f} min.",
         "",
-        "| rank | forecast | kind | valid MASE | test MASE | test RMSE | test MAE | test sMAPE |",
-        "|---|---|---|---|---|---|---|---|",
+        "| rank | forecast | kind | valid MASE | test MASE | test MAE | test RMSE | test sMAPE "
+        "| seeds' test MASE |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(result["rows"], 1):
-        v, t = r["valid"], r["test"]
+        v, t = r["valid"]["issued"], r["test"]["issued"]
         lines.append(
-            f"| {i} | {r['model']} | {r['kind']} | {cell(v['mase'])} | {cell(t['mase'])} | "
-            f"{cell(t['rmse'])} | {cell(t['mae'])} | {cell(t['smape'])} |"
+            f"| {i} | {r['model']} | {r['kind']} | {v['mase']:.3f} | {t['mase']:.3f} | "
+            f"{t['mae']:.4g} | {t['rmse']:.4g} | {t['smape']:.2f} | {spread(r['test']['mase'])} |"
         )
+    for r in result["rows"]:
+        if r["kind"] == "ensemble":
+            members = ", ".join(f"{m} {w:.2f}" for m, w in r["members"].items())
+            lines += ["", f"Ensemble ({r['weighting']} weights): {members}."]
     if s["skipped"]:
         lines += ["", "Skipped: " + "; ".join(f"{k} ({v})" for k, v in s["skipped"].items())]
     if s.get("levels"):
         lines += ["", *quantile_markdown(result)]
     return "\n".join(lines) + "\n"
+
+
+def _budget_text(s: dict) -> str:
+    if s.get("max_steps") is None:
+        return f"{s['epochs']} epochs (each replica's best kept)"
+    return (
+        f"up to {s['max_steps']} steps, each replica stopping after {s['patience']} steps "
+        f"without improvement and keeping its best ({s['schedule']} learning rate)"
+    )
 
 
 def quantile_markdown(result: dict) -> list[str]:
@@ -508,12 +646,15 @@ def _interval(scores: dict, nominal: float | None) -> dict:
 FORECASTS = "forecasts.npz"
 
 
-def write_forecasts(path: Path, records, series, protocol, config: RunConfig) -> None:
-    """Every trained model's forecasts in the data's units, for backtest studies without
-    retraining (another calibration, another metric): ``{split}_origins`` ``[windows]``,
-    ``{split}_truth`` ``[windows, horizon, targets]``, ``{split}/{model}`` ``[seeds, windows,
-    horizon, targets]`` and, with a probabilistic head, ``{split}/{model}/quantiles`` ``[seeds,
-    windows, horizon, targets, L]``. float32 forecasts, compressed."""
+def write_forecasts(
+    path: Path, records, series, protocol, config: RunConfig, baseline: dict | None = None
+) -> None:
+    """Every candidate's forecasts in the data's units, for backtest studies without
+    retraining (another calibration, another metric, another combination):
+    ``{split}_origins`` ``[windows]``, ``{split}_truth`` ``[windows, horizon, targets]``,
+    ``{split}/{name}`` ``[seeds, windows, horizon, targets]`` (a baseline has one seed) and,
+    with a probabilistic head, ``{split}/{name}/quantiles`` ``[seeds, windows, horizon,
+    targets, L]``. float32 forecasts, compressed."""
     values = np.asarray(series.values, np.float64)[:, config.target_indices]
     arrays: dict[str, Any] = {}
     for split in ("valid", "test"):
@@ -527,46 +668,82 @@ def write_forecasts(path: Path, records, series, protocol, config: RunConfig) ->
             if record.get("quantiles"):
                 quantiles = np.asarray(record["quantiles"][split], np.float32)
                 arrays[f"{split}/{name}/quantiles"] = quantiles
+        for name, forecast in (baseline or {}).get(split, {}).items():
+            arrays[f"{split}/{name}"] = np.asarray(forecast[None], np.float32)
     np.savez_compressed(path, **arrays)
 
 
 def write_outputs(
-    result, records, configs, series, protocol, out: Path, source, base: RunConfig
+    result, records, configs, series, protocol, out: Path, base: RunConfig, baseline: dict
 ) -> None:
-    """``compare.json``, ``compare.md``, ``forecasts.npz``, ``compare.png`` and the best zoo
-    model's run folder."""
+    """``compare.json``, ``compare.md``, ``forecasts.npz``, ``compare.png`` and the pick's
+    run folder ``best/`` (:mod:`jaxseq.app.candidates`; a user's model has none: a note says
+    so in ``compare.json``)."""
     from jaxseq.app import plots
 
     out.mkdir(parents=True, exist_ok=True)
+    best = result["settings"]["best"]
+    kind = result["settings"]["best_kind"]
+    if base.data == "<in memory>":
+        path = out / "series.csv"
+        write_csv(path, list(series.columns), series.values.tolist())
+        base = dataclasses.replace(base, data=str(path.absolute()), time_column=None)
+        configs = {
+            n: dataclasses.replace(c, data=base.data, time_column=None) for n, c in configs.items()
+        }
+    if kind == "user":
+        result["settings"]["best_folder"] = None  # a user's model is rebuilt by the user
+    else:
+        _save_best(out / "best", best, kind, result, records, configs, series, protocol, base)
+        result["settings"]["best_folder"] = "best"
     write_json(out / "compare.json", result)
     (out / "compare.md").write_text(markdown(result))
-    write_forecasts(out / FORECASTS, records, series, protocol, base)
-    zoo_rows = [r for r in result["rows"] if r["kind"] == "zoo"]
-    if zoo_rows:
-        best = zoo_rows[0]["model"]
-        config = configs[best]
-        if config.data == "<in memory>":
-            path = out / "series.csv"
-            write_csv(path, list(series.columns), series.values.tolist())
-            config = dataclasses.replace(config, data=str(path.absolute()), time_column=None)
-        record = records[best]
-        run_dir = out / "best"
-        if (run_dir / "config.json").exists():
-            import shutil
-
-            shutil.rmtree(run_dir)
-        run = Run.create(run_dir, config, record["scaler"])
-        run.save(config.epochs, record["state"], record["history"])
-        if config.head is not None:  # `jaxseq forecast best` then writes calibrated intervals
-            workflow.calibrate_run(run, workflow.build_model(config), record["state"], series)
-    best_any = result["settings"]["best"]
+    write_forecasts(out / FORECASTS, records, series, protocol, base, baseline)
     origins = protocol.origins("test")
     truth = series.values[:, 0].astype(np.float64)
+    pick = records[best]["forecasts"]["test"] if best in records else baseline["test"][best][None]
     plots.compare_figure(
         result,
         truth,
         origins,
-        records[best_any]["forecasts"]["test"] if best_any else None,
+        pick,
         out / "compare.png",
-        title=f"{result['settings']['column']}: {best_any}",
+        title=f"{result['settings']['column']}: {best}",
     )
+
+
+def _save_best(path: Path, best, kind, result, records, configs, series, protocol, base) -> None:
+    if kind == "zoo":
+        candidates.save_network(path, configs[best], records[best], series)
+    elif kind in ("baseline", "classical"):
+        config = dataclasses.replace(base, model=best, kind=kind)
+        candidates.save_baseline(path, config, _scaler(series, base, protocol))
+    else:
+        record = records["ensemble"]
+        calibration = None
+        if base.head is not None:
+            parts = ("valid", "test")
+            calibration = workflow.calibration_record(
+                np.concatenate([record["quantiles"][p] for p in parts], axis=-4),
+                series,
+                base,
+                np.concatenate([protocol.origins(p) for p in parts]),
+                len(protocol.origins("valid")),
+                _levels(base),
+            )
+        candidates.save_ensemble(
+            path,
+            base,
+            record["combination"],
+            configs,
+            records,
+            series,
+            _scaler(series, base, protocol),
+            calibration,
+        )
+
+
+def _scaler(series, base: RunConfig, protocol) -> data.Scaler:
+    """The series scaling a run folder records (a baseline uses none; the folder's format
+    keeps one): the training part's, as the networks were scaled."""
+    return workflow.fit_scaler(base, series.values, protocol.train_end)

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxseq import data, evaluate, models
-from jaxseq.app import covariates
+from jaxseq.app import covariates, workflow
 from jaxseq.app.io import Series
 from jaxseq.app.runs import Run, RunConfig
 from jaxseq.app.workflow import (
@@ -83,6 +83,7 @@ def forecast_values(
     *,
     future: np.ndarray | None = None,
     quantiles: bool = False,
+    base: np.ndarray | None = None,
 ) -> np.ndarray:
     """Forecast ``steps`` values after ``history`` ``[time, features]`` (data units) with every
     replica: ``[seeds, steps, targets]`` in data units; with ``quantiles`` (a probabilistic
@@ -92,6 +93,8 @@ def forecast_values(
     rows after ``history`` (:func:`jaxseq.app.covariates.forecast_rows`); both are then
     ``[time, columns + calendar columns]`` (:func:`jaxseq.app.covariates.rows`) and the window is
     cut by :func:`jaxseq.data.windows_at` at origin ``len(history)``, lead features included.
+    A hybrid also needs ``base``, its base forecasts from every origin of ``history``
+    (:func:`jaxseq.app.workflow.base_for`, ``[len(history) + 1, horizon, targets]``).
 
     Multi-step and seq2seq models forecast their horizon at once (``steps <= horizon``); a
     one-step model of a univariate series is applied repeatedly, each forecast fed back.
@@ -108,13 +111,23 @@ def forecast_values(
             f"the series has {len(history)} steps, the model needs a window of {config.window}"
         )
     x: np.ndarray | jax.Array  # the one window to forecast from, [1, window, features]
-    if config.future_indices:
-        if future is None or len(future) < config.horizon:
+    if config.future_indices or config.base_columns:
+        if config.future_indices and (future is None or len(future) < config.horizon):
             raise InputError(
                 f"this run reads future covariates: future must hold the {config.horizon} rows "
                 "after the history (jaxseq.app.covariates.forecast_rows)"
             )
-        rows = np.concatenate([history[-config.window :], future[: config.horizon]])
+        if config.base_columns and base is None:
+            raise InputError("a hybrid forecasts from its base model's forecasts: give base")
+        after = (np.repeat(history[-1:], config.horizon, axis=0) if future is None else future)[
+              # the rows after the origin: future covariates, else never read
+            : config.horizon
+        ]
+        rows = np.concatenate([history[-config.window :], after])
+        local = None
+        if base is not None:  # base forecasts at the window's origins, re-indexed from 0
+            local = np.zeros((len(rows) + 1, *base.shape[1:]))
+            local[: config.window + 1] = base[len(history) - config.window :]
         x, _ = data.windows_at(
             covariates.scale_rows(config, scaler, rows),
             [config.window],
@@ -123,6 +136,7 @@ def forecast_values(
             config.task,
             config.target_indices,
             config.future_indices,
+            local,
         )
     else:
         x = jnp.asarray(scaler.transform(history[-config.window :]))[None]
@@ -155,8 +169,9 @@ def forecast_run(run: Run, data_path: str | None, steps: int) -> tuple[Forecast,
     if config.future_indices:
         future = covariates.forecast_rows(config, series, trailing)
     history = covariates.rows(config, series)
+    base = workflow.base_for(config, series, run.scaler, workflow.training_end(config))
     per_seed = forecast_values(
-        model, state.variables, run.scaler, config, history, steps, future=future
+        model, state.variables, run.scaler, config, history, steps, future=future, base=base
     )
     quantiles, offsets, calibrated = None, None, 0
     if model.head is not None:
@@ -169,15 +184,16 @@ def forecast_run(run: Run, data_path: str | None, steps: int) -> tuple[Forecast,
             steps,
             future=future,
             quantiles=True,
+            base=base,
         )
-        offsets, calibrated = _offsets(run, steps, model.levels)
+        offsets, calibrated = stored_offsets(run, steps, model.levels)
     forecast = Forecast(
         per_seed, list(config.targets), quantiles, model.levels, calibrated, offsets
     )
     return forecast, series
 
 
-def _offsets(run: Run, steps: int, levels) -> tuple[np.ndarray | None, int]:
+def stored_offsets(run: Run, steps: int, levels) -> tuple[np.ndarray | None, int]:
     """The run's conformal offsets for the first ``steps`` steps ``[steps, targets,
     intervals]`` and the number of latest windows they came from (``(None, 0)``: the run has
     none)."""
@@ -205,8 +221,8 @@ def impute_run(run: Run, data_path: str | None) -> tuple[np.ndarray, np.ndarray,
     (a univariate series). Returns ``(values [time], filled [time] bool, series)``.
     """
     config = run.config
-    if len(config.columns) != 1:
-        raise InputError("impute needs a run trained on one column (inputs = target)")
+    if len(config.columns) != 1 or config.base != "none":
+        raise InputError("impute needs a run trained on one column (inputs = target), not a hybrid")
     model, state = load_run_state(run)
     series = load_for(config, data_path, allow_missing=True)
     values = series.values[:, 0].astype(np.float64).copy()

@@ -378,10 +378,10 @@ def _fit_sharded(config: RunConfig, dataset, mode: str, keep_best: bool, progres
             progress(config.model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()})
 
     result = distributed.fit_sharded(
-        workflow.make_trainer(config, net),
+        workflow.make_trainer(config, net, len(dataset.train)),
         dataset,
         seeds=replica_keys(config.seeds),
-        epochs=config.epochs,
+        epochs=config.epochs or 1,
         mode=mode,
         callback=report,
     )
@@ -395,7 +395,7 @@ def fit_local(result: PanelResult, *, progress: Callable | None = None) -> Panel
     import time
 
     config, pdata = result.config, result.data
-    trainer = workflow.make_trainer(config, result.model)
+    trainer = workflow.make_trainer(config, result.model, len(pdata.dataset.train))
     keys = replica_keys(config.seeds)
     states, histories = [], []
     forecasts: dict[str, list] = {s: [] for s in SCORED}

@@ -30,7 +30,9 @@ class Reporter:
     ``quiet`` shows nothing but errors.
     """
 
-    def __init__(self, models: Sequence[str], epochs: int, *, quiet: bool = False, stream=None):
+    def __init__(
+        self, models: Sequence[str], epochs: int | None, *, quiet: bool = False, stream=None
+    ):
         self.models = list(models)
         self.epochs = epochs
         self.quiet = quiet
@@ -63,6 +65,14 @@ class Reporter:
             self._progress.__exit__(*exc)
         return False
 
+    def expect(self, epochs: int) -> None:
+        """Set the epochs each model may run (a budget of steps, known once the data are);
+        a model that stops early is shown done when it is."""
+        self.epochs = epochs
+        if self._progress is not None:
+            for task in self._tasks.values():
+                self._progress.update(task, total=epochs)
+
     def epoch(self, model: str, epoch: int, metrics: dict) -> None:
         """Called after each epoch with the epoch number (from 0) and mean metrics."""
         self._start.setdefault(model, time.perf_counter())
@@ -74,7 +84,7 @@ class Reporter:
             self._progress.update(task, completed=epoch + 1, losses=_fmt(metrics))
         else:
             print(
-                f"{model:<22} epoch {epoch + 1:>3}/{self.epochs}  {_fmt(metrics)}",
+                f"{model:<22} epoch {epoch + 1:>3}/{self.epochs or '?'}  {_fmt(metrics)}",
                 file=self.stream,
                 flush=True,
             )
@@ -84,6 +94,9 @@ class Reporter:
             return
         line = f"{model:<22} done in {record['train_seconds']:.0f} s"
         if self._progress is not None:
-            self._progress.update(self._tasks[model], losses=line.split(None, 1)[1])
+            task = self._tasks[model]
+            # early stopping ends before the total: the bar ends where the model did
+            done = next(t.completed for t in self._progress.tasks if t.id == task)
+            self._progress.update(task, total=done, losses=line.split(None, 1)[1])
         else:
             print(line, file=self.stream, flush=True)

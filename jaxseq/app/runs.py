@@ -43,7 +43,8 @@ class RunConfig:
     horizon: int
     task: str
     seeds: int
-    epochs: int
+    #: the training length in epochs when there is no ``max_steps`` (then ``None``)
+    epochs: int | None
     batch_size: int = 32
     learning_rate: float | None = None
     clip_norm: float | None = None
@@ -63,6 +64,24 @@ class RunConfig:
     future_covariates: list[str] = dataclasses.field(default_factory=list)
     #: calendar features of the time column (:data:`jaxseq.app.calendar.FEATURES`); [] is none
     calendar: list[str] = dataclasses.field(default_factory=list)
+    #: the training length in optimizer steps (whole epochs); ``None``: ``epochs`` epochs
+    max_steps: int | None = None
+    #: optimizer steps without a significant validation improvement before a replica stops
+    #: (``None``: none; :mod:`jaxseq.stopping`)
+    patience: int | None = None
+    #: the relative improvement that counts as significant for the patience
+    min_delta: float = 0.0
+    #: the learning-rate schedule (:data:`jaxseq.stopping.SCHEDULES`)
+    schedule: str = "constant"
+    #: what forecasts (:data:`KINDS`): a trained ``network`` (``model``
+    #: a zoo name), a ``baseline`` or ``classical`` model (``model`` its name in
+    #: :mod:`jaxseq.baselines`; no checkpoints), or an ``ensemble`` of ``members``
+    kind: str = "network"
+    #: an ensemble's members, best first: ``{"name", "kind", "weight"}`` each; its networks'
+    #: run folders are ``members/NAME`` inside the ensemble's folder
+    members: list[dict] = dataclasses.field(default_factory=list)
+    #: a hybrid network's base model (:data:`jaxseq.hybrid.BASES`; ``"none"``: not a hybrid)
+    base: str = "none"
 
     @property
     def target_indices(self) -> list[int]:
@@ -82,12 +101,20 @@ class RunConfig:
         return known + list(range(n, n + self.calendar_columns))
 
     @property
-    def features(self) -> int:
-        """Input features per step: ``columns + calendar columns + horizon * future``
-        (:func:`jaxseq.data.windows_at`)."""
-        rows = len(self.columns) + self.calendar_columns
-        return rows + self.horizon * len(self.future_indices)
+    def base_columns(self) -> int:
+        """A hybrid's base forecasts per horizon step: one per target (0: not a hybrid)."""
+        return 0 if self.base == "none" else len(self.targets)
 
+    @property
+    def features(self) -> int:
+        """Input features per step: ``columns + calendar columns + horizon * (future + base
+        columns)`` (:func:`jaxseq.data.windows_at`)."""
+        rows = len(self.columns) + self.calendar_columns
+        return rows + self.horizon * (len(self.future_indices) + self.base_columns)
+
+
+#: what a run folder forecasts with (:attr:`RunConfig.kind`)
+KINDS = ("network", "baseline", "classical", "ensemble")
 
 _saving = threading.Event()
 _stop_requested = threading.Event()
@@ -168,8 +195,10 @@ def _parse_config(raw, path: Path) -> RunConfig:
             raise InputError(f"{path} is damaged ({name} {names!r} must be among the columns)")
     if not (isinstance(config.calendar, list) and all(isinstance(c, str) for c in config.calendar)):
         raise InputError(f"{path} is damaged (calendar must be a list of feature names)")
-    for name in ("window", "horizon", "seeds", "epochs", "batch_size"):
+    for name in ("window", "horizon", "seeds", "epochs", "batch_size", "max_steps", "patience"):
         value = getattr(config, name)
+        if value is None and name in ("max_steps", "patience", "epochs"):
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InputError(
                 f"{path} is damaged ({name} must be a positive integer, got {value!r})"
@@ -178,6 +207,17 @@ def _parse_config(raw, path: Path) -> RunConfig:
         dist.get(config.head)
     except InputError as error:
         raise InputError(f"{path} is damaged (head: {error})") from None
+    if config.epochs is None and config.max_steps is None:
+        raise InputError(f"{path} is damaged (it has neither epochs nor max_steps)")
+    if config.kind not in KINDS:
+        raise InputError(f"{path} is damaged (kind {config.kind!r} is not one of {KINDS})")
+    if config.kind == "ensemble" and not (
+        config.members
+        and all(
+            isinstance(m, dict) and {"name", "kind", "weight"} <= set(m) for m in config.members
+        )
+    ):
+        raise InputError(f"{path} is damaged (an ensemble needs members with name, kind, weight)")
     return config
 
 
@@ -321,6 +361,23 @@ class Run:
                 f"checkpoint {self.path}/checkpoints/{epoch} does not match the model of "
                 f"{self.path}/config.json (stored shapes differ); was the configuration edited?"
             )
+
+    def checkpoint_fields(self) -> list[str]:
+        """The top-level fields of the newest checkpoint's state (``["variables",
+        "opt_state"]`` for a :class:`jaxseq.train.TrainState`, ``["state", "tracker"]`` with
+        early-stopping state); ``[]`` when it has none or they cannot be read."""
+        import orbax.checkpoint as ocp
+
+        epoch = self.latest_epoch()
+        if epoch is None:
+            return []
+        try:
+            stored = ocp.StandardCheckpointer().metadata(
+                self.path / "checkpoints" / str(epoch) / "state"
+            )
+            return list(getattr(stored, "item_metadata", stored).keys())
+        except Exception:  # unreadable metadata: the restore itself reports the damage
+            return []
 
     def history(self) -> dict:
         path = self.path / "history.json"

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from jaxseq import data, models
+from jaxseq import data, hybrid, models, stopping
 from jaxseq import distributions as dist
 from jaxseq import normalize as norm
 from jaxseq.app import covariates
@@ -35,7 +34,7 @@ from jaxseq.app.backtest import (
 from jaxseq.app.io import Series, load_series
 from jaxseq.app.runs import Run, RunConfig, write_json
 from jaxseq.errors import InputError, check_positive_int
-from jaxseq.train import Trainer, TrainingDiverged, replica_keys
+from jaxseq.train import TrackedState, Trainer, TrainingDiverged, TrainState, replica_keys
 
 
 def load_for(
@@ -51,13 +50,65 @@ def normalization(config: RunConfig) -> norm.Normalization | None:
     return norm.get("window" if config.normalize == "window" else None)
 
 
-def make_trainer(config: RunConfig, model: models.Model) -> Trainer:
+def make_trainer(
+    config: RunConfig, model: models.Model, train_windows: int, *, keep_best: bool = False
+) -> Trainer:
+    """The run's trainer for ``train_windows`` training windows: with a patience (or
+    ``keep_best``) each replica keeps its best epoch by :func:`selection_metric`; the
+    learning-rate schedule spans the run's budget of steps."""
+    tracked = keep_best or config.patience is not None or config.schedule == "plateau"
     return Trainer(
         model,
         batch_size=config.batch_size,
         learning_rate=config.learning_rate,
         clip_norm=config.clip_norm,
+        monitor=selection_metric(model) if tracked else None,
+        schedule=stopping.schedule_for(config.schedule, total_steps(config, train_windows)),
     )
+
+
+def total_steps(config: RunConfig, train_windows: int) -> int:
+    """The run's budget in optimizer steps: ``max_steps``, or ``epochs`` whole epochs."""
+    if config.max_steps is not None:
+        return config.max_steps
+    assert config.epochs is not None, "a run has epochs or max_steps"
+    return config.epochs * stopping.steps_per_epoch(train_windows, config.batch_size)
+
+
+def budget_options(
+    epochs: int | None = None,
+    max_steps: int | None = None,
+    patience: int | None = None,
+    schedule: str | None = None,
+) -> dict:
+    """The training budget's :class:`RunConfig` fields from the options a user gave: nothing
+    or ``max_steps``: that many optimizer steps (default :data:`jaxseq.stopping.MAX_STEPS`)
+    with a patience (default :data:`jaxseq.stopping.PATIENCE`); ``epochs`` alone: that many
+    epochs, with a patience only when one is given (both: the first of the two limits is
+    ``max_steps``, ``epochs`` is ignored)."""
+    if epochs is not None:
+        epochs = check_positive_int("epochs", epochs)
+    if max_steps is None and epochs is not None:
+        return {
+            "epochs": epochs,
+            "max_steps": None,
+            "patience": None if patience is None else check_positive_int("patience", patience),
+            "min_delta": stopping.MIN_DELTA,
+            "schedule": stopping.Schedule(schedule or stopping.SCHEDULE).kind,
+        }
+    return {
+        "epochs": None,
+        "max_steps": check_positive_int("max_steps", max_steps or stopping.MAX_STEPS),
+        "patience": check_positive_int("patience", patience or stopping.PATIENCE),
+        "min_delta": stopping.MIN_DELTA,
+        "schedule": stopping.Schedule(schedule or stopping.SCHEDULE).kind,
+    }
+
+
+def budget_for(config: RunConfig, train_windows: int) -> stopping.Budget:
+    """The run's :class:`jaxseq.stopping.Budget` (``epochs`` whole epochs when it has no
+    ``max_steps``)."""
+    return stopping.Budget(total_steps(config, train_windows), config.patience, config.min_delta)
 
 
 def build_model(config: RunConfig) -> models.Model:
@@ -70,7 +121,8 @@ def build_model(config: RunConfig) -> models.Model:
         target_columns=config.target_indices,
         normalize=normalization(config),
         head=config.head,
-        future=len(config.future_indices),
+        future=len(config.future_indices) + config.base_columns,
+        base=config.base != "none",
     )
 
 
@@ -98,19 +150,64 @@ def dataset_for(
     series: Series,
     scaler: data.Scaler | None = None,
     protocol: data.Protocol | None = None,
+    base: np.ndarray | None = None,
 ) -> data.Dataset:
     """The run's windows of ``series`` by forecast origin (:func:`jaxseq.data.split_series`),
-    scaled with ``scaler`` (default: fitted on the data before the first validation origin)."""
+    scaled with ``scaler`` (default: fitted on the data before the first validation origin);
+    a hybrid's base forecasts are ``base`` (:func:`base_for`, computed here when not given)."""
     protocol = protocol or protocol_for(config, len(series.values))
     scaler = scaler or fit_scaler(config, series.values, protocol.train_end)
+    if base is None:
+        base = base_for(config, series, scaler, protocol.train_end)
     ds = data.windows_for(
         covariates.inputs(config, series, scaler),
         protocol,
         config.task,
         config.target_indices,
         config.future_indices,
+        base,
     )
     return dataclasses.replace(ds, scaler=scaler)
+
+
+def training_end(config: RunConfig) -> int:
+    """Where the training part of the file a run was made from ends: the ``fit_end`` of its
+    fitted baselines and of a hybrid's base model."""
+    return protocol_for(config, len(load_for(config).values)).train_end
+
+
+def base_for(
+    config: RunConfig, series: Series, scaler: data.Scaler, fit_end: int
+) -> np.ndarray | None:
+    """A hybrid's base forecasts from every origin of ``series`` (:func:`jaxseq.hybrid.
+    base_forecasts`, the base model fitted on ``series[:fit_end]``), scaled like the targets:
+    ``[time + 1, horizon, targets]``; ``None`` when the run is not a hybrid."""
+    if config.base == "none":
+        return None
+    cols = config.target_indices
+    values = np.asarray(series.values, np.float64)[:, cols]
+    base = hybrid.base_forecasts(
+        config.base, values, config.horizon, season=season_for(config, series), fit_end=fit_end
+    )
+    return (base - scaler.mean[cols]) / scaler.scale[cols]
+
+
+def windows_at(
+    config: RunConfig, series: Series, scaler: data.Scaler, origins, fit_end: int
+) -> np.ndarray:
+    """The run's input windows ``X`` at ``origins`` of ``series`` (covariates, lead
+    features and a hybrid's base forecasts, its base model fitted on ``series[:fit_end]``)."""
+    X, _ = data.windows_at(
+        covariates.inputs(config, series, scaler),
+        np.asarray(origins, np.int64),
+        config.window,
+        config.horizon,
+        config.task,
+        config.target_indices,
+        config.future_indices,
+        base_for(config, series, scaler, fit_end),
+    )
+    return X
 
 
 def make_config(
@@ -122,7 +219,7 @@ def make_config(
     window: int,
     horizon: int,
     seeds: int,
-    epochs: int,
+    epochs: int | None = None,
     batch_size: int = 32,
     learning_rate: float | None = None,
     clip_norm: float | None = None,
@@ -137,8 +234,20 @@ def make_config(
     future_covariates: list[str] | None = None,
     calendar: bool | str | list[str] | None = None,
     head=None,
+    max_steps: int | None = None,
+    patience: int | None = None,
+    schedule: str | None = None,
+    base: str = "none",
 ) -> RunConfig:
     """Check the options against the file and the zoo, and return the run's configuration.
+
+    ``base`` makes the network a hybrid over that base model's forecasts
+    (:mod:`jaxseq.hybrid`).
+
+    The training budget (:func:`budget_options`): ``epochs`` alone trains that many epochs;
+    otherwise ``max_steps`` optimizer steps (default :data:`jaxseq.stopping.MAX_STEPS`), each
+    replica stopping after ``patience`` steps without a validation improvement and keeping its
+    best epoch; ``schedule`` is the learning-rate schedule (:mod:`jaxseq.stopping`).
 
     ``head`` makes the model probabilistic (quantile levels, ``"normal"`` or ``"student_t"``;
     :func:`jaxseq.distributions.get`).
@@ -169,7 +278,6 @@ def make_config(
         window=window,
         horizon=horizon,
         seeds=seeds,
-        epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
         clip_norm=clip_norm,
@@ -181,9 +289,12 @@ def make_config(
         stride=stride,
         season=season,
         head=head,
+        base=hybrid.check(base),
+        **budget_options(epochs, max_steps, patience, schedule),
         **extra,
     )
     protocol_for(config, len(load_for(config).values))  # the series must hold every part
+    build_model(config)  # a model that cannot be a hybrid (or has no room for it) is refused
     return config
 
 
@@ -196,20 +307,26 @@ def checked_config(
     window,
     horizon,
     seeds,
-    epochs,
     batch_size,
     stride,
     season,
     head,
+    epochs=None,
+    max_steps=None,
+    patience=None,
+    schedule="constant",
     **fields,
 ) -> RunConfig:
     """A :class:`RunConfig` with its options checked: the model (its task from the zoo), the
     targets among the ``columns`` (default the first; one name or a list), the normalisation,
-    the counts (positive integers; a one-step model's horizon is 1) and the head, in JSON
-    form; ``fields`` are the other fields as they are. The single-series and the panel
-    configurations are both made here."""
+    the counts (positive integers; a one-step model's horizon is 1; ``max_steps`` and
+    ``patience`` or ``None``), the schedule and the head, in JSON form; ``fields`` are the
+    other fields as they are. The single-series and the panel configurations are both made
+    here."""
     task = models.get(model).task  # an unknown name is refused here, with the zoo listed
     norm.check_mode(normalize)
+    if epochs is None and max_steps is None:
+        raise InputError("give a training length: epochs, or max_steps")
     targets = [targets] if isinstance(targets, str) else list(targets or [columns[0]])
     for t in targets:
         if t not in columns:
@@ -226,11 +343,14 @@ def checked_config(
         window=check_positive_int("window", window),
         horizon=1 if task == "one_step" else check_positive_int("horizon", horizon),
         seeds=check_positive_int("seeds", seeds),
-        epochs=check_positive_int("epochs", epochs),
+        epochs=None if epochs is None else check_positive_int("epochs", epochs),
         batch_size=check_positive_int("batch_size", batch_size),
         stride=check_positive_int("stride", stride),
         season=None if season is None else check_positive_int("season", season),
         head=dist.spec_of(dist.get(head)),
+        max_steps=None if max_steps is None else check_positive_int("max_steps", max_steps),
+        patience=None if patience is None else check_positive_int("patience", patience),
+        schedule=stopping.Schedule(schedule).kind,
         **fields,
     )
 
@@ -245,8 +365,10 @@ def train_run(
 ) -> Run:
     """Train (or resume) a run, checkpointing after every epoch.
 
-    A resumed run continues from its newest checkpoint to ``config.epochs`` and ends with the
-    same parameters as an uninterrupted one (epoch keys depend only on the seed and the epoch).
+    A resumed run continues from its newest checkpoint to the end of its budget
+    (:func:`budget_for`) and ends with the same parameters as an uninterrupted one (epoch keys
+    depend only on the seed and the epoch; with a patience the checkpoints carry each replica's
+    early-stopping state too, :class:`jaxseq.train.TrackedState`).
     """
     series = load_for(config)
     model = build_model(config)
@@ -261,7 +383,8 @@ def train_run(
             shutil.rmtree(Path(out) / "checkpoints", ignore_errors=True)
         created = not Path(out).exists()
         run = Run.create(out, config, ds.scaler, overwrite=overwrite)
-    trainer = make_trainer(config, model)
+    trainer = make_trainer(config, model, len(ds.train))
+    budget = budget_for(config, len(ds.train))
     keys = replica_keys(config.seeds)
     state, start = None, 0
     history: dict[str, Any] = {"metrics": {}, "epoch_seconds": []}
@@ -269,7 +392,10 @@ def train_run(
         target = jax.eval_shape(trainer.init, keys)
         start, state = run.restore(target)
         history = run.history() or history
-        if start >= config.epochs:
+        done = isinstance(state, TrackedState) and bool(np.all(state.tracker.stopped))
+        if start >= budget.epochs(stopping.steps_per_epoch(len(ds.train), config.batch_size)):
+            done = True
+        if done:
             return run
 
     def checkpoint(epoch, result_state, metrics):
@@ -285,7 +411,7 @@ def train_run(
         result = trainer.fit(
             ds,
             seeds=keys,
-            epochs=config.epochs - start,
+            budget=budget,
             state=state,
             start_epoch=start,
             callback=report,
@@ -295,6 +421,9 @@ def train_run(
         if not resume and created and run.latest_epoch() is None:
             shutil.rmtree(run.path, ignore_errors=True)  # nothing worth keeping was written
         raise InputError(str(error)) from None
+    if trainer.monitor is not None:  # each replica's kept and last epoch
+        summary = {k: v for k, v in result.history.to_json().items() if k not in ("metrics",)}
+        write_json(run.path / "history.json", {**history, **summary})
     if model.head is not None:
         calibrate_run(run, model, result.state, series)
     return run
@@ -304,18 +433,11 @@ CALIBRATION = "calibration.json"
 
 
 def calibrate_run(run: Run, model: models.Model, state, series: Series) -> dict:
-    """Conformal offsets for a probabilistic run's forecasts from the end of the series: the
-    adaptive calibration the test scores report, carried to the series' end
-    (:func:`jaxseq.calibration.offsets_at`). The forecast issued, the seeds' average, is
-    calibrated on the latest windows with known targets, as many as the validation part has,
-    with the level adapted by the test windows' misses (``calibration.ADAPT_STEP``).
-    Written to the run folder as ``calibration.json`` (offsets ``[horizon, targets,
-    intervals]``) for :func:`jaxseq.app.forecasting.forecast_run`."""
-    from jaxseq import calibration
-
+    """Conformal offsets for a probabilistic run's forecasts from the end of the series
+    (:func:`calibration_record` of its validation and test forecasts), written to the run
+    folder as ``calibration.json`` for :func:`jaxseq.app.forecasting.forecast_run`."""
     config = run.config
     ds = dataset_for(config, series, run.scaler)
-    values = np.asarray(series.values, np.float64)[:, config.target_indices]
     parts = [name for name in ("valid", "test") if len(ds.origins(name))]
     q = np.concatenate(
         [
@@ -325,35 +447,58 @@ def calibrate_run(run: Run, model: models.Model, state, series: Series) -> dict:
         axis=-4,
     )
     origins = np.concatenate([ds.origins(p) for p in parts])
+    record = calibration_record(q, series, config, origins, len(ds.origins("valid")), model.levels)
+    write_json(run.path / CALIBRATION, record)
+    return record
+
+
+def calibration_record(
+    quantiles: np.ndarray, series: Series, config: RunConfig, origins, n_valid: int, levels
+) -> dict:
+    """The adaptive calibration the test scores report, carried to the series' end
+    (:func:`jaxseq.calibration.offsets_at`): the forecast issued, the seeds' average of
+    ``quantiles`` ``[seeds, windows, horizon, targets, L]`` at ``origins`` (the validation
+    ones, ``n_valid`` of them, then the test ones), calibrated on the latest windows with
+    known targets, as many as the validation part has, with the level adapted by the test
+    windows' misses (``calibration.ADAPT_STEP``). Offsets ``[horizon, targets, intervals]``."""
+    from jaxseq import calibration
+
+    values = np.asarray(series.values, np.float64)[:, config.target_indices]
     truth = truth_at(values, origins, config.horizon, range(values.shape[1]))
-    latest = len(ds.origins("valid")) or len(origins)
+    latest = n_valid or len(origins)
     shift = calibration.offsets_at(
-        q.mean(axis=0),
+        quantiles.mean(axis=0),
         truth,
         origins,
-        model.levels,
+        levels,
         origin=len(values),
         start=latest,
         window=latest,
         gamma=calibration.ADAPT_STEP,
     )
-    record = {
-        "levels": list(model.levels),
+    return {
+        "levels": list(levels),
         "windows": latest,
         "last_origin": int(origins[-1]),
         "adapt_step": calibration.ADAPT_STEP,
         "offsets": shift.tolist(),
     }
-    write_json(run.path / CALIBRATION, record)
-    return record
 
 
-def load_run_state(run: Run):
-    """The run's model and newest trained state (replicated over seeds)."""
+def load_run_state(run: Run) -> tuple[models.Model, TrainState]:
+    """The run's model and newest trained state (replicated over seeds): a checkpoint with
+    early-stopping state gives each replica's best variables."""
     model = build_model(run.config)
-    trainer = Trainer(model, batch_size=run.config.batch_size)
+    tracked = run.checkpoint_fields() == list(TrackedState._fields)
+    trainer = Trainer(
+        model,
+        batch_size=run.config.batch_size,
+        monitor=selection_metric(model) if tracked else None,
+    )
     target = jax.eval_shape(trainer.init, replica_keys(run.config.seeds))
     _, state = run.restore(target)
+    if isinstance(state, TrackedState):
+        return model, TrainState(state.tracker.best, state.state.opt_state)
     return model, state
 
 
@@ -450,44 +595,29 @@ def fit_state(
     keep_best: bool = False,
     model: models.Model | None = None,
 ):
-    """Train ``config.seeds`` replicas on ``dataset``; with ``keep_best`` each replica keeps
-    its parameters from the epoch of its lowest validation error (early stopping without the
-    stop). ``model`` defaults to the run's zoo model. Returns ``(model, state, history)``."""
+    """Train ``config.seeds`` replicas on ``dataset`` for the run's budget
+    (:func:`budget_for`). With ``keep_best`` or a patience each replica keeps its parameters
+    from the epoch of its lowest validation error (:func:`selection_metric`) and, with a
+    patience, stops on its own. ``model`` defaults to the run's zoo model. Returns ``(model,
+    state, history)``; the history of a tracked run holds each replica's ``best_epoch`` and
+    ``stop_epoch`` (1-based) and ``steps_per_epoch``."""
     model = model or build_model(config)
-    trainer = make_trainer(config, model)
-    key = selection_metric(model)
-    best: dict[str, Any] = {"state": None, "score": None, "epoch": None}
-
-    def keep(epoch, state, metrics):
-        score = np.asarray(metrics[key])
-        if best["state"] is None:
-            best.update(state=jax.tree_util.tree_map(jnp.copy, state), score=score)
-            best["epoch"] = np.zeros_like(score, dtype=int)
-            return
-        better = score < best["score"]
-        best["state"] = _select(jnp.asarray(better), state, best["state"])
-        best["score"] = np.where(better, score, best["score"])
-        best["epoch"] = np.where(better, epoch, best["epoch"])
+    trainer = make_trainer(config, model, len(dataset.train), keep_best=keep_best)
 
     def report(epoch, metrics):
         if progress is not None:
-            progress(config.model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()})
+            progress(config.model, epoch, {k: float(np.nanmean(v)) for k, v in metrics.items()})
 
     try:
         result = trainer.fit(
             dataset,
             seeds=replica_keys(config.seeds),
-            epochs=config.epochs,
+            budget=budget_for(config, len(dataset.train)),
             callback=report,
-            on_epoch_end=keep if keep_best else None,
         )
     except TrainingDiverged as error:
         raise InputError(f"{config.model}: {error}") from None
-    history = result.history.to_json()
-    if not keep_best:
-        return model, result.state, history
-    history["best_epoch"] = (best["epoch"] + 1).tolist()
-    return model, best["state"], history
+    return model, result.state, result.history.to_json()
 
 
 def selection_metric(model: models.Model) -> str:
@@ -497,14 +627,6 @@ def selection_metric(model: models.Model) -> str:
     if model.head is not None:
         return "val_loss"
     return "val_last_step_mse" if model.task == "seq2seq" else "val_mse"
-
-
-@jax.jit
-def _select(better, new, old):
-    def pick(a, b):
-        return jnp.where(better.reshape((-1,) + (1,) * (a.ndim - 1)), a, b)
-
-    return jax.tree_util.tree_map(pick, new, old)
 
 
 def refit_forecasts(
@@ -527,14 +649,6 @@ def refit_forecasts(
         scaler = fit_scaler(config, series.values, sub.train_end)
         ds = dataset_for(config, series, scaler, sub)
         model, state, _ = fit_state(config, ds, progress=progress)
-        X, _ = data.windows_at(
-            covariates.inputs(config, series, scaler),
-            block,
-            config.window,
-            config.horizon,
-            config.task,
-            config.target_indices,
-            config.future_indices,
-        )
+        X = windows_at(config, series, scaler, block, sub.train_end)
         blocks.append(predict_units(model, state.variables, scaler, config, X))
     return np.concatenate(blocks, axis=1)

@@ -433,7 +433,7 @@ def run_panel_throughput(
     )
     pdata = global_model.panel_data(panel.from_arrays(arrays), config)
     train = jax.device_put(pdata.dataset.train)
-    trainer = workflow.make_trainer(config, workflow.build_model(config))
+    trainer = workflow.make_trainer(config, workflow.build_model(config), len(train))
     epoch = trainer.epoch_fn()
     windows = len(pdata.dataset.train)
     state, calls, compile_seconds = {}, {}, {}

@@ -110,6 +110,10 @@ def cmd_train(args) -> int:
             horizon=args.horizon,
             seeds=args.seeds,
             epochs=args.epochs,
+            max_steps=args.max_steps,
+            patience=args.patience,
+            schedule=args.schedule,
+            base=args.base,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
             clip_norm=args.clip_norm,
@@ -129,14 +133,18 @@ def cmd_train(args) -> int:
     reporter = _reporter(args, [config.model], config.epochs)
     with reporter:
         run = workflow.train_run(config, out, resume=bool(args.resume), progress=reporter.epoch)
-    history = run.history().get("metrics", {})
+    summary = run.history()
+    history = summary.get("metrics", {})
     if history and not args.quiet:
         key = "val_last_step_mse" if "val_last_step_mse" in history else "val_mse"
-        last = history[key][-1]
+        last = [v for v in history[key][-1] if v == v]  # a stopped replica's epoch is NaN
+        kept = ""
+        if "best_epoch" in summary:
+            kept = f"; each seed kept its best epoch ({', '.join(map(str, summary['best_epoch']))})"
         print(
             f"trained {config.model} on {Path(config.data).name}: {len(history[key])} epochs, "
-            f"{config.seeds} seeds; final validation {key[4:]} (scaled) "
-            f"{sum(last) / len(last):.5f}; run saved in {out}"
+            f"{config.seeds} seeds; last validation {key[4:]} (scaled) "
+            f"{sum(last) / max(len(last), 1):.5f}{kept}; run saved in {out}"
         )
     if args.plot and history:
         from jaxseq.app import plots
@@ -175,12 +183,12 @@ def _quantile_table(rows: dict, title: str) -> list[str]:
 
 
 def cmd_evaluate(args) -> int:
-    from jaxseq.app import workflow
+    from jaxseq.app import candidates
     from jaxseq.app.runs import Run, write_json
 
     out = _output(args.out) if args.out else None
     run = Run(args.run)
-    result = workflow.evaluate_run(
+    result = candidates.evaluate(
         run,
         args.data,
         season=args.season,
@@ -228,7 +236,7 @@ def cmd_compare(args) -> int:
     chosen = args.models if args.models else "all"
     if args.models == ["all"]:
         chosen = "all"
-    names = compare.applicable(args.horizon) if chosen == "all" else chosen
+    names = compare.applicable(args.horizon, args.base) if chosen == "all" else chosen
     with _reporter(args, names, args.epochs) as reporter:
         result = compare.compare(
             args.data,
@@ -238,6 +246,11 @@ def cmd_compare(args) -> int:
             models=chosen,
             seeds=args.seeds,
             epochs=args.epochs,
+            max_steps=args.max_steps,
+            patience=args.patience,
+            schedule=args.schedule,
+            combine=not args.no_ensemble,
+            base=args.base,
             season=args.season,
             valid_size=args.valid_size,
             test_size=args.test_size,
@@ -257,13 +270,17 @@ def cmd_compare(args) -> int:
         )
     if not args.quiet:
         print(compare.markdown(result))
-    best = result["settings"]["best"]
-    print(f"best on validation: {best}; wrote {out}/compare.json, compare.md, compare.png, best/")
+    best, kind = result["settings"]["best"], result["settings"]["best_kind"]
+    folder = ", best/" if result["settings"].get("best_folder") else ""
+    print(
+        f"best on validation: {best} ({kind}); wrote {out}/compare.json, compare.md, "
+        f"forecasts.npz, compare.png{folder}"
+    )
     return 0
 
 
 def cmd_forecast(args) -> int:
-    from jaxseq.app import forecasting
+    from jaxseq.app import candidates
     from jaxseq.app.io import write_csv
     from jaxseq.app.runs import Run
 
@@ -271,7 +288,7 @@ def cmd_forecast(args) -> int:
     if args.plot:
         _figure(args.plot)
     run = Run(args.run)
-    forecast, series = forecasting.forecast_run(run, args.data, args.steps)
+    forecast, series = candidates.forecast(run, args.data, args.steps, refit=not args.no_refit)
     header = ["step"]
     for t in forecast.targets:
         header += [f"{t}_mean", f"{t}_std", f"{t}_min", f"{t}_max"]

@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=10,
         help="steps ahead (default 10; one-step models: 1)",
     )
-    p.add_argument("--epochs", type=_positive_int, default=20)
+    _budget_options(p)
+    _base_option(p)
     p.add_argument(
         "--seeds", type=_positive_int, default=5, help="replicas trained at once (default 5)"
     )
@@ -142,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     _head_options(p)
     p.add_argument("--out", help="run folder (default runs/MODEL)")
     p.add_argument(
-        "--resume", metavar="RUN", help="continue an interrupted run to its configured epochs"
+        "--resume", metavar="RUN", help="continue an interrupted run to the end of its budget"
     )
     p.add_argument("--plot", help="also write the learning curves to this PNG")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -188,7 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="all (default: every applicable zoo model) or comma-separated zoo names",
     )
     p.add_argument("--seeds", type=_positive_int, default=3, help="replicas per model (3)")
-    p.add_argument("--epochs", type=_positive_int, default=30, help="epochs per model (30)")
+    _budget_options(p)
+    _base_option(p)
+    p.add_argument(
+        "--no-ensemble", action="store_true", help="do not rank an ensemble of the top candidates"
+    )
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument(
         "--fill",
@@ -207,9 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "forecast", help="forecast the steps after the end of a series (CSV out, optional plot)"
     )
-    p.add_argument("run", help="a run folder written by `jaxseq train`")
+    p.add_argument("run", help="a run folder written by `jaxseq train` or `jaxseq compare`")
     p.add_argument("--data", help="the series to continue (default: the training file)")
     p.add_argument("--steps", type=_positive_int, default=10)
+    p.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="a picked baseline, classical model or ensemble keeps the fit compare made (on "
+        "the training part) instead of refitting on all the data",
+    )
     p.add_argument("--out", help="CSV to write (default RUN/forecast.csv)")
     p.add_argument("--plot", help="also draw history, forecast and the seed band to this PNG")
     p.set_defaults(func=cmd_forecast)
@@ -329,6 +340,49 @@ def _head_options(p) -> None:
         "--distribution",
         choices=("normal", "student_t"),
         help="forecast a normal or Student-t distribution, trained by negative log-likelihood",
+    )
+
+
+def _base_option(p) -> None:
+    """train and compare: a hybrid network over a classical model (jaxseq.hybrid)."""
+    from jaxseq import hybrid
+
+    p.add_argument(
+        "--base",
+        choices=hybrid.BASES,
+        default="none",
+        help="train the networks as hybrids: each reads this model's forecasts (fitted on the "
+        "training part) as known-future inputs and forecasts its residual (default none)",
+    )
+
+
+def _budget_options(p) -> None:
+    """Options shared by train and compare: how long each network trains (jaxseq.stopping)."""
+    from jaxseq import stopping
+
+    p.add_argument(
+        "--max-steps",
+        type=_positive_int,
+        help=f"optimizer steps per replica, in whole epochs (default {stopping.MAX_STEPS})",
+    )
+    p.add_argument(
+        "--patience",
+        type=_positive_int,
+        help="stop a replica after this many steps without a validation improvement, keeping "
+        f"its best epoch (default {stopping.PATIENCE}; with --epochs alone: none)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=_positive_int,
+        help="train this many epochs instead of a budget of steps (each replica keeps its best "
+        "epoch in compare)",
+    )
+    p.add_argument(
+        "--schedule",
+        choices=stopping.SCHEDULES,
+        help=f"learning-rate schedule (default {stopping.SCHEDULE}): cosine decays over the "
+        "budget after a warm-up; plateau halves the rate after half the patience without "
+        "improvement",
     )
 
 

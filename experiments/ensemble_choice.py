@@ -1,0 +1,167 @@
+"""How to combine: choosing the ensemble's rule on the validation part alone.
+
+``compare`` writes every candidate's forecasts at every validation and test origin
+(``forecasts.npz``). This study reads the benchmark's, splits each series' validation origins
+in time into a first half (*selection*) and a second half (*check*), lets each rule choose its
+combination on the selection half (:func:`jaxseq.ensemble.choose`, or the rule's own
+choice), and scores it on the check half, where nothing was chosen. The rule with the lowest
+check-half error over the series (geometric mean of its MASE over the best single candidate's
+chosen on the selection half) becomes ``compare``'s default, fixed before any test part is
+read. Test scores are not read.
+
+Rules:
+
+- ``single``: the best candidate alone;
+- ``top-k``: the best ``k`` of all candidates, ``k`` and equal / inverse-error weights chosen
+  on the selection half (``ks`` as given);
+- ``families``: the best network, the best classical model and the best simple baseline
+  (naive, seasonal naive, drift, least squares): every subset of them, equal or inverse
+  weights, chosen on the selection half;
+- ``net+classical``: the equal mean of the best network and the best classical model;
+- ``top-3 nets + classical``: the mean of the best three networks, averaged equally with the
+  best classical model.
+
+Run: ``python experiments/ensemble_choice.py [--results experiments/results/benchmark]``.
+Writes ``ensemble_choice.md`` and ``.json`` into the results folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+
+from jaxseq import baselines, ensemble, metrics
+
+SIMPLE = baselines.BASELINES
+CLASSICAL = baselines.CLASSICAL
+
+
+def load(folder: Path) -> dict:
+    """``{name: [seeds, windows, horizon, targets]}`` validation forecasts, the truth and the
+    MASE scale of one comparison (its ``compare.json`` and ``forecasts.npz``)."""
+    result = json.loads((folder / "compare.json").read_text())
+    saved = np.load(folder / "forecasts.npz")
+    valid = {
+        key.split("/", 1)[1]: saved[key].astype(np.float64)
+        for key in saved.files
+        if key.startswith("valid/") and not key.endswith("/quantiles")
+    }
+    valid.pop("ensemble", None)
+    rows = {r["model"]: r for r in result["rows"]}
+    # MASE = MAE / scale: the scale from any row's issued scores
+    row = rows["naive"]["valid"]["issued"]
+    scale = row["mae"] / row["mase"]
+    return {"valid": valid, "truth": saved["valid_truth"].astype(np.float64), "scale": [scale]}
+
+
+def family(name: str) -> str:
+    if name in CLASSICAL:
+        return "classical"
+    if name in SIMPLE:
+        return "simple"
+    return "network"
+
+
+def mase(forecast, truth, scale) -> float:
+    return metrics.score(ensemble.issued(forecast), truth, scale)["mase"]
+
+
+def choose_families(valid, truth, scale) -> ensemble.Combination:
+    """Every subset of {best network, best classical, best simple}, equal or inverse weights."""
+    score = {n: mase(f, truth, scale) for n, f in valid.items()}
+    best = {}
+    for n in sorted(score, key=score.get):
+        best.setdefault(family(n), n)
+    options = []
+    picks = list(best.values())
+    for r in range(1, len(picks) + 1):
+        for subset in itertools.combinations(picks, r):
+            c = ensemble.choose({n: valid[n] for n in subset}, truth, scale, ks=(r,))
+            options.append(c)
+    return min(options, key=lambda c: (c.valid_mase, len(c.members)))
+
+
+def fixed(valid, truth, scale, networks: int) -> ensemble.Combination:
+    score = {n: mase(f, truth, scale) for n, f in valid.items()}
+    nets = sorted((n for n in score if family(n) == "network"), key=score.get)[:networks]
+    classical = sorted((n for n in score if family(n) == "classical"), key=score.get)[:1]
+    weights = {n: 0.5 / len(nets) for n in nets}
+    weights.update({n: 0.5 for n in classical})
+    if not classical or not nets:
+        weights = {n: 1 / len(nets or classical) for n in nets or classical}
+    total = sum(weights.values())
+    members = tuple(weights)
+    return ensemble.Combination(members, tuple(weights[m] / total for m in members), "fixed", 0.0)
+
+
+RULES = {
+    "single": lambda v, t, s: ensemble.choose(v, t, s, ks=(1,)),
+    "top-k (1-5)": lambda v, t, s: ensemble.choose(v, t, s, ks=(1, 2, 3, 4, 5)),
+    "top-k (1-10)": lambda v, t, s: ensemble.choose(v, t, s, ks=tuple(range(1, 11))),
+    "top-k (3-5)": lambda v, t, s: ensemble.choose(v, t, s, ks=(3, 4, 5)),
+    "families": choose_families,
+    "net+classical": lambda v, t, s: fixed(v, t, s, 1),
+    "top-3 nets + classical": lambda v, t, s: fixed(v, t, s, 3),
+}
+
+
+def study(results: Path) -> dict:
+    out = {}
+    for folder in sorted(p.parent for p in results.glob("*/forecasts.npz")):
+        d = load(folder)
+        n = len(d["truth"])
+        half = n // 2
+        first = {k: v[:, :half] for k, v in d["valid"].items()}
+        second = {k: v[:, half:] for k, v in d["valid"].items()}
+        t1, t2 = d["truth"][:half], d["truth"][half:]
+        single = RULES["single"](first, t1, d["scale"])
+        reference = mase(ensemble.combine(second, single.as_dict()), t2, d["scale"])
+        row = {}
+        for rule, choose in RULES.items():
+            c = choose(first, t1, d["scale"])
+            check = mase(ensemble.combine(second, c.as_dict()), t2, d["scale"])
+            row[rule] = {"check_mase": check, "ratio": check / reference, "members": c.as_dict()}
+        out[folder.name] = row
+    return out
+
+
+def markdown(out: dict) -> str:
+    rules = list(RULES)
+    lines = [
+        "# The ensemble's rule, chosen on validation",
+        "",
+        "Each rule chooses on the first half of a series' validation origins and is scored on "
+        "the second half (MASE of the forecast issued), over the best single candidate chosen "
+        "on the first half. Test parts not read.",
+        "",
+        "| series | " + " | ".join(rules) + " |",
+        "|---|" + "---|" * len(rules),
+    ]
+    for name, row in out.items():
+        lines.append(f"| {name} | " + " | ".join(f"{row[r]['ratio']:.3f}" for r in rules) + " |")
+    geo = {
+        r: float(np.exp(np.mean([np.log(row[r]["ratio"]) for row in out.values()]))) for r in rules
+    }
+    lines.append("| geometric mean | " + " | ".join(f"{geo[r]:.3f}" for r in rules) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default="experiments/results/benchmark")
+    args = parser.parse_args(argv)
+    results = Path(args.results)
+    out = study(results)
+    (results / "ensemble_choice.json").write_text(json.dumps(out, indent=1))
+    table = markdown(out)
+    (results / "ensemble_choice.md").write_text(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,273 @@
+"""Every kind of forecast ``compare`` ranks, as a run folder that ``forecast`` and ``evaluate``
+use: a trained network, a baseline, a classical model, or an ensemble of them.
+
+A run folder's ``config.json`` says its kind (:attr:`jaxseq.app.runs.RunConfig.kind`):
+
+- ``network``: a zoo model with its checkpoints (:mod:`jaxseq.app.workflow`);
+- ``baseline`` (naive, seasonal naive, drift, least squares) and ``classical`` (statsforecast's
+  AutoETS, AutoARIMA, AutoTheta): the name, window, horizon and season are all there is; no
+  checkpoint;
+- ``ensemble``: the weighted mean of its ``members`` (:mod:`jaxseq.ensemble`); the run
+  folders of its networks are ``members/NAME`` inside its own.
+
+From a run folder, :func:`forecasts_at` gives the forecasts at any origins with the fitted
+baselines fitted on ``series[:fit_end]`` (``evaluate`` uses the training part, so it
+reproduces ``compare``'s figures), and :func:`forecast` the steps after the end of the series:
+the fitted baselines and classical models are then refitted on all the data up to that origin,
+networks forecast as trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from jaxseq import baselines, data, ensemble
+from jaxseq.app import forecasting, workflow
+from jaxseq.app.backtest import predict_quantile_units, predict_units, score_splits, season_for
+from jaxseq.app.io import Series
+from jaxseq.app.runs import Run, RunConfig, write_json
+from jaxseq.errors import InputError, check_positive_int
+
+
+def kind_of(name: str) -> str:
+    """The kind of a candidate ``compare`` ranks, by its name (a user's model is a network)."""
+    if name in baselines.BASELINES:
+        return "baseline"
+    if name in baselines.CLASSICAL:
+        return "classical"
+    return "ensemble" if name == "ensemble" else "network"
+
+
+def member_run(run: Run, member: dict) -> Run | RunConfig:
+    """An ensemble member: a network's run folder (``members/NAME``), else the configuration
+    that names the baseline."""
+    if member["kind"] == "network":
+        return network_member(run, member)
+    return dataclasses.replace(run.config, model=member["name"], kind=member["kind"], members=[])
+
+
+def network_member(run: Run, member: dict) -> Run:
+    """The run folder of an ensemble's network member."""
+    return Run(run.path / "members" / member["name"])
+
+
+# --------------------------------------------------------------------------- forecasts
+
+
+def forecasts_at(
+    run: Run | RunConfig, series: Series, origins, *, fit_end: int, quantiles: bool = False
+) -> np.ndarray:
+    """Forecasts from ``origins`` in the data's units, ``[seeds, windows, horizon, targets]``
+    (a baseline has one seed); with ``quantiles`` the quantiles ``[..., L]`` (networks with
+    a probabilistic head and their ensembles). Fitted baselines are fitted on
+    ``series[:fit_end]``."""
+    config = run.config if isinstance(run, Run) else run
+    origins = np.asarray(origins, np.int64)
+    if config.kind == "network":
+        assert isinstance(run, Run), "a network forecasts from its run folder"
+        model, state = workflow.load_run_state(run)
+        if quantiles and model.head is None:
+            raise InputError(f"{config.model} gives point forecasts only: it has no quantiles")
+        X = workflow.windows_at(config, series, run.scaler, origins, workflow.training_end(config))
+        predict = predict_quantile_units if quantiles else predict_units
+        return predict(model, state.variables, run.scaler, config, X)
+    if config.kind == "ensemble":
+        assert isinstance(run, Run), "an ensemble forecasts from its run folder"
+        parts = {
+            m["name"]: forecasts_at(
+                member_run(run, m), series, origins, fit_end=fit_end, quantiles=quantiles
+            )
+            for m in config.members
+        }
+        return ensemble.combine(parts, {m["name"]: m["weight"] for m in config.members})
+    if quantiles:
+        raise InputError(f"{config.model} gives point forecasts only: it has no quantiles")
+    values = np.asarray(series.values, np.float64)[:, config.target_indices]
+    return baselines.forecast(
+        config.model,
+        values,
+        origins,
+        config.horizon,
+        season=season_for(config, series),
+        window=config.window,
+        fit_end=fit_end,
+    )[None]
+
+
+def forecast(
+    run: Run, data_path: str | None, steps: int, *, refit: bool = True
+) -> tuple[forecasting.Forecast, Series]:
+    """The ``steps`` values after the end of the series in ``data_path`` (default: the file
+    the run was made from), from a run folder of any kind (module docstring). ``refit``
+    (default): the fitted baselines and classical models are fitted on all of that series;
+    else on the training part of the file the run was made from, as ``compare`` fitted them
+    (its forecasts from any origin are then ``compare``'s to the digit)."""
+    config = run.config
+    if config.kind == "network":
+        return forecasting.forecast_run(run, data_path, steps)
+    steps = check_positive_int("steps", steps)
+    if steps > config.horizon:
+        raise InputError(
+            f"--steps {steps} exceeds the horizon {config.horizon} the forecast was chosen for; "
+            f"compare again with --horizon {steps} or ask for fewer steps"
+        )
+    series = workflow.load_for(config, data_path)
+    end = len(series.values)
+    fit_end = end if refit else workflow.training_end(config)
+    if config.kind == "ensemble":
+        per_seed, quantiles = _ensemble_from_end(run, data_path, steps, series, fit_end)
+        offsets, calibrated = forecasting.stored_offsets(run, steps, _levels(config))
+        forecast = forecasting.Forecast(
+            per_seed, list(config.targets), quantiles, _levels(config), calibrated, offsets
+        )
+        return forecast, series
+    per_seed = forecasts_at(run, series, [end], fit_end=fit_end)[:, 0, :steps]
+    return forecasting.Forecast(per_seed, list(config.targets)), series
+
+
+def _ensemble_from_end(run: Run, data_path, steps: int, series: Series, fit_end: int):
+    """Each member's forecast from the end of the series, combined seed by seed."""
+    members = run.config.members
+    point: dict[str, np.ndarray] = {}
+    quantiles: dict[str, np.ndarray] = {}
+    end = len(series.values)
+    for m in members:
+        if m["kind"] == "network":
+            one, _ = forecasting.forecast_run(network_member(run, m), data_path, steps)
+            point[m["name"]] = one.per_seed
+            if one.quantiles is not None:
+                quantiles[m["name"]] = one.quantiles
+        else:
+            config = member_run(run, m)
+            point[m["name"]] = forecasts_at(config, series, [end], fit_end=fit_end)[:, 0, :steps]
+    weights = {m["name"]: m["weight"] for m in members}
+    combined_q = None
+    if len(quantiles) == len(members):  # every member has quantiles
+        combined_q = ensemble.combine(quantiles, weights)
+    return ensemble.combine(point, weights), combined_q
+
+
+def _levels(config: RunConfig) -> tuple[float, ...]:
+    from jaxseq import distributions as dist
+
+    head = dist.get(config.head)
+    return tuple(getattr(head, "levels", ())) if head is not None else ()
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def evaluate(
+    run: Run,
+    data_path: str | None = None,
+    *,
+    season: int | None = None,
+    stride: int | None = None,
+    refit_every: int | None = None,
+    classical: bool = True,
+    progress=None,
+) -> dict:
+    """:func:`jaxseq.app.workflow.evaluate_run` for a run folder of any kind: a baseline's or
+    an ensemble's forecasts at every validation and test origin (fitted baselines fitted on
+    the training part, as ``compare`` fitted them) beside the baselines."""
+    config = run.config
+    if config.kind == "network":
+        return workflow.evaluate_run(
+            run,
+            data_path,
+            season=season,
+            stride=stride,
+            refit_every=refit_every,
+            classical=classical,
+            progress=progress,
+        )
+    if refit_every is not None:
+        raise InputError("--refit-every retrains a network; this run folder holds a " + config.kind)
+    if stride is not None:
+        config = dataclasses.replace(config, stride=check_positive_int("stride", stride))
+    series = workflow.load_for(config, data_path)
+    protocol = workflow.protocol_for(config, len(series.values))
+    season = season_for(config, series, season)
+    forecasts = {
+        split: {
+            config.model: forecasts_at(
+                run, series, protocol.origins(split), fit_end=protocol.train_end
+            )
+        }
+        for split in ("valid", "test")
+    }
+    result = score_splits(config, series, protocol, forecasts, season=season, classical=classical)
+    settings = {
+        "model": config.model,
+        "kind": config.kind,
+        "members": config.members,
+        "targets": list(config.targets),
+        "window": config.window,
+        "horizon": config.horizon,
+        "season": season,
+        "seeds": config.seeds,
+        "stride": config.stride,
+        "refit_every": None,
+        "normalize": config.normalize,
+        "head": config.head,
+    }
+    return {"settings": settings, **result}
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def save_network(path: Path, config: RunConfig, record: dict, series: Series) -> Run:
+    """A trained network's run folder (``record``: what :func:`jaxseq.app.compare.
+    train_and_forecast` returns), calibrated when it has a probabilistic head."""
+    _clear(path)
+    run = Run.create(path, config, record["scaler"])
+    epochs = len(record["history"].get("epoch_seconds", [])) or config.epochs or 1
+    run.save(epochs, record["state"], record["history"])
+    if config.head is not None:  # `jaxseq forecast` then writes calibrated intervals
+        workflow.calibrate_run(run, workflow.build_model(config), record["state"], series)
+    return run
+
+
+def save_baseline(path: Path, config: RunConfig, scaler: data.Scaler) -> Run:
+    """A baseline's or classical model's run folder: its configuration alone."""
+    _clear(path)
+    return Run.create(path, config, scaler)
+
+
+def save_ensemble(
+    path: Path,
+    config: RunConfig,
+    combination: ensemble.Combination,
+    configs: dict[str, RunConfig],
+    records: dict[str, dict],
+    series: Series,
+    scaler: data.Scaler,
+    calibration: dict | None = None,
+) -> Run:
+    """An ensemble's run folder: its members and weights in ``config.json`` and each member
+    network's run folder under ``members/``; ``calibration``: the combined forecast's
+    conformal offsets (:func:`jaxseq.app.workflow.calibration_record`)."""
+    _clear(path)
+    members: list[dict] = [
+        {"name": name, "kind": kind_of(name), "weight": float(weight)}
+        for name, weight in zip(combination.members, combination.weights, strict=True)
+    ]
+    config = dataclasses.replace(config, model="ensemble", kind="ensemble", members=members)
+    run = Run.create(path, config, scaler)
+    for name in combination.members:
+        if kind_of(name) == "network":
+            save_network(path / "members" / name, configs[name], records[name], series)
+    if calibration is not None:
+        write_json(path / workflow.CALIBRATION, calibration)
+    return run
+
+
+def _clear(path: Path) -> None:
+    """Remove an earlier run folder written at ``path`` (a re-run of the same comparison)."""
+    if (path / "config.json").exists():
+        shutil.rmtree(path)
