@@ -39,45 +39,55 @@ OUT = Path("experiments/results/budget_choice")
 
 def curves(name: str, spec, long: int, seeds: int, models=None) -> dict:
     """Every applicable network's validation curve ``[epochs, seeds]`` on one series after a
-    ``long``-step run with no early stop, and its steps per epoch."""
-    from jaxseq.app import compare, workflow
-    from jaxseq.app.io import load_series
+    ``long``-step run with no early stop, and its steps per epoch (models in worker
+    processes, as ``compare`` trains them)."""
+    from jaxseq.app import compare
+    from jaxseq.parallel import default_jobs, run_jobs
 
     path = OUT / "data" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     spec.load().to_csv(path, index=False)
-    series = load_series(str(path), [spec.column], time_column="date", fill=spec.fill)
-    out = {}
-    for model in models or compare.applicable(spec.horizon):
-        config = workflow.make_config(
-            model,
-            str(path),
-            [spec.column],
-            None,
-            window=spec.window,
-            horizon=spec.horizon,
-            seeds=seeds,
-            max_steps=long,
-            time_column="date",
-            fill=spec.fill,
-            valid_size=spec.valid_size,
-            test_size=spec.test_size,
-        )
-        config.patience = None  # no early stop: the whole curve
-        ds = workflow.dataset_for(config, series)
-        t = time.perf_counter()
-        net, _, history = workflow.fit_state(config, ds, keep_best=True)
-        metric = workflow.selection_metric(net)
-        out[model] = {
-            "curve": history["metrics"][metric],
-            "steps_per_epoch": history["steps_per_epoch"],
-            "seconds": round(time.perf_counter() - t, 1),
-        }
-        print(
-            f"{name} {model}: {len(out[model]['curve'])} epochs, {out[model]['seconds']} s",
-            file=sys.stderr,
-        )
-    return out
+    jobs = [
+        (model, {"path": str(path), "spec": spec, "model": model, "long": long, "seeds": seeds})
+        for model in models or compare.applicable(spec.horizon)
+    ]
+    return run_jobs(curve_of, jobs, workers=default_jobs())
+
+
+def curve_of(path: str, spec, model: str, long: int, seeds: int, progress=None) -> dict:
+    """One network's long run (a worker's job)."""
+    from jaxseq.app import workflow
+    from jaxseq.app.io import load_series
+
+    series = load_series(path, [spec.column], time_column="date", fill=spec.fill)
+    config = workflow.make_config(
+        model,
+        path,
+        [spec.column],
+        None,
+        window=spec.window,
+        horizon=spec.horizon,
+        seeds=seeds,
+        max_steps=long,
+        time_column="date",
+        fill=spec.fill,
+        valid_size=spec.valid_size,
+        test_size=spec.test_size,
+    )
+    config.patience = None  # no early stop: the whole curve
+    ds = workflow.dataset_for(config, series)
+    t = time.perf_counter()
+    net, _, history = workflow.fit_state(config, ds, keep_best=True)
+    seconds = round(time.perf_counter() - t, 1)
+    print(
+        f"{Path(path).stem} {model}: {len(history['epoch_seconds'])} epochs, {seconds} s",
+        file=sys.stderr,
+    )
+    return {
+        "curve": history["metrics"][workflow.selection_metric(net)],
+        "steps_per_epoch": history["steps_per_epoch"],
+        "seconds": seconds,
+    }
 
 
 def replay(curve: np.ndarray, per_epoch: int, max_steps: int, patience: int, min_delta=0.0):
@@ -137,6 +147,9 @@ def main(argv=None) -> int:
     parser.add_argument("--long", type=int, default=4000, help="steps of the long run")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--models", help="comma-separated zoo models (default all applicable)")
+    parser.add_argument(
+        "--only-curves", action="store_true", help="train and store the curves, no table"
+    )
     args = parser.parse_args(argv)
     names = args.series.split(",") if args.series else list(benchmark_series.BENCHMARK)
     store = OUT / "curves.json"
@@ -148,6 +161,8 @@ def main(argv=None) -> int:
         models = args.models.split(",") if args.models else None
         all_curves[name] = curves(name, spec, args.long, args.seeds, models)
         store.write_text(json.dumps(all_curves))
+    if args.only_curves:
+        return 0
     rows = evaluate({n: all_curves[n] for n in names})
     (OUT / "choice.json").write_text(json.dumps(rows, indent=1))
     lines = [

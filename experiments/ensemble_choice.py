@@ -98,14 +98,62 @@ def fixed(valid, truth, scale, networks: int) -> ensemble.Combination:
     return ensemble.Combination(members, tuple(weights[m] / total for m in members), "fixed", 0.0)
 
 
+def nets_and_classical(valid, truth, scale) -> ensemble.Combination:
+    """The mean of the best ``k`` networks (``k`` of 1, 2, 3, 5) and the best classical model,
+    the two groups weighted equally or by inverse error: chosen on validation."""
+    score = {n: mase(f, truth, scale) for n, f in valid.items()}
+    nets = sorted((n for n in score if family(n) == "network"), key=score.get)
+    classical = sorted((n for n in score if family(n) == "classical"), key=score.get)[:1]
+    options = []
+    for k in (1, 2, 3, 5):
+        group = nets[:k]
+        if not group or not classical:
+            continue
+        net_mean = np.mean([ensemble.issued(valid[n]) for n in group], axis=0)
+        group_score = metrics.score(net_mean, truth, scale)["mase"]
+        for how in ("equal", "inverse"):
+            a = (
+                0.5
+                if how == "equal"
+                else (1 / group_score) / (1 / group_score + 1 / score[classical[0]])
+            )
+            weights = {n: a / k for n in group} | {classical[0]: 1 - a}
+            combined = mase(ensemble.combine(valid, weights), truth, scale)
+            options.append(
+                ensemble.Combination(tuple(weights), tuple(weights.values()), how, combined)
+            )
+    if not options:
+        return ensemble.choose(valid, truth, scale, ks=(1,))
+    return min(options, key=lambda c: c.valid_mase)
+
+
+def pick(ks):
+    """compare's pick: the best single candidate or the top-k combination (``k`` in ``ks``),
+    whichever has the lower validation MASE."""
+
+    def rule(v, t, s):
+        return min(
+            ensemble.choose(v, t, s, ks=(1,)),
+            ensemble.choose(v, t, s, ks=ks),
+            key=lambda c: c.valid_mase,
+        )
+
+    return rule
+
+
 RULES = {
     "single": lambda v, t, s: ensemble.choose(v, t, s, ks=(1,)),
     "top-k (1-5)": lambda v, t, s: ensemble.choose(v, t, s, ks=(1, 2, 3, 4, 5)),
     "top-k (1-10)": lambda v, t, s: ensemble.choose(v, t, s, ks=tuple(range(1, 11))),
+    "top-k (2-5)": lambda v, t, s: ensemble.choose(v, t, s, ks=(2, 3, 4, 5)),
     "top-k (3-5)": lambda v, t, s: ensemble.choose(v, t, s, ks=(3, 4, 5)),
+    "top-k (3-7)": lambda v, t, s: ensemble.choose(v, t, s, ks=(3, 4, 5, 6, 7)),
+    "top-k (5-10)": lambda v, t, s: ensemble.choose(v, t, s, ks=tuple(range(5, 11))),
+    "pick: single or top-k (3-5)": pick((3, 4, 5)),
     "families": choose_families,
     "net+classical": lambda v, t, s: fixed(v, t, s, 1),
     "top-3 nets + classical": lambda v, t, s: fixed(v, t, s, 3),
+    "nets(k) + classical, chosen": nets_and_classical,
 }
 
 

@@ -34,7 +34,7 @@ def test_choose_by_hand_on_two_candidates_with_opposite_errors():
     equal mean is exact, so the choice is both, equally weighted."""
     truth = np.zeros((5, 2, 1))
     valid = {"up": np.ones((1, 5, 2, 1)), "down": -np.ones((1, 5, 2, 1))}
-    choice = ensemble.choose(valid, truth, [1.0])
+    choice = ensemble.choose(valid, truth, [1.0])  # fewer than three candidates: both
     assert set(choice.members) == {"up", "down"} and choice.weights == (0.5, 0.5)
     assert choice.valid_mase == 0.0 and choice.weighting == "equal"
     alone = ensemble.choose(valid, truth, [1.0], ks=(1,))
@@ -65,8 +65,10 @@ def test_the_choice_reads_the_validation_part_only(case):
         for i, s in enumerate(seed_counts)
     }
     valid = {k: v if len(v) in (1, max(seed_counts)) else v[:1] for k, v in valid.items()}
-    choice = ensemble.choose(valid, truth, [1.0])
+    choice = ensemble.choose(valid, truth, [1.0], ks=(1, 2, 3, 4, 5))
     assert abs(sum(choice.weights) - 1) < 1e-12 and all(w > 0 for w in choice.weights)
+    default = ensemble.choose(valid, truth, [1.0])  # three to five, or all when fewer
+    assert min(3, n) <= len(default.members) <= min(5, n)
     single = {k: metrics.score(ensemble.issued(v), truth, [1.0])["mase"] for k, v in valid.items()}
     ranked = sorted(single, key=lambda k: (single[k], k))
     assert list(choice.members) == ranked[: len(choice.members)]

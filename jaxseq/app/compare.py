@@ -13,8 +13,10 @@ Every candidate is scored at the same validation and test origins (rolling origi
 reaching back, :class:`jaxseq.data.Protocol`) in the data's units: MAE, RMSE, MASE and sMAPE
 with their spread over seeds, and those of the forecast issued (the seeds' average). All are
 ranked together by the validation MASE of the forecast issued (a probabilistic comparison: by
-validation scaled pinball); the first is the pick (in a probabilistic comparison, the first
-that issues quantiles: a network or an ensemble of them). The test part is only read to report.
+validation scaled pinball). The pick is the ensemble of the top-ranked candidates (without one,
+the first row; in a probabilistic comparison, the first network): on the benchmark's held-out
+validation windows, combining the best three to five beat picking the best one
+(:data:`jaxseq.ensemble.KS`). The test part is only read to report.
 
 Written to ``out``: ``compare.json`` (settings and rows), ``compare.md`` (the table),
 ``forecasts.npz`` (every candidate's forecasts and quantiles at every origin, with the truth,
@@ -469,9 +471,7 @@ def _result(config, series: Series, protocol, season, records, scored, seconds) 
         for row in rows:
             row["quantiles"] = _quantile_scores(scored, row["model"])
     rows.sort(key=lambda r: _rank_key(r, probabilistic))
-    # a probabilistic comparison picks what issues quantiles: a network or their ensemble
-    issuing = [r for r in rows if not probabilistic or r["kind"] in ("zoo", "user", "ensemble")]
-    pick = (issuing or rows)[0]
+    pick = _pick(rows, probabilistic)
     best = pick["model"]
     settings = {
         "data": config.data,
@@ -506,6 +506,18 @@ def _result(config, series: Series, protocol, season, records, scored, seconds) 
         "seconds": round(seconds, 1),
     }
     return {"settings": settings, "rows": rows}
+
+
+def _pick(rows: list[dict], probabilistic: bool) -> dict:
+    """The forecast ``compare`` hands the user: the ensemble when there is one (combining
+    the top candidates beat picking the best one on held-out validation windows of the
+    benchmark, :data:`jaxseq.ensemble.KS`), else the best-ranked row (in a probabilistic
+    comparison, the best that issues quantiles: a network)."""
+    ensembles = [r for r in rows if r["kind"] == "ensemble"]
+    if ensembles:
+        return ensembles[0]
+    issuing = [r for r in rows if not probabilistic or r["kind"] in ("zoo", "user")]
+    return (issuing or rows)[0]
 
 
 def _training(history: dict) -> dict:
@@ -567,7 +579,8 @@ def markdown(result: dict) -> str:
         f"{s['test']['steps']} steps ({s['test']['windows']} origins), stride {s['stride']}. "
         f"Networks: {s['seeds']} seeds, {_budget_text(s)}, normalize={s['normalize']}. "
         "Errors of the forecast issued (the seeds' average); the seeds' own test MASE as mean "
-        f"[min-max]. Ranked by {s['ranked_by']}. Whole comparison {s['seconds'] / 60:.1f} min.",
+        f"[min-max]. Ranked by {s['ranked_by']}; the pick: **{s['best']}**. Whole comparison "
+        f"{s['seconds'] / 60:.1f} min.",
         "",
         "| rank | forecast | kind | valid MASE | test MASE | test MAE | test RMSE | test sMAPE "
         "| seeds' test MASE |",

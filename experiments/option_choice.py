@@ -1,0 +1,120 @@
+"""Choosing one of ``compare``'s training options on validation: the hybrid base, the
+learning-rate schedule.
+
+On each benchmark series (``benchmark_series.py``), a few networks of different kinds train
+with ``compare``'s defaults and one option set to each of its values (``--option base``:
+plain, ``none``, and hybrids over each base model, :mod:`jaxseq.hybrid`; ``--option
+schedule``: constant, cosine, plateau). The validation MASE of each network's issued forecast
+(the seeds' average) is compared with that under the first value; another value becomes
+``compare``'s default only if it lowers the networks' validation error on the benchmark
+(geometric mean over series and models of its MASE over the first value's below 1), the rule
+fixed before the run. Test scores are not read.
+
+Run: ``python experiments/option_choice.py --option base --values none,auto_ets`` (or
+``--option schedule --values constant,cosine,plateau``). Writes
+``experiments/results/choice_OPTION/scores.json`` and ``choice.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+import benchmark_series  # noqa: E402
+
+MODELS = ("linear_multi", "gru_seq2seq", "wavenet", "encoder_decoder")
+VALUES = {
+    "base": ("none", "seasonal_naive", "auto_ets", "auto_theta"),
+    "schedule": ("constant", "cosine", "plateau"),
+}
+
+
+def run(out: Path, name: str, spec, option: str, value: str, models) -> dict:
+    """Each network's validation MASE (forecast issued) with ``option=value``."""
+    from jaxseq.app import compare
+
+    path = out / "data" / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    spec.load().to_csv(path, index=False)
+    result = compare.compare(
+        str(path),
+        column=spec.column,
+        time_column="date",
+        fill=spec.fill,
+        horizon=spec.horizon,
+        window=spec.window,
+        valid_size=spec.valid_size,
+        test_size=spec.test_size,
+        models=list(models),
+        classical=False,
+        combine=False,
+        **{option: value},
+    )
+    return {r["model"]: r["valid"]["issued"]["mase"] for r in result["rows"] if r["kind"] == "zoo"}
+
+
+def markdown(scores: dict, option: str, values) -> str:
+    lines = [
+        f"# `{option}` on validation",
+        "",
+        f"Validation MASE of each network's forecast issued with `{option}` set to a value, "
+        f"over its MASE with `{values[0]}` (below 1: better). Geometric mean over the "
+        "networks per series, and over everything in the last row.",
+        "",
+        "| series | " + " | ".join(values[1:]) + " |",
+        "|---|" + "---|" * (len(values) - 1),
+    ]
+    every: dict[str, list] = {b: [] for b in values[1:]}
+    for name, per_base in scores.items():
+        plain = per_base[values[0]]
+        cells = []
+        for b in every:
+            ratios = [per_base[b][m] / plain[m] for m in plain if m in per_base.get(b, {})]
+            every[b] += ratios
+            cells.append(f"{np.exp(np.mean(np.log(ratios))):.3f}" if ratios else "-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| all | "
+        + " | ".join(f"{np.exp(np.mean(np.log(r))):.3f}" if r else "-" for r in every.values())
+        + " |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--option", choices=sorted(VALUES), required=True)
+    parser.add_argument("--values", help="comma-separated, the reference first (default all)")
+    parser.add_argument("--series", help="comma-separated benchmark series (default all)")
+    parser.add_argument("--models", default=",".join(MODELS))
+    args = parser.parse_args(argv)
+    names = args.series.split(",") if args.series else list(benchmark_series.BENCHMARK)
+    values = args.values.split(",") if args.values else list(VALUES[args.option])
+    out = Path(f"experiments/results/choice_{args.option}")
+    store = out / "scores.json"
+    scores = json.loads(store.read_text()) if store.exists() else {}
+    for name in names:
+        for value in values:
+            if value in scores.get(name, {}):
+                continue
+            spec = benchmark_series.BENCHMARK[name]
+            models = args.models.split(",")
+            scores.setdefault(name, {})[value] = run(out, name, spec, args.option, value, models)
+            store.parent.mkdir(parents=True, exist_ok=True)
+            store.write_text(json.dumps(scores, indent=1))
+            print(f"{name} {value}: {scores[name][value]}", file=sys.stderr)
+    table = markdown(
+        {n: scores[n] for n in names if len(scores[n]) == len(values)}, args.option, values
+    )
+    (out / "choice.md").write_text(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
