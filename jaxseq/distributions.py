@@ -567,3 +567,10 @@ def spec_of(head: Head | None) -> str | list[float] | None:
 
 #: Quantile levels a model without a quantile head reports (50%, 80% and 95% intervals).
 REPORT_LEVELS = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
+
+
+def levels_of(head: Head | None) -> tuple[float, ...]:
+    """The quantile levels reported for a forecast with ``head``: a quantile head's own, else
+    (a distribution, or point forecasts scored against quantile baselines)
+    :data:`REPORT_LEVELS`."""
+    return tuple(getattr(head, "levels", REPORT_LEVELS))

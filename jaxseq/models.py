@@ -198,7 +198,7 @@ class Model:
     def levels(self) -> tuple[float, ...]:
         """The quantile levels reported for this model: a quantile head's own, else
         :data:`jaxseq.distributions.REPORT_LEVELS`."""
-        return getattr(self.head, "levels", dist.REPORT_LEVELS)
+        return dist.levels_of(self.head)
 
     def loss_in_frame(self, out: Array, target: Array) -> Array:
         """The training loss of raw outputs (:meth:`apply_in_frame`) against targets in the same

@@ -137,7 +137,7 @@ def test_score_splits_reports_quantile_scores_and_the_baseline(config):
         spread = np.array([-1.0, 0.0, 1.0])
         q[split] = {"m": (truth[None, ..., None] + spread)}  # a perfect median, width 2
         point[split] = {"m": truth[None]}
-    out = workflow.score_splits(
+    out = backtest.score_splits(
         config, series, protocol, point, season=1, classical=False, quantiles=q, levels=LEVELS
     )
     rows = out["test"]["quantiles"]["rows"]

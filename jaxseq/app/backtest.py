@@ -5,7 +5,7 @@ The pieces of a rolling-origin backtest that do not train: :func:`predict_units`
 :func:`truth_at` cuts the values that came after each origin, and :func:`score_splits` scores
 the validation and test forecasts (MAE, RMSE, MASE, sMAPE; pinball, CRPS and interval coverage
 for quantiles, also after conformal calibration) beside every baseline on the same origins.
-:func:`jaxseq.app.workflow.evaluate_run` (a saved run), :mod:`jaxseq.app.compare` (the zoo)
+:func:`jaxseq.app.candidates.evaluate` (a saved run), :mod:`jaxseq.app.compare` (the zoo)
 and :mod:`jaxseq.app.global_model` (a panel) are built on them.
 """
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxseq import baselines, data, ensemble
+from jaxseq import distributions as dist
 from jaxseq.app import forecasting, workflow
 from jaxseq.app.backtest import predict_quantile_units, predict_units, score_splits, season_for
 from jaxseq.app.io import Series
@@ -120,9 +121,10 @@ def forecast(
     fit_end = end if refit else workflow.training_end(config)
     if config.kind == "ensemble":
         per_seed, quantiles = _ensemble_from_end(run, data_path, steps, series, fit_end)
-        offsets, calibrated = forecasting.stored_offsets(run, steps, _levels(config))
+        levels = _levels(config) if quantiles is not None else ()
+        offsets, calibrated = forecasting.stored_offsets(run, steps, levels)
         forecast = forecasting.Forecast(
-            per_seed, list(config.targets), quantiles, _levels(config), calibrated, offsets
+            per_seed, list(config.targets), quantiles, levels, calibrated, offsets
         )
         return forecast, series
     per_seed = forecasts_at(run, series, [end], fit_end=fit_end)[:, 0, :steps]
@@ -152,10 +154,8 @@ def _ensemble_from_end(run: Run, data_path, steps: int, series: Series, fit_end:
 
 
 def _levels(config: RunConfig) -> tuple[float, ...]:
-    from jaxseq import distributions as dist
-
-    head = dist.get(config.head)
-    return tuple(getattr(head, "levels", ())) if head is not None else ()
+    """The quantile levels a run forecasts (its head's)."""
+    return dist.levels_of(dist.get(config.head))
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -171,36 +171,57 @@ def evaluate(
     classical: bool = True,
     progress=None,
 ) -> dict:
-    """:func:`jaxseq.app.workflow.evaluate_run` for a run folder of any kind: a baseline's or
-    an ensemble's forecasts at every validation and test origin (fitted baselines fitted on
-    the training part, as ``compare`` fitted them) beside the baselines."""
+    """Validation and test errors of a run folder of any kind at every origin (a
+    rolling-origin backtest), in the data's units, beside the baselines (naive, seasonal
+    naive, drift, least squares and, with statsforecast installed, AutoETS/AutoARIMA/
+    AutoTheta) on the same origins. Fitted baselines, members too, are fitted on the training
+    part, as ``compare`` fitted them.
+
+    ``stride`` spaces the origins (default the run's, 1). ``refit_every=K`` retrains a
+    network (same settings and seeds, a fresh start) every K test origins on all the data
+    before them; without it the trained run forecasts from every origin as it is.
+
+    Returns ``{"settings": {...}, "valid": {"windows", "origins", "rows", "skipped"}, "test":
+    ...}``; each row holds MAE, RMSE, MASE and sMAPE as mean/min/max/std over seeds, those of
+    the forecast issued, and their means per horizon step.
+    """
     config = run.config
-    if config.kind == "network":
-        return workflow.evaluate_run(
-            run,
-            data_path,
-            season=season,
-            stride=stride,
-            refit_every=refit_every,
-            classical=classical,
-            progress=progress,
-        )
-    if refit_every is not None:
-        raise InputError("--refit-every retrains a network; this run folder holds a " + config.kind)
     if stride is not None:
         config = dataclasses.replace(config, stride=check_positive_int("stride", stride))
+    if refit_every is not None and config.kind != "network":
+        raise InputError(f"--refit-every retrains a network; this run folder holds a {config.kind}")
     series = workflow.load_for(config, data_path)
     protocol = workflow.protocol_for(config, len(series.values))
     season = season_for(config, series, season)
-    forecasts = {
-        split: {
-            config.model: forecasts_at(
-                run, series, protocol.origins(split), fit_end=protocol.train_end
+    splits = ("valid", "test")
+
+    def at(split, **kw):
+        return forecasts_at(run, series, protocol.origins(split), fit_end=protocol.train_end, **kw)
+
+    forecasts = {split: {config.model: at(split)} for split in splits}
+    quantiles = None
+    if config.head is not None:
+        if refit_every is not None:
+            raise InputError(
+                "--refit-every retrains point forecasts only; evaluate a probabilistic run "
+                "without it"
             )
-        }
-        for split in ("valid", "test")
-    }
-    result = score_splits(config, series, protocol, forecasts, season=season, classical=classical)
+        quantiles = {split: {config.model: at(split, quantiles=True)} for split in splits}
+    if refit_every is not None:
+        every = check_positive_int("refit_every", refit_every)
+        forecasts["test"][config.model] = workflow.refit_forecasts(
+            config, series, protocol, every, progress
+        )
+    result = score_splits(
+        config,
+        series,
+        protocol,
+        forecasts,
+        season=season,
+        classical=classical,
+        quantiles=quantiles,
+        levels=_levels(config),
+    )
     settings = {
         "model": config.model,
         "kind": config.kind,
@@ -211,7 +232,7 @@ def evaluate(
         "season": season,
         "seeds": config.seeds,
         "stride": config.stride,
-        "refit_every": None,
+        "refit_every": refit_every,
         "normalize": config.normalize,
         "head": config.head,
     }

@@ -251,7 +251,7 @@ def compare(
         }
         for what in ("forecasts", "quantiles")
     )
-    scored = workflow.score_splits(
+    scored = backtest.score_splits(
         common,
         series,
         protocol,
@@ -436,8 +436,7 @@ def _user_model(entry: UserModel, config: RunConfig) -> zoo.Model:
 
 def _levels(config: RunConfig) -> tuple[float, ...]:
     """The quantile levels every model of the comparison reports."""
-    head = dist.get(config.head)
-    return tuple(getattr(head, "levels", dist.REPORT_LEVELS))
+    return dist.levels_of(dist.get(config.head))
 
 
 def _data_path(source) -> str:

@@ -1,12 +1,15 @@
-"""A user's own series: configure, train and evaluate a run (forecasting and imputation from a
-run: :mod:`jaxseq.app.forecasting`).
+"""A user's own series: configure and train a run (evaluating any run folder:
+:func:`jaxseq.app.candidates.evaluate`; forecasting and imputation from a run:
+:mod:`jaxseq.app.forecasting`).
 
 The command line (:mod:`jaxseq.app.cli`) is a thin layer over these functions. Data are windowed
 chronologically (:func:`jaxseq.data.split_series`), standardised with statistics of the training
-part only, and every metric and forecast is given back in the data's own units.
+part only, and every metric and forecast is given back in the data's own units; the training
+budget, early stopping and schedule are :mod:`jaxseq.stopping`'s, a hybrid's base forecasts
+:mod:`jaxseq.hybrid`'s.
 
-Forecasts in the data's units and their scores beside the baselines are made by
-:mod:`jaxseq.app.backtest` (``predict_units``, ``score_splits``, ...; importable from here too).
+Forecasts in the data's units are made by :mod:`jaxseq.app.backtest` (``predict_units``,
+``truth_at``, ...; importable from here too).
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from jaxseq.app import covariates
 from jaxseq.app.backtest import (
     predict_quantile_units,
     predict_units,
-    score_splits,
     season_for,
     truth_at,
 )
@@ -500,91 +502,6 @@ def load_run_state(run: Run) -> tuple[models.Model, TrainState]:
     if isinstance(state, TrackedState):
         return model, TrainState(state.tracker.best, state.state.opt_state)
     return model, state
-
-
-# --------------------------------------------------------------------------- evaluation
-
-
-def evaluate_run(
-    run: Run,
-    data_path: str | None = None,
-    *,
-    season: int | None = None,
-    stride: int | None = None,
-    refit_every: int | None = None,
-    classical: bool = True,
-    progress: Callable | None = None,
-) -> dict:
-    """Validation and test errors of a run at every origin (a rolling-origin backtest), in the
-    data's units, beside the baselines (naive, seasonal naive, drift, least squares and, with
-    statsforecast installed, AutoETS/AutoARIMA/AutoTheta) on the same origins.
-
-    ``stride`` spaces the origins (default the run's, 1). ``refit_every=K`` retrains the model
-    (same settings and seeds, a fresh start) every K test origins on all the data before them;
-    without it the trained run forecasts from every origin as it is.
-
-    Returns ``{"settings": {...}, "valid": {"windows", "origins", "rows", "skipped"}, "test":
-    ...}``; each row holds MAE, RMSE, MASE and sMAPE as mean/min/max/std over seeds, and their
-    means per horizon step.
-    """
-    config = run.config
-    if stride is not None:
-        config = dataclasses.replace(config, stride=check_positive_int("stride", stride))
-    series = load_for(config, data_path)
-    protocol = protocol_for(config, len(series.values))
-    season = season_for(config, series, season)
-    model, state = load_run_state(run)
-    ds = dataset_for(config, series, run.scaler, protocol)
-    forecasts = {
-        name: {
-            config.model: predict_units(
-                model, state.variables, run.scaler, config, ds.split(name).X
-            )
-        }
-        for name in ("valid", "test")
-    }
-    quantiles = None
-    if model.head is not None:
-        if refit_every is not None:
-            raise InputError(
-                "--refit-every retrains point forecasts only; evaluate a probabilistic run "
-                "without it"
-            )
-        quantiles = {
-            name: {
-                config.model: predict_quantile_units(
-                    model, state.variables, run.scaler, config, ds.split(name).X
-                )
-            }
-            for name in ("valid", "test")
-        }
-    if refit_every is not None:
-        forecasts["test"][config.model] = refit_forecasts(
-            config, series, protocol, check_positive_int("refit_every", refit_every), progress
-        )
-    result = score_splits(
-        config,
-        series,
-        protocol,
-        forecasts,
-        season=season,
-        classical=classical,
-        quantiles=quantiles,
-        levels=model.levels,
-    )
-    settings = {
-        "model": config.model,
-        "targets": list(config.targets),
-        "window": config.window,
-        "horizon": config.horizon,
-        "season": season,
-        "seeds": config.seeds,
-        "stride": config.stride,
-        "refit_every": refit_every,
-        "normalize": config.normalize,
-        "head": config.head,
-    }
-    return {"settings": settings, **result}
 
 
 def fit_state(
