@@ -136,3 +136,25 @@ def test_a_hybrid_run_forecasts_from_the_end_what_it_forecasts_inside_the_series
         test_size=16,
     )
     assert result["settings"]["base"] == "seasonal_naive"
+
+
+def test_the_default_base_gives_way_where_it_cannot_forecast(tmp_path, monkeypatch):
+    """compare's default base falls back to plain networks with a note when the base model
+    fails; a base the user asked for is refused instead."""
+
+    def fails(*args, **kwargs):
+        raise InputError("base 'auto_theta' cannot forecast this series (ValueError: no)")
+
+    monkeypatch.setattr(hybrid, "base_forecasts", fails)
+    series = pd.Series(Y, index=pd.date_range("2000-01-01", periods=N, freq="MS"))
+    settings = dict(horizon=4, window=24, seeds=1, max_steps=5, classical=False, jobs=1)
+    settings.update(models=["linear_multi"], valid_size=24, test_size=16)
+    result = compare.compare(series, **settings)
+    assert result["settings"]["base"] == "none"
+    assert (
+        "networks trained plain, not as hybrids over auto_theta" in result["settings"]["notes"][0]
+    )
+    with pytest.raises(InputError, match="cannot forecast this series"):
+        compare.compare(series, base="auto_theta", **settings)
+    probabilistic = compare.compare(series, head=[0.1, 0.5, 0.9], **settings)
+    assert probabilistic["settings"]["base"] == "none" and not probabilistic["settings"]["notes"]

@@ -60,11 +60,9 @@ class UserModel:
     model: zoo.Model | None = None
 
 
-def applicable(horizon: int, base: str = "none") -> list[str]:
-    """Zoo models that forecast ``horizon`` steps at once (one-step models only for 1, and
-    never as hybrids)."""
-    one_step = horizon == 1 and base == "none"
-    return [n for n in zoo.names() if one_step or zoo.get(n).task != "one_step"]
+def applicable(horizon: int) -> list[str]:
+    """Zoo models that forecast ``horizon`` steps at once (one-step models only for 1)."""
+    return [n for n in zoo.names() if horizon == 1 or zoo.get(n).task != "one_step"]
 
 
 def compare(
@@ -93,7 +91,7 @@ def compare(
     future_covariates: Sequence[str] | None = None,
     calendar: bool | str | Sequence[str] | None = None,
     combine: bool = True,
-    base: str = "none",
+    base: str | None = None,
     jobs: int | None = None,
     out: str | Path | None = None,
     progress=None,
@@ -119,8 +117,11 @@ def compare(
         classical: also score statsforecast's AutoETS, AutoARIMA and AutoTheta when installed.
         combine: also rank an ensemble of the top candidates (:mod:`jaxseq.ensemble`; in a
             probabilistic comparison, of the networks with quantiles).
-        base: train every network as a hybrid over this base model's forecasts
-            (:mod:`jaxseq.hybrid`; ``"none"``: plain networks).
+        base: train the networks as hybrids over this base model's forecasts
+            (:mod:`jaxseq.hybrid`; ``"none"``: plain networks). The default,
+            :data:`jaxseq.hybrid.DEFAULT` for point forecasts, falls back to plain networks
+            (with a note) where the base cannot forecast the series; a one-step model is
+            always plain.
         head: a probabilistic head for every model (quantile levels such as
             ``(0.1, 0.5, 0.9)``, ``"normal"`` or ``"student_t"``;
             :func:`jaxseq.distributions.get`). Models then train on the head's loss, keep the
@@ -150,7 +151,7 @@ def compare(
         series = dataclasses.replace(
             series, values=series.values[:, :1], columns=series.columns[:1]
         )
-    entries = _entries(models, horizon, hybrid.check(base))
+    entries = _entries(models, horizon)
     zoo_names = [e for e in entries if isinstance(e, str)]
     budget = workflow.budget_options(epochs, max_steps, patience, schedule)
     common = RunConfig(
@@ -166,7 +167,7 @@ def compare(
         time_column=time_column,
         fill=fill,
         normalize=normalize,
-        base=base,
+        base=hybrid.check(base) if base is not None else "none",
         **budget,
         valid_size=valid_size,
         test_size=test_size,
@@ -195,12 +196,9 @@ def compare(
     if out is not None and out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder for the comparison")
 
-    configs = {
-        name: dataclasses.replace(common, model=name, task=zoo.get(name).task) for name in zoo_names
-    }
     start = time.perf_counter()
-    scaler = workflow.fit_scaler(common, series.values, protocol.train_end)
-    base_forecasts = workflow.base_for(common, series, scaler, protocol.train_end)
+    common, base_forecasts, notes = _hybrid_base(common, series, protocol, base)
+    configs = {name: _network_config(common, name) for name in zoo_names}
     jobs_list = [
         (
             name,
@@ -228,6 +226,8 @@ def compare(
         if isinstance(entry, str):
             continue
         config = dataclasses.replace(common, model=entry.name)
+        if entry.model is not None and not entry.model.base:  # the user's model, as built
+            config = dataclasses.replace(config, base="none")
         records[entry.name] = train_and_forecast(
             config,
             series,
@@ -262,27 +262,28 @@ def compare(
         baseline=baseline,
     )
     result = _result(common, series, protocol, season, records, scored, time.perf_counter() - start)
+    result["settings"]["notes"] = notes
     if out is not None:
         write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
     return result
 
 
-def _ensemble(base: RunConfig, series, protocol, season, records, baseline) -> dict:
+def _ensemble(common: RunConfig, series, protocol, season, records, baseline) -> dict:
     """``{"ensemble": record}``: the combination of top candidates chosen on the validation
     part (:func:`jaxseq.ensemble.choose`) and its forecasts; ``{}`` with fewer than two
     candidates. Candidates: the zoo's networks and the baselines (a user's model is not, so
     the ensemble's run folder can always be rebuilt); in a probabilistic comparison the
     networks with quantiles, whose quantiles are combined too."""
-    values = np.asarray(series.values, np.float64)[:, base.target_indices]
+    values = np.asarray(series.values, np.float64)[:, common.target_indices]
     scale = metrics.mase_scale(values[: protocol.train_end], season)
     valid_truth = workflow.truth_at(
-        values, protocol.origins("valid"), base.horizon, range(values.shape[1])
+        values, protocol.origins("valid"), common.horizon, range(values.shape[1])
     )
     pool = {
         split: {n: r["forecasts"][split] for n, r in records.items() if r["kind"] == "zoo"}
         for split in ("valid", "test")
     }
-    if base.head is None:
+    if common.head is None:
         for split in pool:
             pool[split].update({b: f[None] for b, f in baseline[split].items()})
     if len(pool["valid"]) < 2:
@@ -290,7 +291,7 @@ def _ensemble(base: RunConfig, series, protocol, season, records, baseline) -> d
     choice = ensemble.choose(pool["valid"], valid_truth, scale)
     weights = choice.as_dict()
     quantiles = {}
-    if base.head is not None:
+    if common.head is not None:
         quantiles = {
             split: ensemble.combine({m: records[m]["quantiles"][split] for m in weights}, weights)
             for split in ("valid", "test")
@@ -306,6 +307,32 @@ def _ensemble(base: RunConfig, series, protocol, season, records, baseline) -> d
     return {"ensemble": record}
 
 
+def _hybrid_base(common: RunConfig, series: Series, protocol, requested: str | None):
+    """The comparison's hybrid base and its forecasts from every origin (``None`` for plain
+    networks), and notes: the default base gives way to plain networks where it cannot
+    forecast (a probabilistic head, statsforecast missing, the base model's own failure); a
+    base the user asked for is refused there instead."""
+    if requested is None and common.head is None:
+        common = dataclasses.replace(common, base=hybrid.DEFAULT)
+    if common.base == "none":
+        return common, None, []
+    scaler = workflow.fit_scaler(common, series.values, protocol.train_end)
+    try:
+        return common, workflow.base_for(common, series, scaler, protocol.train_end), []
+    except InputError as error:
+        if requested is not None:
+            raise
+        note = f"networks trained plain, not as hybrids over {common.base}: {error}"
+        return dataclasses.replace(common, base="none"), None, [note]
+
+
+def _network_config(common: RunConfig, name: str) -> RunConfig:
+    """A zoo network's configuration in the comparison (a one-step model is never a hybrid)."""
+    task = zoo.get(name).task
+    base = "none" if task == "one_step" else common.base
+    return dataclasses.replace(common, model=name, task=task, base=base)
+
+
 def train_and_forecast(
     config: RunConfig,
     series: Series,
@@ -318,6 +345,7 @@ def train_and_forecast(
     validation and test origin in the data's units. Plain data out, for a worker process.
     The windows are the run's (:func:`jaxseq.app.workflow.dataset_for`: covariates included;
     ``base``: a hybrid's base forecasts, computed once for every model)."""
+    base = base if config.base != "none" else None
     ds = workflow.dataset_for(config, series, protocol=protocol, base=base)
     scaler = ds.scaler
     assert scaler is not None, "dataset_for always fits a scaler when given none"
@@ -349,17 +377,17 @@ def train_and_forecast(
     }
 
 
-def _entries(spec, horizon: int, base: str = "none") -> list:
+def _entries(spec, horizon: int) -> list:
     if isinstance(spec, str):
         if spec == "all":
-            return applicable(horizon, base)
+            return applicable(horizon)
         spec = [s.strip() for s in spec.split(",") if s.strip()]
     out, seen = [], set()
     for entry in spec:
         chosen: Sequence[str | UserModel]
         if isinstance(entry, str):
             if entry == "all":
-                chosen = applicable(horizon, base)
+                chosen = applicable(horizon)
             else:
                 zoo.check_name(entry)
                 if horizon > 1 and zoo.get(entry).task == "one_step":
@@ -597,17 +625,21 @@ def markdown(result: dict) -> str:
             lines += ["", f"Ensemble ({r['weighting']} weights): {members}."]
     if s["skipped"]:
         lines += ["", "Skipped: " + "; ".join(f"{k} ({v})" for k, v in s["skipped"].items())]
+    for note in s.get("notes", []):
+        lines += ["", f"Note: {note}."]
     if s.get("levels"):
         lines += ["", *quantile_markdown(result)]
     return "\n".join(lines) + "\n"
 
 
 def _budget_text(s: dict) -> str:
+    hybrid_text = "" if s.get("base", "none") == "none" else f", hybrids over {s['base']}"
     if s.get("max_steps") is None:
-        return f"{s['epochs']} epochs (each replica's best kept)"
+        return f"{s['epochs']} epochs (each replica's best kept){hybrid_text}"
     return (
         f"up to {s['max_steps']} steps, each replica stopping after {s['patience']} steps "
         f"without improvement and keeping its best ({s['schedule']} learning rate)"
+        f"{hybrid_text}"
     )
 
 
@@ -686,7 +718,7 @@ def write_forecasts(
 
 
 def write_outputs(
-    result, records, configs, series, protocol, out: Path, base: RunConfig, baseline: dict
+    result, records, configs, series, protocol, out: Path, common: RunConfig, baseline: dict
 ) -> None:
     """``compare.json``, ``compare.md``, ``forecasts.npz``, ``compare.png`` and the pick's
     run folder ``best/`` (:mod:`jaxseq.app.candidates`; a user's model has none: a note says
@@ -696,21 +728,22 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     best = result["settings"]["best"]
     kind = result["settings"]["best_kind"]
-    if base.data == "<in memory>":
+    if common.data == "<in memory>":
         path = out / "series.csv"
         write_csv(path, list(series.columns), series.values.tolist())
-        base = dataclasses.replace(base, data=str(path.absolute()), time_column=None)
+        common = dataclasses.replace(common, data=str(path.absolute()), time_column=None)
         configs = {
-            n: dataclasses.replace(c, data=base.data, time_column=None) for n, c in configs.items()
+            n: dataclasses.replace(c, data=common.data, time_column=None)
+            for n, c in configs.items()
         }
     if kind == "user":
         result["settings"]["best_folder"] = None  # a user's model is rebuilt by the user
     else:
-        _save_best(out / "best", best, kind, result, records, configs, series, protocol, base)
+        _save_best(out / "best", best, kind, result, records, configs, series, protocol, common)
         result["settings"]["best_folder"] = "best"
     write_json(out / "compare.json", result)
     (out / "compare.md").write_text(markdown(result))
-    write_forecasts(out / FORECASTS, records, series, protocol, base, baseline)
+    write_forecasts(out / FORECASTS, records, series, protocol, common, baseline)
     origins = protocol.origins("test")
     truth = series.values[:, 0].astype(np.float64)
     pick = records[best]["forecasts"]["test"] if best in records else baseline["test"][best][None]
@@ -724,38 +757,38 @@ def write_outputs(
     )
 
 
-def _save_best(path: Path, best, kind, result, records, configs, series, protocol, base) -> None:
+def _save_best(path: Path, best, kind, result, records, configs, series, protocol, common) -> None:
     if kind == "zoo":
         candidates.save_network(path, configs[best], records[best], series)
     elif kind in ("baseline", "classical"):
-        config = dataclasses.replace(base, model=best, kind=kind)
-        candidates.save_baseline(path, config, _scaler(series, base, protocol))
+        config = dataclasses.replace(common, model=best, kind=kind)
+        candidates.save_baseline(path, config, _scaler(series, common, protocol))
     else:
         record = records["ensemble"]
         calibration = None
-        if base.head is not None:
+        if common.head is not None:
             parts = ("valid", "test")
             calibration = workflow.calibration_record(
                 np.concatenate([record["quantiles"][p] for p in parts], axis=-4),
                 series,
-                base,
+                common,
                 np.concatenate([protocol.origins(p) for p in parts]),
                 len(protocol.origins("valid")),
-                _levels(base),
+                _levels(common),
             )
         candidates.save_ensemble(
             path,
-            base,
+            common,
             record["combination"],
             configs,
             records,
             series,
-            _scaler(series, base, protocol),
+            _scaler(series, common, protocol),
             calibration,
         )
 
 
-def _scaler(series, base: RunConfig, protocol) -> data.Scaler:
+def _scaler(series, common: RunConfig, protocol) -> data.Scaler:
     """The series scaling a run folder records (a baseline uses none; the folder's format
     keeps one): the training part's, as the networks were scaled."""
-    return workflow.fit_scaler(base, series.values, protocol.train_end)
+    return workflow.fit_scaler(common, series.values, protocol.train_end)

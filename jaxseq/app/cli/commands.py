@@ -236,7 +236,7 @@ def cmd_compare(args) -> int:
     chosen = args.models if args.models else "all"
     if args.models == ["all"]:
         chosen = "all"
-    names = compare.applicable(args.horizon, args.base) if chosen == "all" else chosen
+    names = compare.applicable(args.horizon) if chosen == "all" else chosen
     with _reporter(args, names, args.epochs) as reporter:
         result = compare.compare(
             args.data,

@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="steps ahead (default 10; one-step models: 1)",
     )
     _budget_options(p)
-    _base_option(p)
+    _base_option(p, "none")
     p.add_argument(
         "--seeds", type=_positive_int, default=5, help="replicas trained at once (default 5)"
     )
@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seeds", type=_positive_int, default=3, help="replicas per model (3)")
     _budget_options(p)
-    _base_option(p)
+    _base_option(p, None)
     p.add_argument(
         "--no-ensemble", action="store_true", help="do not rank an ensemble of the top candidates"
     )
@@ -343,16 +343,22 @@ def _head_options(p) -> None:
     )
 
 
-def _base_option(p) -> None:
+def _base_option(p, default: str | None) -> None:
     """train and compare: a hybrid network over a classical model (jaxseq.hybrid)."""
     from jaxseq import hybrid
 
+    told = (
+        default
+        or f"{hybrid.DEFAULT} for point forecasts, plain networks where it cannot forecast the "
+        "series"
+    )
     p.add_argument(
         "--base",
         choices=hybrid.BASES,
-        default="none",
+        default=default,
         help="train the networks as hybrids: each reads this model's forecasts (fitted on the "
-        "training part) as known-future inputs and forecasts its residual (default none)",
+        f"training part) as known-future inputs and forecasts its residual (default {told}; "
+        "none: plain networks)",
     )
 
 
