@@ -93,6 +93,9 @@ def main(argv=None) -> int:
                 progress=rep,
             )
         summary[name] = summarise(result, spec, time.perf_counter() - t)
+        summary[name]["training"]["linear_multi_closed_form_valid_mae"] = closed_form_linear(
+            path, spec, result
+        )
         print(compare.markdown(result), file=sys.stderr)
     table = markdown(summary, args)
     if args.quantiles:
@@ -172,18 +175,56 @@ def _training(result: dict) -> dict:
             # the median replica trained to the end of the budget: its patience never ran out
             "at_budget": bool(np.median([not early for early in t["stopped_early"]]) >= 0.5),
         }
-    linear = None
-    if "linear_multi" in rows and "linear_least_squares" in rows:
-        linear = (
-            rows["linear_multi"]["valid"]["issued"]["mae"]
-            / rows["linear_least_squares"]["valid"]["issued"]["mae"]
-        )
+    linear = adam = None
+    if "linear_multi" in rows:
+        adam = rows["linear_multi"]["valid"]["issued"]["mae"]
+        if "linear_least_squares" in rows:
+            linear = adam / rows["linear_least_squares"]["valid"]["issued"]["mae"]
     return {
         "max_steps": s.get("max_steps"),
         "patience": s.get("patience"),
         "models": models,
         "linear_vs_least_squares_valid": linear,
+        "linear_multi_valid_mae": adam,
     }
+
+
+def closed_form_linear(path: Path, spec, result: dict) -> float | None:
+    """The validation MAE of ``linear_multi`` solved exactly (the least-squares minimum of its
+    own training loss, :func:`jaxseq.evaluate.solve_linear_head`): what Adam converges to.
+    ``None`` when the comparison had no ``linear_multi``."""
+    from jaxseq import evaluate
+    from jaxseq.app import workflow
+    from jaxseq.app.io import load_series
+
+    if "linear_multi" not in {r["model"] for r in result["rows"]}:
+        return None
+    s = result["settings"]
+    config = workflow.make_config(
+        "linear_multi",
+        str(path),
+        [spec.column],
+        None,
+        window=spec.window,
+        horizon=spec.horizon,
+        seeds=1,
+        max_steps=1,
+        time_column="date",
+        fill=spec.fill,
+        valid_size=spec.valid_size,
+        test_size=spec.test_size,
+        season=s["season"],
+        base=s["base"],
+    )
+    series = load_series(str(path), [spec.column], time_column="date", fill=spec.fill)
+    ds = workflow.dataset_for(config, series)
+    model = workflow.build_model(config)
+    solved = evaluate.solve_linear_head(model, ds.train)
+    one = {"params": {"head": {k: v[None] for k, v in solved["params"]["head"].items()}}}
+    pred = workflow.predict_units(model, one, ds.scaler, config, ds.valid.X)[0]
+    values = np.asarray(series.values, np.float64)[:, :1]
+    truth = workflow.truth_at(values, ds.origins("valid"), spec.horizon, [0])
+    return float(np.mean(np.abs(pred - truth)))
 
 
 def geometric_mean(values) -> float:
@@ -260,20 +301,26 @@ def training_markdown(summary: dict) -> list[str]:
         "",
         "Per series: the models whose median replica was still improving when the budget ran "
         "out (its last epoch reached max_steps), the median kept (best) step over models, and "
-        "`linear_multi` (Adam) validation MAE / `linear_least_squares` validation MAE.",
+        "the validation MAE of `linear_multi` trained by Adam over that of the same model "
+        "solved exactly (the least-squares minimum of its own training loss, in its frame: "
+        "window normalisation, hybrid base; `jaxseq.evaluate.solve_linear_head`) and over "
+        "`linear_least_squares` (least squares on the raw window, another model).",
         "",
         "| series | budget (steps), patience | models at the budget | median kept step | "
-        "linear_multi / least squares (valid MAE) |",
-        "|---|---|---|---|---|",
+        "linear_multi: Adam / closed form (valid MAE) | Adam / least squares on raw windows |",
+        "|---|---|---|---|---|---|",
     ]
     for name, s in summary.items():
         t = s["training"]
         at = [m for m, v in t["models"].items() if v["at_budget"]]
         kept = [v["best_step"] for v in t["models"].values()]
         linear = t["linear_vs_least_squares_valid"]
+        closed = t.get("linear_multi_closed_form_valid_mae")
+        adam = t.get("linear_multi_valid_mae")
         lines.append(
             f"| {name} | {t['max_steps']}, {t['patience']} | {', '.join(at) or 'none'} | "
             f"{np.median(kept) if kept else float('nan'):.0f} | "
+            + (f"{adam / closed:.3f} | " if closed and adam else "- | ")
             + (f"{linear:.3f} |" if linear is not None else "- |")
         )
     return lines

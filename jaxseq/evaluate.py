@@ -116,6 +116,34 @@ def linear_least_squares(train: Split, *, ridge: float = 0.0):
     return forecast
 
 
+def solve_linear_head(model: Model, split: Split, *, ridge: float = 0.0) -> dict:
+    """The variables of a model whose only parameters are one linear ``head`` on the flattened
+    window (``linear``, ``linear_multi``), solved exactly: the least-squares minimum of its
+    own training loss on ``split`` (closed form, in the model's frame: after its window
+    normalisation, net of a hybrid's base). What gradient descent on the same model and data
+    converges to; :func:`linear_least_squares` is the same for raw windows.
+
+    Returns ``{"params": {"head": {"kernel", "bias"}}}`` float32.
+    """
+    variables = model.init(jax.random.PRNGKey(0))
+    if set(variables) != {"params"} or set(variables["params"]) != {"head"} or model.head:
+        raise InputError(f"model {model.name!r} is not one linear head: it has no closed form")
+    zero = jax.tree_util.tree_map(jnp.zeros_like, variables)
+    X = jnp.asarray(split.X)
+    base, _, frame = model.apply_in_frame(zero, X)  # a zero head outputs the base alone
+    inputs = X if frame is None else model.normalization.inputs(X, frame)  # type: ignore[union-attr]
+    A = np.asarray(inputs, np.float64).reshape(len(X), -1)
+    A = np.hstack([A, np.ones((len(A), 1))])
+    target = model.frame_targets(model.targets(jnp.asarray(split.Y)), zero, frame) - base
+    T = np.asarray(target, np.float64).reshape(len(X), -1)
+    if ridge:
+        A = np.vstack([A, np.sqrt(ridge) * np.eye(A.shape[1])])
+        T = np.vstack([T, np.zeros((A.shape[1], T.shape[1]))])
+    W = np.linalg.lstsq(A, T, rcond=None)[0]  # collinear inputs: the minimum-norm solution
+    head = {"kernel": W[:-1].astype(np.float32), "bias": W[-1].astype(np.float32)}
+    return {"params": {"head": head}}
+
+
 # --------------------------------------------------------------------------- multi-step
 
 

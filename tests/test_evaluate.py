@@ -121,3 +121,42 @@ def test_default_chunk_per_backend_and_both_branches_agree(replicas, monkeypatch
     got = train.evaluate_loss(model, one, X, Y)  # traced now, with the patched backend
     whole = train.evaluate_loss(model, one, X, Y, batch_size=300)
     np.testing.assert_allclose(got["mse"], whole["mse"], rtol=1e-5)
+
+
+def test_a_linear_head_solved_in_closed_form_is_where_gradient_descent_ends():
+    """Raw windows: the closed form is least squares on the flattened window. Normalised
+    windows and a hybrid's base: the gradient of the model's own training loss vanishes at the
+    closed form (its minimum)."""
+    from jaxseq import hybrid, train
+
+    ds = data.chapter_data("multi_step", n_series=200)
+    plain = models.get("linear_multi")
+    solved = evaluate.solve_linear_head(plain, ds.train)
+    np.testing.assert_allclose(
+        plain.apply(solved, ds.valid.X),
+        evaluate.linear_least_squares(ds.train)(ds.valid.X),
+        rtol=1e-3,
+        atol=1e-4,
+    )
+    series = np.sin(np.arange(300) / 5.0) + 0.05 * np.random.default_rng(0).normal(size=300)
+    base = hybrid.base_forecasts("seasonal_naive", series, 5, season=31, fit_end=200)
+    X, Y = data.windows_at(
+        series[:, None].astype(np.float32), np.arange(40, 200), 30, 5, "multi_step", [0], base=base
+    )
+    for normalize in (None, "window"):
+        model = models.get(
+            "linear_multi",
+            window=30,
+            features=6,
+            horizon=5,
+            future=1,
+            base=True,
+            normalize=normalize,
+        )
+        solved = evaluate.solve_linear_head(model, data.Split(X, Y))
+        grads = jax.grad(lambda p, m=model: train.loss_fn(m, p, {}, X, Y, None)[0])(
+            solved["params"]
+        )
+        assert max(float(np.abs(g).max()) for g in jax.tree_util.tree_leaves(grads)) < 1e-4
+    with pytest.raises(InputError, match="is not one linear head"):
+        evaluate.solve_linear_head(models.get("rnn_multi"), ds.train)
