@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown series {unknown}; the {args.set} set has {', '.join(specs)}")
     out = Path(args.out or DEFAULT_OUT[args.set] + ("_quantiles" if args.quantiles else ""))
-    from jaxseq.app import compare
+    from jaxseq.app import compare, compare_table
     from jaxseq.app.progress import Reporter
 
     summary = {}
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
         summary[name]["training"]["linear_multi_closed_form_valid_mae"] = closed_form_linear(
             path, spec, result
         )
-        print(compare.markdown(result), file=sys.stderr)
+        print(compare_table.markdown(result), file=sys.stderr)
     table = markdown(summary, args)
     if args.quantiles:
         table += quantile_markdown(summary)

@@ -49,9 +49,9 @@ from jax.sharding import PartitionSpec as P
 
 from jaxseq.data import Dataset, Split
 from jaxseq.errors import InputError, check_positive_int
+from jaxseq.history import FitResult
 from jaxseq.models import Model
 from jaxseq.train import (
-    FitResult,
     Trainer,
     TrainState,
     replica_keys,

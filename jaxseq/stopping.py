@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -191,3 +192,41 @@ def update(
         stop_epoch=jnp.where(stop, epoch, tracker.stop_epoch),
     )
     return tracker, lower
+
+
+class TrackedState(NamedTuple):
+    """What an epoch carries when each replica keeps its best epoch and may stop early: its
+    training state (:class:`jaxseq.train.TrainState`) and its :class:`Tracker`."""
+
+    state: Any
+    tracker: Tracker
+
+
+def tracked(epoch: Callable, monitor: str, plateau: bool) -> Callable:
+    """One replica's epoch ``(state, key, train, valid) -> (state, metrics)`` with early
+    stopping: ``(TrackedState, key, epoch index, Limits, train, valid) -> (TrackedState,
+    metrics)``. A stopped replica keeps its state; the tracker follows ``metrics[monitor]``
+    (:func:`update`); ``plateau`` lowers the replica's rate (``opt_state.hyperparams``) when
+    the tracker says so. The metrics add ``running`` (whether the replica trained this epoch)
+    and ``stopped`` (whether it has stopped now)."""
+
+    def run(carry: TrackedState, key, index, lim: Limits, train, valid):
+        state, tracker = carry
+        new, metrics = epoch(state, key, train, valid)
+        running = ~tracker.stopped
+        new = where(running, new, state)
+        diverged = metrics["bad_step"] >= 0
+        tracker, lower = update(tracker, metrics[monitor], diverged, index, new.variables, lim)
+        if plateau:
+            new = _scaled_rate(new, jnp.where(lower, PLATEAU_FACTOR, 1.0))
+        metrics = {**metrics, "running": running, "stopped": tracker.stopped}
+        return TrackedState(new, tracker), metrics
+
+    return run
+
+
+def _scaled_rate(state, factor: Array):
+    """``state`` with its optimiser's learning rate (``inject_hyperparams``) times ``factor``."""
+    hyper = dict(state.opt_state.hyperparams)
+    hyper["learning_rate"] = hyper["learning_rate"] * factor
+    return state._replace(opt_state=state.opt_state._replace(hyperparams=hyper))

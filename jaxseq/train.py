@@ -20,7 +20,6 @@ The pieces compose from the inside out:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import time
@@ -35,8 +34,9 @@ import optax
 from jaxseq import stopping
 from jaxseq.data import Dataset, Split
 from jaxseq.errors import InputError, check_positive_int
+from jaxseq.history import FitResult, History, TrainingDiverged
 from jaxseq.models import Model, mse
-from jaxseq.stopping import Budget, Tracker
+from jaxseq.stopping import Budget, TrackedState
 
 Array = jax.Array
 RateSchedule = Callable[[Array], Array]
@@ -103,14 +103,6 @@ class TrainState(NamedTuple):
 
     variables: dict
     opt_state: Any
-
-
-class TrackedState(NamedTuple):
-    """What an epoch carries when each replica keeps its best epoch and may stop early: the
-    :class:`TrainState` and its :class:`jaxseq.stopping.Tracker`."""
-
-    state: TrainState
-    tracker: Tracker
 
 
 def init_state(model: Model, optimizer: optax.GradientTransformation, key: Array) -> TrainState:
@@ -300,55 +292,6 @@ def _all_finite(tree) -> Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
 
 
-class TrainingDiverged(RuntimeError):
-    """Training met a non-finite loss. ``result`` holds the last good state and the history."""
-
-    def __init__(self, message: str, result):
-        super().__init__(message)
-        self.result = result
-
-
-@dataclasses.dataclass
-class History:
-    """Learning curves: one array ``[epochs, replicas]`` per metric (NaN for a replica after it
-    stopped), plus wall times; with a monitor, each replica's best and last epoch (1-based)."""
-
-    metrics: dict[str, list[np.ndarray]] = dataclasses.field(default_factory=dict)
-    epoch_seconds: list[float] = dataclasses.field(default_factory=list)
-    compile_seconds: float = 0.0
-    steps_per_epoch: int = 0
-    #: per replica: the epoch whose variables it kept (1-based)
-    best_epoch: list[int] | None = None
-    #: per replica: the last epoch it trained (1-based; the budget's last epoch if it never
-    #: stopped early)
-    stop_epoch: list[int] | None = None
-    #: per replica: whether it stopped early (patience ran out, or a step was not finite)
-    stopped_early: list[bool] | None = None
-    #: per replica: whether a step went non-finite (it stopped there)
-    diverged: list[bool] | None = None
-
-    def record(self, metrics: dict[str, np.ndarray], seconds: float) -> None:
-        for name, value in metrics.items():
-            self.metrics.setdefault(name, []).append(np.asarray(value))
-        self.epoch_seconds.append(seconds)
-
-    def curve(self, name: str) -> np.ndarray:
-        """``[epochs, replicas]``."""
-        return np.stack(self.metrics[name])
-
-    def to_json(self) -> dict:
-        out: dict[str, Any] = {
-            "metrics": {k: self.curve(k).tolist() for k in self.metrics},
-            "epoch_seconds": self.epoch_seconds,
-            "compile_seconds": self.compile_seconds,
-            "steps_per_epoch": self.steps_per_epoch,
-        }
-        for name in ("best_epoch", "stop_epoch", "stopped_early", "diverged"):
-            if getattr(self, name) is not None:
-                out[name] = getattr(self, name)
-        return out
-
-
 def _as_replica_vector(name: str, value, replicas: int) -> np.ndarray | None:
     if value is None:
         return None
@@ -406,38 +349,16 @@ def _compiled_epoch(model: Model, batch_size: int, optimizer_spec: tuple):
 def _compiled_tracked_epoch(
     model: Model, batch_size: int, optimizer_spec: tuple, monitor: str, plateau: bool
 ):
-    """:func:`_compiled_epoch` for a :class:`TrackedState`: the epoch of each running replica,
-    then its tracker (:func:`jaxseq.stopping.update`); a stopped replica keeps its state.
-    ``(carry[K], keys[K], epoch, limits, train, valid) -> (carry, metrics)``; the metrics add
-    ``running`` (whether the replica trained this epoch) and ``stopped`` (whether it has
-    stopped now)."""
+    """:func:`_compiled_epoch` for a :class:`TrackedState` (:func:`jaxseq.stopping.tracked`):
+    ``(carry[K], keys[K], epoch, limits, train, valid) -> (carry, metrics)``."""
     optimizer = _optimizer_from_spec(optimizer_spec)
 
-    def epoch(carry: TrackedState, key, index, lim: stopping.Limits, train, valid):
-        state, tracker = carry
-        new, metrics = run_epoch(model, optimizer, batch_size, state, key, train, valid)
-        running = ~tracker.stopped
-        new = stopping.where(running, new, state)
-        diverged = metrics["bad_step"] >= 0
-        tracker, lower = stopping.update(
-            tracker, metrics[monitor], diverged, index, new.variables, lim
-        )
-        if plateau:
-            new = _scaled_rate(new, jnp.where(lower, stopping.PLATEAU_FACTOR, 1.0))
-        return TrackedState(new, tracker), {
-            **metrics,
-            "running": running,
-            "stopped": tracker.stopped,
-        }
+    def epoch(state, key, train, valid):
+        return run_epoch(model, optimizer, batch_size, state, key, train, valid)
 
+    step = stopping.tracked(epoch, monitor, plateau)
     in_axes = (0, 0, None, None, None, None)
-    return jax.jit(jax.vmap(epoch, in_axes=in_axes), donate_argnums=(0,))
-
-
-def _scaled_rate(state: TrainState, factor: Array) -> TrainState:
-    hyper = dict(state.opt_state.hyperparams)
-    hyper["learning_rate"] = hyper["learning_rate"] * factor
-    return state._replace(opt_state=state.opt_state._replace(hyperparams=hyper))
+    return jax.jit(jax.vmap(step, in_axes=in_axes), donate_argnums=(0,))
 
 
 class Trainer:
@@ -688,14 +609,6 @@ class Trainer:
         self.model.check_inputs(dataset.train.X)
         if len(dataset.train) < 1:
             raise InputError("the training split is empty")
-
-
-class FitResult(NamedTuple):
-    """The trained replicated state ``[K, ...]``, its learning curves and the replica keys."""
-
-    state: TrainState
-    history: History
-    keys: Array
 
 
 def _device_split(split: Split) -> Split:

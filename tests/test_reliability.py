@@ -11,7 +11,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxseq import cells, data, models, train
+from jaxseq import cells, data, history, models, train
 from jaxseq.app.cli import main
 from jaxseq.app.runs import Run, RunConfig
 from jaxseq.layers import Dense, Sequential, TimeDistributed
@@ -27,7 +27,7 @@ def _finite(tree) -> bool:
 def test_non_finite_loss_stops_training_and_keeps_the_last_good_parameters():
     trainer = train.Trainer(models.get("linear"), learning_rate=1e30)
     with pytest.raises(
-        train.TrainingDiverged, match=r"non-finite loss at epoch 1, step \d+ \(replica 0\)"
+        history.TrainingDiverged, match=r"non-finite loss at epoch 1, step \d+ \(replica 0\)"
     ) as info:
         trainer.fit(SMALL, seeds=1, epochs=3)
     result = info.value.result
@@ -58,7 +58,7 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path):
         run.save(epoch + 1, state, {})
         saved[epoch + 1] = jax.tree_util.tree_map(np.array, state.variables)
 
-    with pytest.raises(train.TrainingDiverged, match="epoch 3, step 4"):
+    with pytest.raises(history.TrainingDiverged, match="epoch 3, step 4"):
         trainer.fit(SMALL, seeds=2, epochs=5, on_epoch_end=checkpoint)
     assert run.latest_epoch() == 2
     target = jax.eval_shape(trainer.init, train.replica_keys(2))
@@ -73,7 +73,7 @@ def test_gradient_clipping_keeps_an_exploding_setup_finite():
     so the same run stays finite. (Adam rescales steps itself; this is where clipping matters.)"""
     model = models.get("linear")
     exploding = train.Trainer(model, optimizer=optax.sgd(3.0))
-    with pytest.raises(train.TrainingDiverged):
+    with pytest.raises(history.TrainingDiverged):
         exploding.fit(SMALL, seeds=1, epochs=20)
     clipped = train.Trainer(
         model, optimizer=optax.chain(optax.clip_by_global_norm(1.0), optax.sgd(3.0))

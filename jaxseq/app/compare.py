@@ -40,7 +40,7 @@ import numpy as np
 from jaxseq import cells, data, ensemble, hybrid, metrics, stopping
 from jaxseq import distributions as dist
 from jaxseq import models as zoo
-from jaxseq.app import backtest, candidates, workflow
+from jaxseq.app import backtest, candidates, compare_table, workflow
 from jaxseq.app import covariates as covariates_
 from jaxseq.app.io import Series, load_series, write_csv
 from jaxseq.app.runs import RunConfig, write_json
@@ -261,7 +261,9 @@ def compare(
         levels=_levels(common),
         baseline=baseline,
     )
-    result = _result(common, series, protocol, season, records, scored, time.perf_counter() - start)
+    result = compare_table.result(
+        common, series, protocol, season, records, scored, time.perf_counter() - start
+    )
     result["settings"]["notes"] = notes
     if out is not None:
         write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
@@ -473,219 +475,6 @@ def _data_path(source) -> str:
     return "<in memory>"
 
 
-# --------------------------------------------------------------------------- results
-
-
-def _result(config, series: Series, protocol, season, records, scored, seconds) -> dict:
-    rows = []
-    names = list(scored["valid"]["rows"])
-    for name in names:
-        record = records.get(name)
-        kind = record["kind"] if record else candidates.kind_of(name)
-        row = {"model": name, "kind": kind}
-        for split in ("valid", "test"):
-            row[split] = scored[split]["rows"][name]
-        if kind in ("zoo", "user"):
-            row["train_seconds"] = record["train_seconds"]
-            row["training"] = _training(record["history"])
-        if kind == "ensemble":
-            choice = record["combination"]
-            row["members"] = choice.as_dict()
-            row["weighting"] = choice.weighting
-        rows.append(row)
-    probabilistic = "quantiles" in scored["valid"]
-    if probabilistic:
-        for row in rows:
-            row["quantiles"] = _quantile_scores(scored, row["model"])
-    rows.sort(key=lambda r: _rank_key(r, probabilistic))
-    pick = _pick(rows, probabilistic)
-    best = pick["model"]
-    settings = {
-        "data": config.data,
-        "column": config.targets[0],
-        "frequency": getattr(series, "frequency", None),
-        "length": int(protocol.length),
-        "window": config.window,
-        "horizon": config.horizon,
-        "season": int(season),
-        "seeds": config.seeds,
-        "epochs": config.epochs,
-        "max_steps": config.max_steps,
-        "patience": config.patience,
-        "schedule": config.schedule,
-        "base": config.base,
-        "normalize": config.normalize,
-        "valid": {
-            "steps": protocol.valid_end - protocol.train_end,
-            "windows": scored["valid"]["windows"],
-        },
-        "test": {
-            "steps": protocol.length - protocol.valid_end,
-            "windows": scored["test"]["windows"],
-        },
-        "stride": protocol.stride,
-        "head": config.head,
-        "levels": scored["valid"]["quantiles"]["levels"] if probabilistic else None,
-        "ranked_by": "valid scaled_pinball" if probabilistic else "valid mase (forecast issued)",
-        "best": best,
-        "best_kind": pick["kind"],
-        "skipped": scored["test"]["skipped"],
-        "seconds": round(seconds, 1),
-    }
-    return {"settings": settings, "rows": rows}
-
-
-def _pick(rows: list[dict], probabilistic: bool) -> dict:
-    """The forecast ``compare`` hands the user: the ensemble when there is one (combining
-    the top candidates beat picking the best one on held-out validation windows of the
-    benchmark, :data:`jaxseq.ensemble.KS`), else the best-ranked row (in a probabilistic
-    comparison, the best that issues quantiles: a network)."""
-    ensembles = [r for r in rows if r["kind"] == "ensemble"]
-    if ensembles:
-        return ensembles[0]
-    issuing = [r for r in rows if not probabilistic or r["kind"] in ("zoo", "user")]
-    return (issuing or rows)[0]
-
-
-def _training(history: dict) -> dict:
-    """How long each replica trained: the optimizer step of its kept (best) epoch and of its
-    last epoch, and whether it stopped before the budget ran out."""
-    per_epoch = history.get("steps_per_epoch", 0)
-    out = {"steps_per_epoch": per_epoch, "epochs_run": len(history.get("epoch_seconds", []))}
-    for key, step in (("best_epoch", "best_step"), ("stop_epoch", "stop_step")):
-        if key in history:
-            out[step] = [int(e) * per_epoch for e in history[key]]
-    if "stopped_early" in history:
-        out["stopped_early"] = history["stopped_early"]
-        out["diverged"] = history.get("diverged")
-    return out
-
-
-def _quantile_scores(scored: dict, name: str) -> dict | None:
-    """A row's probabilistic scores: validation, test, test after static calibration on the
-    validation windows, after rolling calibration on the latest errors, and after adaptive
-    rolling calibration."""
-    if name not in scored["valid"]["quantiles"]["rows"]:
-        return None  # a point baseline
-    return {
-        "valid": scored["valid"]["quantiles"]["rows"][name],
-        "test": scored["test"]["quantiles"]["rows"][name],
-        "test_calibrated": scored["test"]["quantiles"]["calibrated"][name],
-        "test_rolling": scored["test"]["quantiles"]["rolling"][name],
-        "test_adaptive": scored["test"]["quantiles"]["adaptive"][name],
-    }
-
-
-def _rank_key(row: dict, probabilistic: bool) -> tuple:
-    """Probabilistic comparisons rank by validation scaled pinball (point forecasts last, by
-    MASE); point comparisons by the validation MASE of the forecast issued (the seeds'
-    average). Ties: the name."""
-    mase = row["valid"]["issued"]["mase"]
-    if not probabilistic:
-        return (0, mase, row["model"])
-    if row["quantiles"] is None:
-        return (1, mase, row["model"])
-    return (0, row["quantiles"]["valid"]["scaled_pinball"], row["model"])
-
-
-def markdown(result: dict) -> str:
-    """The comparison as Markdown tables: point errors, and for a probabilistic comparison the
-    quantile scores (:func:`quantile_markdown`)."""
-    s = result["settings"]
-
-    def spread(m):
-        if m["min"] == m["max"]:
-            return "-"
-        return f"{m['mean']:.3f} [{m['min']:.3f}-{m['max']:.3f}]"
-
-    lines = [
-        f"# {s['column']}: {s['horizon']} steps ahead from {s['window']}",
-        "",
-        f"{s['length']} steps ({s['frequency'] or 'no time column'}), season {s['season']}; "
-        f"validation {s['valid']['steps']} steps ({s['valid']['windows']} origins), test "
-        f"{s['test']['steps']} steps ({s['test']['windows']} origins), stride {s['stride']}. "
-        f"Networks: {s['seeds']} seeds, {_budget_text(s)}, normalize={s['normalize']}. "
-        "Errors of the forecast issued (the seeds' average); the seeds' own test MASE as mean "
-        f"[min-max]. Ranked by {s['ranked_by']}; the pick: **{s['best']}**. Whole comparison "
-        f"{s['seconds'] / 60:.1f} min.",
-        "",
-        "| rank | forecast | kind | valid MASE | test MASE | test MAE | test RMSE | test sMAPE "
-        "| seeds' test MASE |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for i, r in enumerate(result["rows"], 1):
-        v, t = r["valid"]["issued"], r["test"]["issued"]
-        lines.append(
-            f"| {i} | {r['model']} | {r['kind']} | {v['mase']:.3f} | {t['mase']:.3f} | "
-            f"{t['mae']:.4g} | {t['rmse']:.4g} | {t['smape']:.2f} | {spread(r['test']['mase'])} |"
-        )
-    for r in result["rows"]:
-        if r["kind"] == "ensemble":
-            members = ", ".join(f"{m} {w:.2f}" for m, w in r["members"].items())
-            lines += ["", f"Ensemble ({r['weighting']} weights): {members}."]
-    if s["skipped"]:
-        lines += ["", "Skipped: " + "; ".join(f"{k} ({v})" for k, v in s["skipped"].items())]
-    for note in s.get("notes", []):
-        lines += ["", f"Note: {note}."]
-    if s.get("levels"):
-        lines += ["", *quantile_markdown(result)]
-    return "\n".join(lines) + "\n"
-
-
-def _budget_text(s: dict) -> str:
-    hybrid_text = "" if s.get("base", "none") == "none" else f", hybrids over {s['base']}"
-    if s.get("max_steps") is None:
-        return f"{s['epochs']} epochs (each replica's best kept){hybrid_text}"
-    return (
-        f"up to {s['max_steps']} steps, each replica stopping after {s['patience']} steps "
-        f"without improvement and keeping its best ({s['schedule']} learning rate)"
-        f"{hybrid_text}"
-    )
-
-
-def quantile_markdown(result: dict) -> list[str]:
-    """The probabilistic table: scaled pinball loss, CRPS approximation and the 80% interval's
-    coverage and width on the test part, raw and calibrated, for every model with quantiles."""
-    s = result["settings"]
-    pairs = metrics.intervals(s["levels"])
-    nominal = next((p[0] for p in pairs if abs(p[0] - 0.8) < 1e-9), pairs[0][0] if pairs else None)
-    key = f"{100 * nominal:g}" if nominal else "no"
-    lines = [
-        f"Quantiles at levels {', '.join(f'{t:g}' for t in s['levels'])} (head {s['head']!r}; "
-        "seasonal naive: its forecast plus the empirical quantiles of its in-sample errors). "
-        "Scores of the seed-averaged quantiles; *static*: conformalized on the validation "
-        "windows; *rolling*: each test window conformalized on the latest errors known at its "
-        "origin; *adaptive*: rolling, its level moved by the misses seen so far "
-        "(`jaxseq.calibration.rolling`). Ranked by validation scaled pinball.",
-        "",
-        f"| forecast | valid scaled pinball | test scaled pinball | test CRPS (approx.) | "
-        f"test {key}% coverage | width | static scaled pinball | static {key}% coverage | "
-        f"width | rolling scaled pinball | rolling {key}% coverage | width | adaptive scaled "
-        f"pinball | adaptive {key}% coverage | width |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in result["rows"]:
-        q = r.get("quantiles")
-        if q is None:
-            continue
-        cells = [
-            f"| {r['model']} | {q['valid']['scaled_pinball']:.3f} | "
-            f"{q['test']['scaled_pinball']:.3f} | {q['test']['crps_approx']:.4g} | "
-        ]
-        for part in ("test", "test_calibrated", "test_rolling", "test_adaptive"):
-            i = _interval(q[part], nominal)
-            pinball = "" if part == "test" else f"{q[part]['scaled_pinball']:.3f} | "
-            cells.append(f"{pinball}{100 * i['coverage']:.1f}% | {i['width']:.4g} | ")
-        lines.append("".join(cells).rstrip())
-    return lines
-
-
-def _interval(scores: dict, nominal: float | None) -> dict:
-    if nominal is None:  # no pair of levels makes a central interval
-        return {"coverage": float("nan"), "width": float("nan")}
-    return next(i for i in scores["intervals"] if abs(i["nominal"] - nominal) < 1e-9)
-
-
 #: Every model's forecasts at every validation and test origin (:func:`write_forecasts`).
 FORECASTS = "forecasts.npz"
 
@@ -742,7 +531,7 @@ def write_outputs(
         _save_best(out / "best", best, kind, result, records, configs, series, protocol, common)
         result["settings"]["best_folder"] = "best"
     write_json(out / "compare.json", result)
-    (out / "compare.md").write_text(markdown(result))
+    (out / "compare.md").write_text(compare_table.markdown(result))
     write_forecasts(out / FORECASTS, records, series, protocol, common, baseline)
     origins = protocol.origins("test")
     truth = series.values[:, 0].astype(np.float64)

@@ -36,7 +36,9 @@ from jaxseq.app.backtest import (
 from jaxseq.app.io import Series, load_series
 from jaxseq.app.runs import Run, RunConfig, write_json
 from jaxseq.errors import InputError, check_positive_int
-from jaxseq.train import TrackedState, Trainer, TrainingDiverged, TrainState, replica_keys
+from jaxseq.history import TrainingDiverged
+from jaxseq.stopping import TrackedState
+from jaxseq.train import Trainer, TrainState, replica_keys
 
 
 def load_for(

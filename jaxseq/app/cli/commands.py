@@ -228,7 +228,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from jaxseq.app import compare
+    from jaxseq.app import compare, compare_table
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -269,7 +269,7 @@ def cmd_compare(args) -> int:
             progress=reporter,
         )
     if not args.quiet:
-        print(compare.markdown(result))
+        print(compare_table.markdown(result))
     best, kind = result["settings"]["best"], result["settings"]["best_kind"]
     folder = ", best/" if result["settings"].get("best_folder") else ""
     print(
