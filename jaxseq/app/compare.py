@@ -199,20 +199,21 @@ def compare(
     start = time.perf_counter()
     common, base_forecasts, notes = _hybrid_base(common, series, protocol, base)
     configs = {name: _network_config(common, name) for name in zoo_names}
-    jobs_list = [
-        (
-            name,
-            {
-                "config": configs[name],
-                "series": series,
-                "protocol": protocol,
-                "base": base_forecasts,
-            },
-        )
+    # the baselines are one more job, first: the classical models' fit runs beside the
+    # networks' training instead of after it
+    shared = {"series": series, "protocol": protocol}
+    baseline_job = {**shared, "config": common, "season": season, "classical": classical}
+    jobs_list = [(BASELINES, {"job": "baselines", **baseline_job})]
+    jobs_list += [
+        (name, {"job": "network", **shared, "config": configs[name], "base": base_forecasts})
         for name in zoo_names
     ]
     on_progress = progress.epoch if progress is not None else None
-    on_done = progress.done if progress is not None else None
+
+    def on_done(name, record):
+        if progress is not None and name != BASELINES:
+            progress.done(name, record)
+
     if progress is not None and hasattr(progress, "expect"):
         per_epoch = stopping.steps_per_epoch(len(protocol.origins("train")), common.batch_size)
         progress.expect(
@@ -220,8 +221,9 @@ def compare(
         )
     workers = default_jobs() if jobs is None else check_positive_int("jobs", jobs)
     records = run_jobs(
-        train_and_forecast, jobs_list, workers=workers, on_progress=on_progress, on_done=on_done
+        _compare_job, jobs_list, workers=workers, on_progress=on_progress, on_done=on_done
     )
+    baseline = records.pop(BASELINES)
     for entry in entries:
         if isinstance(entry, str):
             continue
@@ -237,11 +239,7 @@ def compare(
             base=base_forecasts,
         )
         records[entry.name]["kind"] = "user"
-        if on_done is not None:
-            on_done(entry.name, records[entry.name])
-    baseline = backtest.baseline_forecasts(
-        common, series, protocol, season=season, classical=classical
-    )
+        on_done(entry.name, records[entry.name])
     if combine:
         records.update(_ensemble(common, series, protocol, season, records, baseline[0]))
     forecasts, quantiles = (
@@ -333,6 +331,19 @@ def _network_config(common: RunConfig, name: str) -> RunConfig:
     task = zoo.get(name).task
     base = "none" if task == "one_step" else common.base
     return dataclasses.replace(common, model=name, task=task, base=base)
+
+
+#: the job name of the baselines among a comparison's jobs
+BASELINES = "(baselines)"
+
+
+def _compare_job(job: str, progress=None, **kwargs):
+    """One job of a comparison (a worker's): a ``"network"``'s training and forecasts
+    (:func:`train_and_forecast`), or the ``"baselines"``' forecasts
+    (:func:`jaxseq.app.backtest.baseline_forecasts`)."""
+    if job == "baselines":
+        return backtest.baseline_forecasts(**kwargs)
+    return train_and_forecast(progress=progress, **kwargs)
 
 
 def train_and_forecast(
