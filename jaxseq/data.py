@@ -126,6 +126,15 @@ class Dataset:
     target_columns: tuple[int, ...] = (0,)
     scaler: Scaler | None = None
     protocol: Protocol | None = None
+    #: the windows early stopping reads when they are not the validation windows (a protocol
+    #: with a selection half, :meth:`Protocol.halved`)
+    stop: Split | None = None
+
+    @property
+    def monitored(self) -> Split:
+        """The windows a trainer's early stopping reads: :attr:`stop`, else the validation
+        windows."""
+        return self.stop if self.stop is not None else self.valid
 
     def origins(self, name: str) -> np.ndarray:
         """Forecast origins of a split's windows (series index of the first forecast step)."""
@@ -143,8 +152,10 @@ class Dataset:
         return len(self.target_columns)
 
     def split(self, name: str) -> Split:
-        if name not in ("train", "valid", "test"):
-            raise InputError(f"split must be 'train', 'valid' or 'test', got {name!r}")
+        if name not in ("train", "valid", "test", "stop"):
+            raise InputError(f"split must be 'train', 'valid', 'test' or 'stop', got {name!r}")
+        if name == "stop":
+            return self.monitored
         return getattr(self, name)
 
 
@@ -402,6 +413,11 @@ class Protocol:
     Inputs reach back across the boundaries (never past a forecast origin), so a part only has
     to hold its own targets. ``origins(name)`` are the forecast origins whose whole horizon lies
     in that part: every step for training, every ``stride``-th for validation and test.
+
+    With ``select_start`` (:meth:`halved`) the validation origins are split in time: those
+    before it, ``origins("stop")``, are the ones early stopping reads; ``origins("valid")``
+    are the rest, which rank and combine forecasts and calibrate intervals, and on which no
+    epoch was chosen. Without it both are every validation origin.
     """
 
     length: int
@@ -410,14 +426,29 @@ class Protocol:
     train_end: int
     valid_end: int
     stride: int = 1
+    select_start: int | None = None
 
     def origins(self, name: str) -> np.ndarray:
         lo, hi, stride = {
             "train": (self.window, self.train_end, 1),
             "valid": (self.train_end, self.valid_end, self.stride),
+            "stop": (self.train_end, self.valid_end, self.stride),
             "test": (self.valid_end, self.length, self.stride),
         }[name]
-        return np.arange(max(lo, self.window), hi - self.horizon + 1, stride)
+        origins = np.arange(max(lo, self.window), hi - self.horizon + 1, stride)
+        if self.select_start is None or name not in ("valid", "stop"):
+            return origins
+        return origins[
+            origins >= self.select_start if name == "valid" else origins < self.select_start
+        ]
+
+    def halved(self) -> Protocol:
+        """This protocol with its validation origins split in half in time (the first half to
+        stop early on, the second to select on); unchanged with fewer than two of them."""
+        every = dataclasses.replace(self, select_start=None).origins("valid")
+        if len(every) < 2:
+            return self
+        return dataclasses.replace(self, select_start=int(every[len(every) // 2]))
 
 
 def make_protocol(
@@ -511,6 +542,7 @@ def windows_for(
     forecasts (:func:`windows_at`): ``X`` is ``[n, window, features + horizon * (len(future) +
     b)]``. Every origin of :meth:`Protocol.origins` has its horizon inside the series, so its
     lead features (up to ``o + horizon - 1``) too."""
+    names = ("train", "valid", "test") + (("stop",) if protocol.select_start else ())
     splits = {
         name: Split(
             *windows_at(
@@ -524,7 +556,7 @@ def windows_for(
                 base,
             )
         )
-        for name in ("train", "valid", "test")
+        for name in names
     }
     return Dataset(
         splits["train"],
@@ -535,4 +567,5 @@ def windows_for(
         horizon=protocol.horizon,
         target_columns=tuple(cols),
         protocol=protocol,
+        stop=splits.get("stop"),
     )

@@ -521,10 +521,10 @@ class Trainer:
         end = end if budget is not None else start_epoch + end
         if tracked and (epoch_fn is not None or place is not None):
             raise InputError("a trainer with a monitor runs its own compiled epoch on one device")
-        if tracked and (dataset.valid is None or len(dataset.valid) == 0):
+        if tracked and (dataset.monitored is None or len(dataset.monitored) == 0):
             raise InputError(f"monitor {self.monitor!r} needs a validation split with windows")
         train = _device_split(dataset.train)
-        valid = _device_split(dataset.valid)
+        valid = _device_split(dataset.monitored)
         place = place or (lambda tree: tree)
         history = History(steps_per_epoch=per_epoch)
         t0 = time.perf_counter()

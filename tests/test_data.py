@@ -187,3 +187,16 @@ def test_scaling_is_fitted_on_the_training_part_only():
 def test_bad_input_gets_a_clear_error(call, message):
     with pytest.raises(InputError, match=message):
         call()
+
+
+def test_halved_validation_origins_split_in_time():
+    protocol = data.make_protocol(200, window=10, horizon=3, valid_size=40, test_size=20)
+    every = protocol.origins("valid")
+    halved = protocol.halved()
+    stop, select = halved.origins("stop"), halved.origins("valid")
+    np.testing.assert_array_equal(np.concatenate([stop, select]), every)
+    assert len(stop) == len(every) // 2 and stop.max() < select.min() == halved.select_start
+    np.testing.assert_array_equal(protocol.origins("stop"), every)  # unhalved: the same
+    np.testing.assert_array_equal(halved.origins("test"), protocol.origins("test"))
+    short = data.make_protocol(30, window=5, horizon=3, valid_size=3, test_size=3)
+    assert short.halved() == short  # one validation origin: nothing to halve

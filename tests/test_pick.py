@@ -223,3 +223,26 @@ def test_the_training_budget_reaches_the_rows_and_the_command_line(ensemble_pick
     assert "ensemble" not in {r["model"] for r in again["rows"]}
     linear = next(r for r in again["rows"] if r["model"] == "linear_multi")
     assert linear["training"]["epochs_run"] == 3
+
+
+def test_the_windows_that_rank_chose_no_epoch(ensemble_pick, tmp_path):
+    """compare's networks stop early on the first half of the validation origins; the
+    second half ranks and combines. Values only the second half reads, changed: every
+    replica's kept and last step stay, the ranking scores move."""
+    out, _, result = ensemble_pick
+    valid = result["settings"]["valid"]
+    assert valid["stop_windows"] + valid["windows"] == 30 - 4 + 1
+    saved = np.load(out / "r" / "forecasts.npz")
+    first_ranked = int(saved["valid_origins"][0])
+    assert valid["stop_windows"] == first_ranked - (N - 20 - 30)
+    unread = first_ranked - 1 + 4  # the last stopping window's targets end before this step
+    changed = SIGNAL.copy()
+    changed[unread : N - 20] += 3.0
+    path = _write(tmp_path / "c.csv", changed)
+    models = ["linear_multi", "lstm_seq2vec"]
+    again = compare.compare(str(path), models=models, classical=False, **SETTINGS)
+    first = {r["model"]: r for r in result["rows"]}
+    for r in again["rows"]:
+        if "training" in r:
+            assert r["training"] == first[r["model"]]["training"]
+    assert again["rows"][0]["valid"] != first[again["rows"][0]["model"]]["valid"]

@@ -65,7 +65,8 @@ def forecasts_at(
     """Forecasts from ``origins`` in the data's units, ``[seeds, windows, horizon, targets]``
     (a baseline has one seed); with ``quantiles`` the quantiles ``[..., L]`` (networks with
     a probabilistic head and their ensembles). Fitted baselines are fitted on
-    ``series[:fit_end]``."""
+    ``series[:fit_end]``; a hybrid network's base model on its own training part, as it was
+    trained."""
     config = run.config if isinstance(run, Run) else run
     origins = np.asarray(origins, np.int64)
     if config.kind == "network":

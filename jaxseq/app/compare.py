@@ -168,6 +168,7 @@ def compare(
         fill=fill,
         normalize=normalize,
         base=hybrid.check(base) if base is not None else "none",
+        stop_on="first_half",
         **budget,
         valid_size=valid_size,
         test_size=test_size,

@@ -53,6 +53,8 @@ def result(config: RunConfig, series: Series, protocol, season, records, scored,
         "valid": {
             "steps": protocol.valid_end - protocol.train_end,
             "windows": scored["valid"]["windows"],
+            # the earlier validation origins, where the networks stopped early (not ranked on)
+            "stop_windows": int(len(protocol.origins("stop"))) if protocol.select_start else 0,
         },
         "test": {
             "steps": protocol.length - protocol.valid_end,
@@ -137,7 +139,7 @@ def markdown(result: dict) -> str:
         f"# {s['column']}: {s['horizon']} steps ahead from {s['window']}",
         "",
         f"{s['length']} steps ({s['frequency'] or 'no time column'}), season {s['season']}; "
-        f"validation {s['valid']['steps']} steps ({s['valid']['windows']} origins), test "
+        f"validation {s['valid']['steps']} steps ({_valid_text(s['valid'])}), test "
         f"{s['test']['steps']} steps ({s['test']['windows']} origins), stride {s['stride']}. "
         f"Networks: {s['seeds']} seeds, {_budget_text(s)}, normalize={s['normalize']}. "
         "Errors of the forecast issued (the seeds' average); the seeds' own test MASE as mean "
@@ -165,6 +167,15 @@ def markdown(result: dict) -> str:
     if s.get("levels"):
         lines += ["", *quantile_markdown(result)]
     return "\n".join(lines) + "\n"
+
+
+def _valid_text(valid: dict) -> str:
+    if not valid.get("stop_windows"):
+        return f"{valid['windows']} origins"
+    return (
+        f"the networks stop early on its first {valid['stop_windows']} origins, every forecast "
+        f"is ranked on the other {valid['windows']}"
+    )
 
 
 def _budget_text(s: dict) -> str:

@@ -119,10 +119,9 @@ def forecast_values(
             )
         if config.base_columns and base is None:
             raise InputError("a hybrid forecasts from its base model's forecasts: give base")
-        after = (np.repeat(history[-1:], config.horizon, axis=0) if future is None else future)[
-              # the rows after the origin: future covariates, else never read
-            : config.horizon
-        ]
+        # the rows after the origin: future covariates, else never read
+        after = history[-1:].repeat(config.horizon, axis=0) if future is None else future
+        after = after[: config.horizon]
         rows = np.concatenate([history[-config.window :], after])
         local = None
         if base is not None:  # base forecasts at the window's origins, re-indexed from 0

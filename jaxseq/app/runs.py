@@ -82,6 +82,10 @@ class RunConfig:
     members: list[dict] = dataclasses.field(default_factory=list)
     #: a hybrid network's base model (:data:`jaxseq.hybrid.BASES`; ``"none"``: not a hybrid)
     base: str = "none"
+    #: the windows early stopping reads: every ``"validation"`` window, or its
+    #: ``"first_half"`` in time, the second half then ranking, combining and calibrating on
+    #: windows that chose no epoch (:meth:`jaxseq.data.Protocol.halved`; ``compare``'s)
+    stop_on: str = "validation"
 
     @property
     def target_indices(self) -> list[int]:
@@ -115,6 +119,8 @@ class RunConfig:
 
 #: what a run folder forecasts with (:attr:`RunConfig.kind`)
 KINDS = ("network", "baseline", "classical", "ensemble")
+#: the windows early stopping reads (:attr:`RunConfig.stop_on`)
+STOP_ON = ("validation", "first_half")
 
 _saving = threading.Event()
 _stop_requested = threading.Event()
@@ -209,6 +215,8 @@ def _parse_config(raw, path: Path) -> RunConfig:
         raise InputError(f"{path} is damaged (head: {error})") from None
     if config.epochs is None and config.max_steps is None:
         raise InputError(f"{path} is damaged (it has neither epochs nor max_steps)")
+    if config.stop_on not in STOP_ON:
+        raise InputError(f"{path} is damaged (stop_on {config.stop_on!r} is not one of {STOP_ON})")
     if config.kind not in KINDS:
         raise InputError(f"{path} is damaged (kind {config.kind!r} is not one of {KINDS})")
     if config.kind == "ensemble" and not (

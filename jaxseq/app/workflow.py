@@ -131,7 +131,9 @@ def build_model(config: RunConfig) -> models.Model:
 
 
 def protocol_for(config: RunConfig, length: int) -> data.Protocol:
-    return data.make_protocol(
+    """Where the run's parts lie in a ``length``-step series; with ``stop_on="first_half"``
+    the validation origins are halved (:meth:`jaxseq.data.Protocol.halved`)."""
+    protocol = data.make_protocol(
         length,
         window=config.window,
         horizon=config.horizon,
@@ -139,6 +141,7 @@ def protocol_for(config: RunConfig, length: int) -> data.Protocol:
         test_size=config.test_size,
         stride=config.stride,
     )
+    return protocol.halved() if config.stop_on == "first_half" else protocol
 
 
 def fit_scaler(config: RunConfig, values: np.ndarray, train_end: int) -> data.Scaler:
@@ -564,7 +567,10 @@ def refit_forecasts(
     for start in range(0, len(origins), every):
         block = origins[start : start + every]
         first = int(block[0])
-        sub = dataclasses.replace(protocol, train_end=first - valid, valid_end=first)
+        sub = dataclasses.replace(
+            protocol, train_end=first - valid, valid_end=first, select_start=None
+        )
+        sub = sub.halved() if config.stop_on == "first_half" else sub
         scaler = fit_scaler(config, series.values, sub.train_end)
         ds = dataset_for(config, series, scaler, sub)
         model, state, _ = fit_state(config, ds, progress=progress)
