@@ -19,7 +19,16 @@ Rules:
   weights, chosen on the selection half;
 - ``net+classical``: the equal mean of the best network and the best classical model;
 - ``top-3 nets + classical``: the mean of the best three networks, averaged equally with the
-  best classical model.
+  best classical model;
+- ``classical mean``: the equal mean of AutoETS, AutoARIMA and AutoTheta (nothing chosen);
+- ``classical mean + nets(k)``: that mean and the mean of the best ``k`` networks, equal
+  halves, ``k`` chosen (0 allowed, or at least 1);
+- ``top-k (3-5) + classical mean``: the chosen top-k combination and the classical mean,
+  equal halves.
+
+Run on a benchmark whose networks stopped early on the first half of validation (``compare``'s
+``stop_on``), the validation origins it reads are the second half, on which nothing chose an
+epoch; the selection and check halves are then halves of that.
 
 Run: ``python experiments/ensemble_choice.py [--results experiments/results/benchmark]``.
 Writes ``ensemble_choice.md`` and ``.json`` into the results folder.
@@ -127,6 +136,48 @@ def nets_and_classical(valid, truth, scale) -> ensemble.Combination:
     return min(options, key=lambda c: c.valid_mase)
 
 
+def classical_mean(valid, truth, scale) -> ensemble.Combination:
+    """The equal mean of the classical models (AutoETS, AutoARIMA, AutoTheta): no choice."""
+    members = tuple(n for n in CLASSICAL if n in valid)
+    if not members:
+        return ensemble.choose(valid, truth, scale, ks=(1,))
+    weights = {n: 1 / len(members) for n in members}
+    score = mase(ensemble.combine(valid, weights), truth, scale)
+    return ensemble.Combination(members, tuple(weights.values()), "equal", score)
+
+
+def classical_mean_and_nets(valid, truth, scale, ks=(0, 1, 2, 3, 5)) -> ensemble.Combination:
+    """The classical mean as one half and the mean of the best ``k`` networks as the other
+    (``k = 0``: the classical mean alone), ``k`` chosen on validation."""
+    score = {n: mase(f, truth, scale) for n, f in valid.items()}
+    nets = sorted((n for n in score if family(n) == "network"), key=score.get)
+    classical = [n for n in CLASSICAL if n in valid]
+    if not classical:
+        return ensemble.choose(valid, truth, scale, ks=(1,))
+    options = []
+    for k in ks:
+        group = nets[:k]
+        share = 0.5 if group else 0.0
+        weights = {n: (1 - share) / len(classical) for n in classical}
+        weights |= {n: share / len(group) for n in group}
+        combined = mase(ensemble.combine(valid, weights), truth, scale)
+        options.append(
+            ensemble.Combination(tuple(weights), tuple(weights.values()), "equal", combined)
+        )
+    return min(options, key=lambda c: (c.valid_mase, len(c.members)))
+
+
+def top_k_with_classical(valid, truth, scale) -> ensemble.Combination:
+    """The top-k (3-5) combination and the classical mean, equal halves."""
+    top = ensemble.choose(valid, truth, scale, ks=(3, 4, 5)).as_dict()
+    classical = [n for n in CLASSICAL if n in valid]
+    weights = {n: 0.5 * w for n, w in top.items()}
+    for n in classical:
+        weights[n] = weights.get(n, 0.0) + 0.5 / len(classical)
+    combined = mase(ensemble.combine(valid, weights), truth, scale)
+    return ensemble.Combination(tuple(weights), tuple(weights.values()), "equal", combined)
+
+
 def pick(ks):
     """compare's pick: the best single candidate or the top-k combination (``k`` in ``ks``),
     whichever has the lower validation MASE."""
@@ -154,6 +205,12 @@ RULES = {
     "net+classical": lambda v, t, s: fixed(v, t, s, 1),
     "top-3 nets + classical": lambda v, t, s: fixed(v, t, s, 3),
     "nets(k) + classical, chosen": nets_and_classical,
+    "classical mean": classical_mean,
+    "classical mean + nets(k), chosen": classical_mean_and_nets,
+    "classical mean + nets(k>=1), chosen": lambda v, t, s: classical_mean_and_nets(
+        v, t, s, ks=(1, 2, 3, 5)
+    ),
+    "top-k (3-5) + classical mean": top_k_with_classical,
 }
 
 
