@@ -1,0 +1,92 @@
+"""Do the networks lose on test because they are frozen at the end of the training part?
+
+For every network member of each benchmark series' picked ensemble (``best/members``), the
+test MASE (mean over seeds) of ``jaxseq evaluate`` as ``compare`` scored it (trained once on
+the training part) and with ``--refit-every H`` (retrained, with its stopping rule, on all data
+before each block of ``H`` test origins; ``H`` the horizon), beside the classical models' test
+MASE from the same command (fitted on the training part, filtered forward). A diagnostic of
+the validation-to-test drift in docs/forecasting.md; nothing is chosen from it.
+
+Run: ``python experiments/refit_check.py [--results experiments/results/benchmark]
+[--series a,b]``; writes ``refit_check.md`` and ``.json`` into the folder. Needs the run
+folders ``make real-series`` leaves (not committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from jaxseq import baselines
+from jaxseq.app.cli import main as jaxseq
+
+
+def test_mase(run: Path, refit: int | None) -> dict:
+    """``{name: mean test MASE over seeds}`` of ``jaxseq evaluate run``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "evaluate.json"
+        args = ["evaluate", str(run), "--out", str(out)]
+        args += ["--refit-every", str(refit)] if refit else []
+        if jaxseq(args) != 0:
+            raise SystemExit(f"jaxseq evaluate {run} failed")
+        result = json.loads(out.read_text())
+    return {name: s["mase"]["mean"] for name, s in result["test"]["rows"].items()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default="experiments/results/benchmark")
+    parser.add_argument("--series", help="comma-separated (default: every series with best/)")
+    args = parser.parse_args(argv)
+    results = Path(args.results)
+    names = args.series.split(",") if args.series else None
+    out: dict = {}
+    for members in sorted(results.glob("*/best/members")):
+        name = members.parent.parent.name
+        if names and name not in names:
+            continue
+        horizon = json.loads((members.parent / "config.json").read_text())["horizon"]
+        rows = {}
+        for run in sorted(p for p in members.iterdir() if (p / "config.json").exists()):
+            if json.loads((run / "config.json").read_text()).get("kind") != "network":
+                continue
+            once, refit = test_mase(run, None), test_mase(run, horizon)
+            rows[run.name] = {"once": once[run.name], "refit": refit[run.name]}
+            classical = {k: v for k, v in once.items() if k in baselines.CLASSICAL}
+        if rows:
+            out[name] = {"horizon": horizon, "networks": rows, "classical": classical}
+    (results / "refit_check.json").write_text(json.dumps(out, indent=1))
+    lines = [
+        "# Networks refit before each block of test origins",
+        "",
+        "Test MASE (mean over seeds) of each network member of the pick: trained once on the "
+        "training part, and retrained on all data before every `horizon` test origins; the "
+        "best classical model's test MASE (fitted on the training part).",
+        "",
+        "| series | network | once | refit | refit / once | best classical |",
+        "|---|---|---|---|---|---|",
+    ]
+    ratios = []
+    for name, d in out.items():
+        best = min(d["classical"].items(), key=lambda kv: kv[1]) if d["classical"] else None
+        for net, r in d["networks"].items():
+            ratios.append(r["refit"] / r["once"])
+            lines.append(
+                f"| {name} | {net} | {r['once']:.3f} | {r['refit']:.3f} | "
+                f"{r['refit'] / r['once']:.3f} | "
+                + (f"{best[1]:.3f} ({best[0]}) |" if best else "- |")
+            )
+    if ratios:
+        geo = float(np.exp(np.mean(np.log(ratios))))
+        lines += ["", f"Geometric mean of refit / once over {len(ratios)} networks: {geo:.3f}."]
+    (results / "refit_check.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
