@@ -11,8 +11,9 @@ schedule``: constant, cosine, plateau). The validation MASE of each network's is
 fixed before the run. Test scores are not read.
 
 Run: ``python experiments/option_choice.py --option base --values none,auto_ets`` (or
-``--option schedule --values constant,cosine,plateau``). Writes
-``experiments/results/choice_OPTION/scores.json`` and ``choice.md``.
+``--option schedule --values constant,cosine,plateau``). Writes ``scores.json`` and
+``choice.md`` into ``experiments/results/choice_OPTION`` (or ``--out``); values already in its
+``scores.json`` are not run again.
 """
 
 from __future__ import annotations
@@ -92,10 +93,11 @@ def main(argv=None) -> int:
     parser.add_argument("--values", help="comma-separated, the reference first (default all)")
     parser.add_argument("--series", help="comma-separated benchmark series (default all)")
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--out", help="results folder (default experiments/results/choice_OPTION)")
     args = parser.parse_args(argv)
     names = args.series.split(",") if args.series else list(benchmark_series.BENCHMARK)
     values = args.values.split(",") if args.values else list(VALUES[args.option])
-    out = Path(f"experiments/results/choice_{args.option}")
+    out = Path(args.out or f"experiments/results/choice_{args.option}")
     store = out / "scores.json"
     scores = json.loads(store.read_text()) if store.exists() else {}
     for name in names:
