@@ -46,6 +46,7 @@ def test_compare_writes_every_row_ranked_by_validation_mase(compared):
     out, result = compared
     on_disk = json.loads((out / "result" / "compare.json").read_text())
     assert on_disk == json.loads(json.dumps(result))
+    assert on_disk["settings"]["data"] == "../series.csv"  # no machine folders
     kinds = {r["model"]: r["kind"] for r in result["rows"]}
     assert kinds["linear_multi"] == kinds["lstm_seq2vec"] == "zoo"
     assert [k for k in kinds.values()].count("user") == 1
@@ -70,6 +71,13 @@ def test_compare_writes_every_row_ranked_by_validation_mase(compared):
                     assert s["min"] == s["max"] == s["mean"]
     assert (out / "result" / "compare.md").read_text().count("\n|") >= len(result["rows"]) + 1
     assert (out / "result" / "compare.png").stat().st_size > 10_000
+
+
+def test_compare_json_names_its_data_without_the_machines_folders(tmp_path):
+    out = tmp_path / "runs" / "cmp"
+    assert compare._relative_to(out / "data.csv", out) == "data.csv"
+    assert compare._relative_to(tmp_path / "runs" / "data" / "a.csv", out) == "../data/a.csv"
+    assert compare._relative_to(tmp_path / "elsewhere" / "b.csv", out) == "b.csv"
 
 
 def test_baseline_rows_match_hand_computed_errors(compared):

@@ -487,6 +487,17 @@ def _data_path(source) -> str:
     return "<in memory>"
 
 
+def _relative_to(data: Path, out: Path) -> str:
+    """Where ``compare.json`` says its data lies, without the machine's folders: relative to
+    the results folder ``out`` when the file is in it or beside it (``../data/co2.csv``),
+    else the file's own name."""
+    folder = out.absolute()
+    for up, root in enumerate((folder, folder.parent)):
+        if data.absolute().is_relative_to(root):
+            return str(Path(*[".."] * up, data.absolute().relative_to(root)))
+    return data.name
+
+
 #: Every model's forecasts at every validation and test origin (:func:`write_forecasts`).
 FORECASTS = "forecasts.npz"
 
@@ -542,6 +553,7 @@ def write_outputs(
     else:
         _save_best(out / "best", best, kind, result, records, configs, series, protocol, common)
         result["settings"]["best_folder"] = "best"
+    result["settings"]["data"] = _relative_to(Path(common.data), out)
     write_json(out / "compare.json", result)
     (out / "compare.md").write_text(compare_table.markdown(result))
     write_forecasts(out / FORECASTS, records, series, protocol, common, baseline)
