@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,30 @@ class Spec:
     valid_size: int | float = 0.2
     #: how missing values are filled (``compare``'s ``fill``); only CO2 has any
     fill: str | None = None
+
+    @property
+    def settings(self) -> dict:
+        """What every run on this series shares, as keywords of ``compare`` and
+        ``workflow.make_config``: window, horizon, parts, the CSV's time column, the fill."""
+        return {
+            "window": self.window,
+            "horizon": self.horizon,
+            "valid_size": self.valid_size,
+            "test_size": self.test_size,
+            "time_column": "date",
+            "fill": self.fill,
+        }
+
+    def write_csv(self, path: Path) -> Path:
+        """The series as a dated CSV at ``path`` (folders made), for the runs to read."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.load().to_csv(path, index=False)
+        return path
+
+
+def geometric_mean(values) -> float:
+    """The mean the summaries over series use for ratios."""
+    return float(np.exp(np.mean(np.log(list(values)))))
 
 
 def _frame(dates, values, column: str) -> pd.DataFrame:

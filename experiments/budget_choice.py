@@ -46,9 +46,7 @@ def curves(name: str, spec, long: int, seeds: int, models=None) -> dict:
     from jaxseq.app import compare
     from jaxseq.parallel import default_jobs, run_jobs
 
-    path = OUT / "data" / f"{name}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    spec.load().to_csv(path, index=False)
+    path = spec.write_csv(OUT / "data" / f"{name}.csv")
     jobs = [
         (model, {"path": str(path), "spec": spec, "model": model, "long": long, "seeds": seeds})
         for model in models or compare.applicable(spec.horizon)
@@ -63,18 +61,7 @@ def curve_of(path: str, spec, model: str, long: int, seeds: int, progress=None) 
 
     series = load_series(path, [spec.column], time_column="date", fill=spec.fill)
     config = workflow.make_config(
-        model,
-        path,
-        [spec.column],
-        None,
-        window=spec.window,
-        horizon=spec.horizon,
-        seeds=seeds,
-        max_steps=long,
-        time_column="date",
-        fill=spec.fill,
-        valid_size=spec.valid_size,
-        test_size=spec.test_size,
+        model, path, [spec.column], None, **spec.settings, seeds=seeds, max_steps=long
     )
     config.patience = None  # no early stop: the whole curve
     ds = workflow.dataset_for(config, series)
@@ -134,7 +121,7 @@ def evaluate(all_curves: dict) -> list[dict]:
                 "max_steps": max_steps,
                 "patience": patience,
                 "min_delta": min_delta,
-                "kept_over_long_best": float(np.exp(np.mean(np.log(ratios)))),
+                "kept_over_long_best": benchmark_series.geometric_mean(ratios),
                 "worst_ratio": float(np.max(ratios)),
                 "mean_steps": float(np.mean(steps)),
                 "models_at_budget": at_budget_median,

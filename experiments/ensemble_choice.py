@@ -39,11 +39,15 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from jaxseq import baselines, ensemble, metrics
+sys.path.insert(0, str(Path(__file__).parent))
+from benchmark_series import geometric_mean  # noqa: E402
+
+from jaxseq import baselines, ensemble, metrics  # noqa: E402
 
 SIMPLE = baselines.BASELINES
 CLASSICAL = baselines.CLASSICAL
@@ -248,9 +252,7 @@ def markdown(out: dict) -> str:
     ]
     for name, row in out.items():
         lines.append(f"| {name} | " + " | ".join(f"{row[r]['ratio']:.3f}" for r in rules) + " |")
-    geo = {
-        r: float(np.exp(np.mean([np.log(row[r]["ratio"]) for row in out.values()]))) for r in rules
-    }
+    geo = {r: geometric_mean(row[r]["ratio"] for row in out.values()) for r in rules}
     lines.append("| geometric mean | " + " | ".join(f"{geo[r]:.3f}" for r in rules) + " |")
     return "\n".join(lines) + "\n"
 

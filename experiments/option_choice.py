@@ -23,10 +23,9 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
 import benchmark_series  # noqa: E402
+from benchmark_series import geometric_mean  # noqa: E402
 
 MODELS = ("linear_multi", "gru_seq2seq", "wavenet", "encoder_decoder")
 VALUES = {
@@ -39,18 +38,11 @@ def run(out: Path, name: str, spec, option: str, value: str, models) -> dict:
     """Each network's validation MASE (forecast issued) with ``option=value``."""
     from jaxseq.app import compare
 
-    path = out / "data" / f"{name}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    spec.load().to_csv(path, index=False)
+    path = spec.write_csv(out / "data" / f"{name}.csv")
     result = compare.compare(
         str(path),
         column=spec.column,
-        time_column="date",
-        fill=spec.fill,
-        horizon=spec.horizon,
-        window=spec.window,
-        valid_size=spec.valid_size,
-        test_size=spec.test_size,
+        **spec.settings,
         models=list(models),
         classical=False,
         combine=False,
@@ -77,11 +69,11 @@ def markdown(scores: dict, option: str, values) -> str:
         for b in every:
             ratios = [per_base[b][m] / plain[m] for m in plain if m in per_base.get(b, {})]
             every[b] += ratios
-            cells.append(f"{np.exp(np.mean(np.log(ratios))):.3f}" if ratios else "-")
+            cells.append(f"{geometric_mean(ratios):.3f}" if ratios else "-")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append(
         "| all | "
-        + " | ".join(f"{np.exp(np.mean(np.log(r))):.3f}" if r else "-" for r in every.values())
+        + " | ".join(f"{geometric_mean(r):.3f}" if r else "-" for r in every.values())
         + " |"
     )
     return "\n".join(lines) + "\n"

@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import benchmark_series  # noqa: E402  (the settings file beside this script)
+from benchmark_series import geometric_mean  # noqa: E402
 
 CLASSICAL = ("auto_ets", "auto_arima", "auto_theta")
 DEFAULT_OUT = {
@@ -35,13 +36,6 @@ DEFAULT_OUT = {
     "holdout": "experiments/results/benchmark_holdout",
     "statsmodels": "experiments/results/real_series",
 }
-
-
-def write_csv(name: str, spec, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.csv"
-    spec.load().to_csv(path, index=False)
-    return path
 
 
 def main(argv=None) -> int:
@@ -71,7 +65,7 @@ def main(argv=None) -> int:
     summary = {}
     for name in names:
         spec = specs[name]
-        path = write_csv(name, spec, out / "data")
+        path = spec.write_csv(out / "data" / f"{name}.csv")
         models = (
             compare.applicable(spec.horizon) if args.models == "all" else args.models.split(",")
         )
@@ -80,12 +74,7 @@ def main(argv=None) -> int:
             result = compare.compare(
                 str(path),
                 column=spec.column,
-                time_column="date",
-                fill=spec.fill,
-                horizon=spec.horizon,
-                window=spec.window,
-                valid_size=spec.valid_size,
-                test_size=spec.test_size,
+                **spec.settings,
                 seeds=args.seeds,
                 models=args.models,
                 head=args.quantiles,
@@ -205,14 +194,9 @@ def closed_form_linear(path: Path, spec, result: dict) -> float | None:
         str(path),
         [spec.column],
         None,
-        window=spec.window,
-        horizon=spec.horizon,
+        **spec.settings,
         seeds=1,
         max_steps=1,
-        time_column="date",
-        fill=spec.fill,
-        valid_size=spec.valid_size,
-        test_size=spec.test_size,
         season=s["season"],
         base=s["base"],
     )
@@ -225,10 +209,6 @@ def closed_form_linear(path: Path, spec, result: dict) -> float | None:
     values = np.asarray(series.values, np.float64)[:, :1]
     truth = workflow.truth_at(values, ds.origins("valid"), spec.horizon, [0])
     return float(np.mean(np.abs(pred - truth)))
-
-
-def geometric_mean(values) -> float:
-    return float(np.exp(np.mean(np.log(values))))
 
 
 def markdown(summary: dict, args) -> str:

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).parent))
+from benchmark_series import geometric_mean  # noqa: E402
 
-from jaxseq import baselines
-from jaxseq.app.cli import main as jaxseq
+from jaxseq import baselines  # noqa: E402
+from jaxseq.app.cli import main as jaxseq  # noqa: E402
 
 
 def test_mase(run: Path, refit: int | None) -> dict:
@@ -81,7 +83,7 @@ def main(argv=None) -> int:
                 + (f"{best[1]:.3f} ({best[0]}) |" if best else "- |")
             )
     if ratios:
-        geo = float(np.exp(np.mean(np.log(ratios))))
+        geo = geometric_mean(ratios)
         lines += ["", f"Geometric mean of refit / once over {len(ratios)} networks: {geo:.3f}."]
     (results / "refit_check.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

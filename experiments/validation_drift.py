@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from jaxseq import baselines
+sys.path.insert(0, str(Path(__file__).parent))
+from benchmark_series import geometric_mean  # noqa: E402
+
+from jaxseq import baselines  # noqa: E402
 
 
 def series_drift(result: dict) -> dict:
@@ -38,10 +42,6 @@ def series_drift(result: dict) -> dict:
         "pick_over_best_classical": pick / min(test_mae),
         "pick_over_median_classical": pick / float(np.median(test_mae)),
     }
-
-
-def geometric_mean(values) -> float:
-    return float(np.exp(np.mean(np.log(list(values)))))
 
 
 def markdown(out: dict) -> str:

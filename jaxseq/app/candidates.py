@@ -199,20 +199,21 @@ def evaluate(
     def at(split, **kw):
         return forecasts_at(run, series, protocol.origins(split), fit_end=protocol.train_end, **kw)
 
-    forecasts = {split: {config.model: at(split)} for split in splits}
+    if refit_every is not None and config.head is not None:
+        raise InputError(
+            "--refit-every retrains point forecasts only; evaluate a probabilistic run without it"
+        )
+    forecasts = {"valid": {config.model: at("valid")}}
+    if refit_every is None:
+        forecasts["test"] = {config.model: at("test")}
+    else:  # retrained before each block of test origins, not the run's own forecasts
+        every = check_positive_int("refit_every", refit_every)
+        forecasts["test"] = {
+            config.model: workflow.refit_forecasts(config, series, protocol, every, progress)
+        }
     quantiles = None
     if config.head is not None:
-        if refit_every is not None:
-            raise InputError(
-                "--refit-every retrains point forecasts only; evaluate a probabilistic run "
-                "without it"
-            )
         quantiles = {split: {config.model: at(split, quantiles=True)} for split in splits}
-    if refit_every is not None:
-        every = check_positive_int("refit_every", refit_every)
-        forecasts["test"][config.model] = workflow.refit_forecasts(
-            config, series, protocol, every, progress
-        )
     result = score_splits(
         config,
         series,

@@ -314,10 +314,19 @@ class Run:
             write_json(self.path / "history.json", history)
 
     def latest_epoch(self) -> int | None:
-        if not (self.path / "checkpoints").exists():
-            return None
-        with self._manager() as manager:
-            return manager.latest_step()
+        """The newest checkpoint's epoch, ``None`` without one. A run still training in another
+        process deletes its oldest checkpoint as it saves a new one (``max_to_keep``), so a
+        step folder can vanish between orbax listing it and reading its time: list again."""
+        for attempt in range(3):
+            if not (self.path / "checkpoints").exists():
+                return None
+            try:
+                with self._manager() as manager:
+                    return manager.latest_step()
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        return None
 
     def restore(self, target) -> tuple[int, Any]:
         """The newest checkpoint's ``(epoch, state)``; ``target`` gives the tree structure
