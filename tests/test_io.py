@@ -59,6 +59,39 @@ def test_fill_happens_in_time_order(tmp_path):
     assert b.filled[:, 0].tolist() == [i == 5 for i in range(12)]
 
 
+@pytest.mark.parametrize("blank", ["pandas", "empty line", "spaces"])
+def test_one_column_csv_with_blank_cells_keeps_its_length(tmp_path, blank):
+    """pandas writes a missing value of a one-column table as an empty line (or ``""``): each
+    is a missing value in its place, never a dropped row that shifts every later value."""
+    values = np.arange(40.0)
+    # first, inside, two in a row, last (pandas quotes it; a blank last line is the file's end)
+    gaps = [0, 3, 17, 18, 39 if blank == "pandas" else 38]
+    values[gaps] = np.nan
+    path = tmp_path / "y.csv"
+    if blank == "pandas":
+        pd.DataFrame({"y": values}).to_csv(path, index=False)
+    else:
+        cell = "" if blank == "empty line" else "  "
+        path.write_text("y\n" + "\n".join(cell if np.isnan(v) else str(v) for v in values))
+    with pytest.raises(InputError, match=r"y\.csv: 5 missing value\(s\) .*data row 1\b"):
+        io.load_series(path)
+    kept = io.load_series(path, allow_missing=True)
+    assert kept.values.shape == (40, 1)
+    np.testing.assert_array_equal(np.flatnonzero(np.isnan(kept.values[:, 0])), gaps)
+    np.testing.assert_array_equal(kept.values[:, 0], values.astype(np.float32))
+    filled = io.load_series(path, fill="ffill")
+    assert filled.values.shape == (40, 1) and filled.filled[:, 0].sum() == 5
+
+
+def test_blank_line_in_a_wider_csv_is_refused_by_row_and_edges_are_trimmed(tmp_path):
+    path = tmp_path / "ab.csv"
+    path.write_text("\n\na,b\n1,2\n\n3,4\n5,6\n\n\n")  # blank before, inside, after
+    with pytest.raises(InputError, match=r"ab\.csv: data row\(s\) 2 are blank"):
+        io.load_series(path)
+    path.write_text("\n\na,b\n1,2\n3,4\n5,6\n\n\n")
+    assert io.load_series(path).values.tolist() == [[1, 2], [3, 4], [5, 6]]
+
+
 def test_duplicate_timestamp_names_the_time_and_both_rows(tmp_path):
     times = list(WEEKS[:8]) + [WEEKS[3]]
     path = _csv(tmp_path / "data.csv", times, np.arange(9.0))

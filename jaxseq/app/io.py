@@ -247,7 +247,7 @@ def _read_csv(path: Path) -> _Table:
         raise InputError(f"{name} is not a text (UTF-8) CSV file") from None
     if "\x00" in text:
         raise InputError(f"{name} is not a text CSV file (it holds NUL bytes)")
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = _trimmed_lines(text)
     if not lines:
         raise InputError(f"{name} is empty")
     try:
@@ -265,6 +265,7 @@ def _read_csv(path: Path) -> _Table:
                 engine="python",
                 dialect=dialect,
                 na_filter=False,
+                skip_blank_lines=False,  # a blank line inside the data is a row, never dropped
             )
     except pd.errors.ParserError as error:
         raise csv_parse_error(name, error) from None
@@ -278,6 +279,15 @@ def _read_csv(path: Path) -> _Table:
     if len(raw) < 2:
         raise InputError(f"{name} has a header but no data rows")
     body = raw.iloc[1:].reset_index(drop=True)
+    blank = body.isna().all(axis=1).to_numpy()  # a blank line: every field None
+    if blank.any() and len(header) == 1:
+        body = body.fillna("")  # one column: pandas writes a missing value as a blank line
+    elif blank.any():
+        rows = [int(r) + 1 for r in np.flatnonzero(blank)]
+        raise InputError(
+            f"{name}: data row(s) {_listed(rows)} are blank in a file of {len(header)} "
+            "columns; write the missing cells between the delimiters or remove the rows"
+        )
     short = body.isna().any(axis=1).to_numpy()  # None: a row with fewer fields
     if short.any():
         r = int(np.argmax(short))
@@ -286,6 +296,22 @@ def _read_csv(path: Path) -> _Table:
             f"{name}: data row {r + 1} has {fields} field(s), the header has {len(header)}"
         )
     return _Table(name, body.set_axis(header, axis=1), text=True)
+
+
+def _trimmed_lines(text: str) -> list[str]:
+    """The file's lines without the blank ones before the header and after the last row;
+    blank lines between rows stay (they are rows of missing values)."""
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    return lines[first:]
+
+
+def _listed(rows: list[int], most: int = 5) -> str:
+    """``1, 4, 9`` or ``1, 4, 9, 12, 15 and 7 more``."""
+    shown = ", ".join(str(r) for r in rows[:most])
+    return shown + (f" and {len(rows) - most} more" if len(rows) > most else "")
 
 
 def csv_parse_error(name: str, error: Exception) -> InputError:
