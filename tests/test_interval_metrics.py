@@ -149,3 +149,41 @@ def test_intervals_pair_the_levels():
 def test_bad_input_raises(call, message):
     with pytest.raises(InputError, match=message):
         call()
+
+
+def _normal_crps(mu, sigma, y):
+    """CRPS of N(mu, sigma^2) at y in closed form (Gneiting and Raftery 2007, eq. 5):
+    sigma * (z (2 Phi(z) - 1) + 2 phi(z) - 1 / sqrt(pi)), z = (y - mu) / sigma."""
+    from statistics import NormalDist
+
+    z = (y - mu) / sigma
+    phi = np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
+    cdf = np.vectorize(NormalDist().cdf)(z)
+    return sigma * (z * (2 * cdf - 1) + 2 * phi - 1 / np.sqrt(np.pi))
+
+
+def test_crps_of_normal_quantiles_matches_closed_form_and_samples():
+    """``crps_approx`` from many evenly spread quantiles of a normal forecast against the
+    normal's CRPS in closed form and against the sample estimate E|X - y| - E|X - X'| / 2:
+    the metric is the CRPS, not only twice some pinball loss."""
+    from statistics import NormalDist
+
+    rng = np.random.default_rng(0)
+    mu = rng.normal(0, 3, (4, 3, 1))  # [windows, horizon, targets]
+    sigma = rng.uniform(0.5, 2.0, (4, 3, 1))
+    y = mu + sigma * rng.normal(0, 1.5, (4, 3, 1))
+    levels = (np.arange(1, 400) - 0.5) / 399  # midpoints of 399 equal slices of (0, 1)
+    z = np.array([NormalDist().inv_cdf(t) for t in levels])
+    q = mu[..., None] + sigma[..., None] * z
+    got = metrics.score_quantiles(q, y, list(levels), [1.0])["crps_approx"]
+    exact = float(_normal_crps(mu, sigma, y).mean())
+    assert got == pytest.approx(exact, rel=2e-3)
+
+    x = mu[..., None] + sigma[..., None] * rng.standard_normal((*mu.shape, 4000))
+    xs = np.sort(x, axis=-1)
+    n = xs.shape[-1]
+    # E|X - X'| from sorted samples: 2 / n^2 * sum_i (2 i - n - 1) x_(i), i = 1..n
+    spread = 2 * (xs * (2 * np.arange(1, n + 1) - n - 1)).sum(-1) / n**2
+    sampled = float((np.abs(x - y[..., None]).mean(-1) - spread / 2).mean())
+    assert got == pytest.approx(sampled, rel=3e-2)
+    assert exact == pytest.approx(sampled, rel=3e-2)
