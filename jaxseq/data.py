@@ -450,6 +450,26 @@ class Protocol:
             return self
         return dataclasses.replace(self, select_start=int(every[len(every) // 2]))
 
+    def refit_blocks(self, every: int) -> list[tuple[np.ndarray, Protocol]]:
+        """The test origins in blocks of ``every`` and, for each, the protocol a refit before
+        it uses: the same validation length ending at the block's first origin, training
+        before that (``[(block origins, protocol)]``). Whatever is refitted, network or
+        baseline, sees only targets before the block's first origin."""
+        origins = self.origins("test")
+        valid = self.valid_end - self.train_end
+        return [
+            (
+                block,
+                dataclasses.replace(
+                    self,
+                    train_end=int(block[0]) - valid,
+                    valid_end=int(block[0]),
+                    select_start=None,
+                ),
+            )
+            for block in (origins[i : i + every] for i in range(0, len(origins), every))
+        ]
+
 
 def make_protocol(
     length: int,

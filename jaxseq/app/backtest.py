@@ -67,28 +67,46 @@ def baseline_forecasts(
     *,
     season: int,
     classical: bool = True,
+    refit_every: int | None = None,
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
     """Every baseline's forecasts at the validation and test origins, in the data's units:
     ``({split: {name: [windows, horizon, targets]}}, skipped)``. Each fitted baseline is
     fitted once, on the training part (:func:`jaxseq.baselines.all_baselines` over the
-    origins of both parts at once); ``skipped`` names each baseline that could not run and
-    why."""
+    origins of both parts at once); with ``refit_every=K`` its test forecasts are refitted
+    before every K test origins on the schedule and data a refitted network uses
+    (:meth:`jaxseq.data.Protocol.refit_blocks`: the training part ending one validation length
+    before the block). ``skipped`` names each baseline that could not run and why."""
     values = np.asarray(series.values, np.float64)[:, config.target_indices]
     parts = {name: protocol.origins(name) for name in ("valid", "test")}
-    forecasts, skipped = baselines.all_baselines(
-        values,
-        np.concatenate(list(parts.values())),
-        config.horizon,
-        season=season,
-        window=config.window,
-        fit_end=protocol.train_end,
-        classical_models=None if not classical else baselines.CLASSICAL,
-    )
+    if refit_every is not None:
+        parts = {"valid": parts["valid"]}
+    models = None if not classical else baselines.CLASSICAL
+
+    def fitted(origins: np.ndarray, fit_end: int):
+        return baselines.all_baselines(
+            values,
+            origins,
+            config.horizon,
+            season=season,
+            window=config.window,
+            fit_end=fit_end,
+            classical_models=models,
+        )
+
+    forecasts, skipped = fitted(np.concatenate(list(parts.values())), protocol.train_end)
     n_valid = len(parts["valid"])
     split = {
         "valid": {b: f[:n_valid] for b, f in forecasts.items()},
         "test": {b: f[n_valid:] for b, f in forecasts.items()},
     }
+    if refit_every is not None:
+        blocks = [fitted(block, sub.train_end) for block, sub in protocol.refit_blocks(refit_every)]
+        for _, failed in blocks:
+            skipped.update(failed)
+        split["test"] = {
+            b: np.concatenate([f[b] for f, _ in blocks]) for b in split["valid"] if b not in skipped
+        }
+        split["valid"] = {b: f for b, f in split["valid"].items() if b in split["test"]}
     return split, skipped
 
 
@@ -103,11 +121,13 @@ def score_splits(
     quantiles: dict[str, dict[str, np.ndarray]] | None = None,
     levels: tuple[float, ...] | None = None,
     baseline: tuple[dict[str, dict[str, np.ndarray]], dict[str, str]] | None = None,
+    refit_every: int | None = None,
 ) -> dict:
     """Scores of model forecasts (``{split: {name: [seeds, windows, horizon, targets]}}``) and
     of every baseline on the same origins, in the data's units, MASE scaled by the training
     part's seasonal naive MAE. ``baseline``: the baselines' forecasts and skip notes as
-    :func:`baseline_forecasts` gives them (default: computed here).
+    :func:`baseline_forecasts` gives them (default: computed here, refitted on the networks'
+    schedule with ``refit_every``).
 
     With ``quantiles`` (``{split: {name: [seeds, windows, horizon, targets, L]}}`` at
     ``levels``) each split also holds ``"quantiles"``: the levels and, per model and for
@@ -123,7 +143,7 @@ def score_splits(
     values = np.asarray(series.values, np.float64)[:, cols]
     scale = metrics.mase_scale(values[: protocol.train_end], season)
     base, skipped = baseline or baseline_forecasts(
-        config, series, protocol, season=season, classical=classical
+        config, series, protocol, season=season, classical=classical, refit_every=refit_every
     )
     out = {}
     for name in ("valid", "test"):

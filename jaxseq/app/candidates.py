@@ -180,7 +180,9 @@ def evaluate(
 
     ``stride`` spaces the origins (default the run's, 1). ``refit_every=K`` retrains a
     network (same settings and seeds, a fresh start) every K test origins on all the data
-    before them; without it the trained run forecasts from every origin as it is.
+    before them, and refits every baseline on the same schedule and data
+    (:meth:`jaxseq.data.Protocol.refit_blocks`); without it the trained run forecasts from
+    every origin as it is.
 
     Returns ``{"settings": {...}, "valid": {"windows", "origins", "rows", "skipped"}, "test":
     ...}``; each row holds MAE, RMSE, MASE and sMAPE as mean/min/max/std over seeds, those of
@@ -223,6 +225,7 @@ def evaluate(
         classical=classical,
         quantiles=quantiles,
         levels=_levels(config),
+        refit_every=refit_every,
     )
     settings = {
         "model": config.model,

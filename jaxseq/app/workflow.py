@@ -560,16 +560,10 @@ def refit_forecasts(
 ) -> np.ndarray:
     """Test forecasts ``[seeds, windows, horizon, targets]`` with the model retrained (fresh,
     same settings and seeds) every ``every`` origins on the data before them: targets up to
-    the block's first origin, its last ``valid`` steps for validation, scaling refitted."""
-    origins = protocol.origins("test")
-    valid = protocol.valid_end - protocol.train_end
+    the block's first origin, its last ``valid`` steps for validation, scaling refitted
+    (:meth:`jaxseq.data.Protocol.refit_blocks`, the schedule the baselines follow too)."""
     blocks = []
-    for start in range(0, len(origins), every):
-        block = origins[start : start + every]
-        first = int(block[0])
-        sub = dataclasses.replace(
-            protocol, train_end=first - valid, valid_end=first, select_start=None
-        )
+    for block, sub in protocol.refit_blocks(every):
         sub = sub.halved() if config.stop_on == "first_half" else sub
         scaler = fit_scaler(config, series.values, sub.train_end)
         ds = dataset_for(config, series, scaler, sub)

@@ -168,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--refit-every",
         type=_positive_int,
         metavar="K",
-        help="retrain the model every K test origins on the data before them",
+        help="retrain the model, and refit every baseline, every K test origins on the data "
+        "before them",
     )
     p.add_argument("--no-classical", action="store_true", help="skip AutoETS/ARIMA/Theta")
     p.add_argument("--out", help="also write the result as JSON to this file")
