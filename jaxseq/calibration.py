@@ -10,8 +10,12 @@ what held-out windows show. For the interval of levels ``(lo, hi = 1 - lo)``, no
     Q_kj  = the ceil((n + 1) c) / n empirical quantile of {E_i}  (the largest E_i if above 1)
     q_lo' = q_lo - Q_kj,    q_hi' = q_hi + Q_kj
 
-Under exchangeable errors the calibrated interval covers a new value with probability at least
-``c``. The median is left as it is; levels that pair with no other (no ``1 - lo`` among them)
+The guarantee relied on: if the ``n`` held-out scores and the new window's score are
+exchangeable, the calibrated interval covers the new value with probability at least ``c``,
+and exactly ``ceil((n + 1) c) / (n + 1)`` for continuous scores (Romano et al., Theorem 1;
+checked by simulation in ``tests/test_calibration.py``). Exchangeability fails when the held-out
+windows also chose what is calibrated (an epoch, a model, ensemble weights): their errors are
+then the smallest of several tries, and coverage runs low. The median is left as it is; levels that pair with no other (no ``1 - lo`` among them)
 are left too. Widening pairs by different amounts can make neighbouring levels cross, so the
 calibrated quantiles are sorted along the levels (a monotone rearrangement, which never raises
 the pinball loss; Chernozhukov, Fernandez-Val and Galichon, 2010).
