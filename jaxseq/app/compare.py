@@ -487,6 +487,20 @@ def _data_path(source) -> str:
     return "<in memory>"
 
 
+def _write_series(path: Path, series, time_column: str | None) -> tuple[Path, str | None]:
+    """An in-memory series as a CSV: its time labels first (under ``time_column``, or ``"ds"``
+    for a DataFrame's index) when it has a time axis, then its columns. Returns the path and
+    the name of the time column written (``None`` without one)."""
+    header, rows = list(series.columns), series.values.tolist()
+    if series.time is None:
+        write_csv(path, header, rows)
+        return path, None
+    name = time_column or next(n for n in ("ds", "time", "date_") if n not in header)
+    labels = series.time_labels()
+    write_csv(path, [name, *header], [[t, *r] for t, r in zip(labels, rows, strict=True)])
+    return path, name
+
+
 def _relative_to(data: Path, out: Path) -> str:
     """Where ``compare.json`` says its data lies, without the machine's folders: relative to
     the results folder ``out`` when the file is in it or beside it (``../data/co2.csv``),
@@ -540,12 +554,11 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     best = result["settings"]["best"]
     kind = result["settings"]["best_kind"]
-    if common.data == "<in memory>":
-        path = out / "series.csv"
-        write_csv(path, list(series.columns), series.values.tolist())
-        common = dataclasses.replace(common, data=str(path.absolute()), time_column=None)
+    if common.data == "<in memory>":  # saved, with its time axis, for `jaxseq forecast`
+        path, time_column = _write_series(out / "series.csv", series, common.time_column)
+        common = dataclasses.replace(common, data=str(path.absolute()), time_column=time_column)
         configs = {
-            n: dataclasses.replace(c, data=common.data, time_column=None)
+            n: dataclasses.replace(c, data=common.data, time_column=time_column)
             for n, c in configs.items()
         }
     if kind == "user":
