@@ -1,10 +1,11 @@
 """Choosing one of ``compare``'s training options on validation: the hybrid base, the
-learning-rate schedule.
+learning-rate schedule, the normalisation.
 
 On each benchmark series (``benchmark_series.py``), a few networks of different kinds train
 with ``compare``'s defaults and one option set to each of its values (``--option base``:
 plain, ``none``, and hybrids over each base model, :mod:`jaxseq.hybrid`; ``--option
-schedule``: constant, cosine, plateau). The validation MASE of each network's issued forecast
+schedule``: constant, cosine, plateau; ``--option normalize``: window, series, none). The
+validation MASE of each network's issued forecast
 (the seeds' average) is compared with that under the first value; another value becomes
 ``compare``'s default only if it lowers the networks' validation error on the benchmark
 (geometric mean over series and models of its MASE over the first value's below 1), the rule
@@ -31,6 +32,7 @@ MODELS = ("linear_multi", "gru_seq2seq", "wavenet", "encoder_decoder")
 VALUES = {
     "base": ("none", "seasonal_naive", "auto_ets", "auto_theta"),
     "schedule": ("constant", "cosine", "plateau"),
+    "normalize": ("window", "series", "none"),
 }
 
 
