@@ -129,6 +129,9 @@ class Dataset:
     #: the windows early stopping reads when they are not the validation windows (a protocol
     #: with a selection half, :meth:`Protocol.halved`)
     stop: Split | None = None
+    #: the windows intervals are calibrated on when they are not the validation windows (a
+    #: protocol with a calibration part, :meth:`Protocol.halved`)
+    calibrate: Split | None = None
 
     @property
     def monitored(self) -> Split:
@@ -152,10 +155,14 @@ class Dataset:
         return len(self.target_columns)
 
     def split(self, name: str) -> Split:
-        if name not in ("train", "valid", "test", "stop"):
-            raise InputError(f"split must be 'train', 'valid', 'test' or 'stop', got {name!r}")
+        if name not in ("train", "valid", "test", "stop", "calibrate"):
+            raise InputError(
+                f"split must be 'train', 'valid', 'test', 'stop' or 'calibrate', got {name!r}"
+            )
         if name == "stop":
             return self.monitored
+        if name == "calibrate":
+            return self.calibrate if self.calibrate is not None else self.valid
         return getattr(self, name)
 
 
@@ -414,10 +421,12 @@ class Protocol:
     to hold its own targets. ``origins(name)`` are the forecast origins whose whole horizon lies
     in that part: every step for training, every ``stride``-th for validation and test.
 
-    With ``select_start`` (:meth:`halved`) the validation origins are split in time: those
-    before it, ``origins("stop")``, are the ones early stopping reads; ``origins("valid")``
-    are the rest, which rank and combine forecasts and calibrate intervals, and on which no
-    epoch was chosen. Without it both are every validation origin.
+    With ``select_start`` and ``calibrate_start`` (:meth:`halved`) the validation origins are
+    split in time into three runs, each chosen by nothing the others chose: those before
+    ``select_start``, ``origins("stop")``, are the ones early stopping reads;
+    ``origins("valid")``, up to ``calibrate_start``, rank and combine forecasts; the last,
+    ``origins("calibrate")``, calibrate intervals. Without them ``stop`` and ``valid`` are every
+    validation origin and ``calibrate`` is ``valid``.
     """
 
     length: int
@@ -427,28 +436,54 @@ class Protocol:
     valid_end: int
     stride: int = 1
     select_start: int | None = None
+    calibrate_start: int | None = None
 
     def origins(self, name: str) -> np.ndarray:
         lo, hi, stride = {
             "train": (self.window, self.train_end, 1),
             "valid": (self.train_end, self.valid_end, self.stride),
             "stop": (self.train_end, self.valid_end, self.stride),
+            "calibrate": (self.train_end, self.valid_end, self.stride),
             "test": (self.valid_end, self.length, self.stride),
         }[name]
         origins = np.arange(max(lo, self.window), hi - self.horizon + 1, stride)
-        if self.select_start is None or name not in ("valid", "stop"):
+        first = self.select_start if name != "stop" else None
+        last = self.calibrate_start if name != "calibrate" else None
+        if name == "stop":
+            last = self.select_start
+        elif name == "calibrate":
+            first = self.calibrate_start or self.select_start
+        elif name != "valid":
             return origins
-        return origins[
-            origins >= self.select_start if name == "valid" else origins < self.select_start
-        ]
+        keep = np.ones(len(origins), bool)
+        if first is not None:
+            keep &= origins >= first
+        if last is not None:
+            keep &= origins < last
+        return origins[keep]
+
+    def split_names(self) -> tuple[str, ...]:
+        """The parts with windows of their own: train, valid, test, and stop and calibrate
+        when the validation origins are split (:meth:`halved`)."""
+        names = ("train", "valid", "test") + (("stop",) if self.select_start else ())
+        return names + (("calibrate",) if self.calibrate_start else ())
 
     def halved(self) -> Protocol:
-        """This protocol with its validation origins split in half in time (the first half to
-        stop early on, the second to select on); unchanged with fewer than two of them."""
-        every = dataclasses.replace(self, select_start=None).origins("valid")
+        """This protocol with its validation origins split in time: the first half to stop
+        early on, then half of the rest (rounded up) to select on and the last to calibrate
+        intervals on. With fewer than two origins unchanged; with two or three, no
+        calibration part (``calibrate`` is then ``valid``)."""
+        every = dataclasses.replace(self, select_start=None, calibrate_start=None).origins("valid")
         if len(every) < 2:
             return self
-        return dataclasses.replace(self, select_start=int(every[len(every) // 2]))
+        half = len(every) // 2
+        rest = len(every) - half
+        calibrate = half + (rest + 1) // 2
+        return dataclasses.replace(
+            self,
+            select_start=int(every[half]),
+            calibrate_start=int(every[calibrate]) if calibrate < len(every) and rest >= 2 else None,
+        )
 
     def refit_blocks(self, every: int) -> list[tuple[np.ndarray, Protocol]]:
         """The test origins in blocks of ``every`` and, for each, the protocol a refit before
@@ -465,6 +500,7 @@ class Protocol:
                     train_end=int(block[0]) - valid,
                     valid_end=int(block[0]),
                     select_start=None,
+                    calibrate_start=None,
                 ),
             )
             for block in (origins[i : i + every] for i in range(0, len(origins), every))
@@ -562,7 +598,6 @@ def windows_for(
     forecasts (:func:`windows_at`): ``X`` is ``[n, window, features + horizon * (len(future) +
     b)]``. Every origin of :meth:`Protocol.origins` has its horizon inside the series, so its
     lead features (up to ``o + horizon - 1``) too."""
-    names = ("train", "valid", "test") + (("stop",) if protocol.select_start else ())
     splits = {
         name: Split(
             *windows_at(
@@ -576,7 +611,7 @@ def windows_for(
                 base,
             )
         )
-        for name in names
+        for name in protocol.split_names()
     }
     return Dataset(
         splits["train"],
@@ -588,4 +623,5 @@ def windows_for(
         target_columns=tuple(cols),
         protocol=protocol,
         stop=splits.get("stop"),
+        calibrate=splits.get("calibrate"),
     )

@@ -189,14 +189,27 @@ def test_bad_input_gets_a_clear_error(call, message):
         call()
 
 
-def test_halved_validation_origins_split_in_time():
-    protocol = data.make_protocol(200, window=10, horizon=3, valid_size=40, test_size=20)
+@pytest.mark.parametrize("valid_size", [40, 41, 7, 6, 5])
+def test_halved_validation_origins_split_in_time(valid_size):
+    """Stop, rank and calibrate: three consecutive runs of the validation origins, together
+    every one of them once; the first half stops, half the rest (rounded up) ranks."""
+    protocol = data.make_protocol(200, window=10, horizon=3, valid_size=valid_size, test_size=20)
     every = protocol.origins("valid")
     halved = protocol.halved()
     stop, select = halved.origins("stop"), halved.origins("valid")
-    np.testing.assert_array_equal(np.concatenate([stop, select]), every)
+    calibrate = halved.origins("calibrate")
     assert len(stop) == len(every) // 2 and stop.max() < select.min() == halved.select_start
-    np.testing.assert_array_equal(protocol.origins("stop"), every)  # unhalved: the same
+    rest = len(every) - len(stop)
+    if rest >= 2:
+        np.testing.assert_array_equal(np.concatenate([stop, select, calibrate]), every)
+        assert len(select) == (rest + 1) // 2 and select.max() < calibrate.min()
+        assert calibrate.min() == halved.calibrate_start
+        assert set(halved.split_names()) >= {"stop", "valid", "calibrate"}
+    else:  # one origin left: it ranks, and intervals are calibrated on it too
+        np.testing.assert_array_equal(np.concatenate([stop, select]), every)
+        np.testing.assert_array_equal(calibrate, select)
+    for name in ("stop", "valid", "calibrate"):  # unhalved: every validation origin
+        np.testing.assert_array_equal(protocol.origins(name), every)
     np.testing.assert_array_equal(halved.origins("test"), protocol.origins("test"))
     short = data.make_protocol(30, window=5, horizon=3, valid_size=3, test_size=3)
     assert short.halved() == short  # one validation origin: nothing to halve

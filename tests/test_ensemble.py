@@ -103,7 +103,7 @@ def test_compare_ensemble_weights_ignore_the_test_part(seed):
         out = {}
         for i, offset in enumerate(offsets):
             forecasts = {}
-            for split in ("valid", "test"):
+            for split in compare.backtest.SPLITS:
                 last = values[protocol.origins(split) - 1]  # [windows, 1]: naive plus an offset
                 f = np.broadcast_to(
                     last[None, :, None, :] + offset * (1 + np.arange(2))[:, None, None, None],
@@ -124,4 +124,4 @@ def test_compare_ensemble_weights_ignore_the_test_part(seed):
 
 
 def _no_base():
-    return {"valid": {}, "test": {}}
+    return {split: {} for split in compare.backtest.SPLITS}

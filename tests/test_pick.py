@@ -226,15 +226,19 @@ def test_the_training_budget_reaches_the_rows_and_the_command_line(ensemble_pick
 
 
 def test_the_windows_that_rank_chose_no_epoch(ensemble_pick, tmp_path):
-    """compare's networks stop early on the first half of the validation origins; the
-    second half ranks and combines. Values only the second half reads, changed: every
-    replica's kept and last step stay, the ranking scores move."""
+    """compare's networks stop early on the first half of the validation origins; the next
+    quarter ranks and combines, the last calibrates intervals. Values only the ranking and
+    calibration windows read, changed: every replica's kept and last step stay, the ranking
+    scores move; values only the calibration windows read, changed: nothing ranked moves (no
+    score, pick or weight), the intervals do."""
     out, _, result = ensemble_pick
     valid = result["settings"]["valid"]
-    assert valid["stop_windows"] + valid["windows"] == 30 - 4 + 1
+    assert valid["stop_windows"] + valid["windows"] + valid["calibrate_windows"] == 30 - 4 + 1
     saved = np.load(out / "r" / "forecasts.npz")
     first_ranked = int(saved["valid_origins"][0])
     assert valid["stop_windows"] == first_ranked - (N - 20 - 30)
+    first_calibrated = int(saved["calibrate_origins"][0])
+    assert first_calibrated == int(saved["valid_origins"][-1]) + 1
     unread = first_ranked - 1 + 4  # the last stopping window's targets end before this step
     changed = SIGNAL.copy()
     changed[unread : N - 20] += 3.0
@@ -247,34 +251,15 @@ def test_the_windows_that_rank_chose_no_epoch(ensemble_pick, tmp_path):
             assert r["training"] == first[r["model"]]["training"]
     assert again["rows"][0]["valid"] != first[again["rows"][0]["model"]]["valid"]
 
-
-@pytest.mark.parametrize("time_in", ["index", "column"])
-def test_compare_on_a_dataframe_keeps_its_time_for_a_calendar_forecast(tmp_path, time_in):
-    """A DataFrame's dates (its index or a time column) survive into ``best/``: the series
-    ``compare`` saves beside it keeps them, so ``jaxseq forecast`` can rebuild the calendar
-    features, with the saved series or with the user's own file of the same rows."""
-    months = pd.date_range("2000-01-01", periods=N, freq="MS")
-    frame = pd.DataFrame({"y": SIGNAL}, index=months)
-    kw: dict = {}
-    if time_in == "column":
-        frame, kw = frame.rename_axis("month").reset_index(), {"time_column": "month"}
-    settings = {k: v for k, v in SETTINGS.items() if k != "time_column"}
-    out = tmp_path / "r"
-    compare.compare(
-        frame, models=["linear_multi"], classical=False, calendar=True, out=out, **settings, **kw
-    )
-    config = json.loads((out / "best" / "config.json").read_text())
-    assert config["calendar"] == ["month"] and config["time_column"] == kw.get("time_column", "ds")
-    saved = pd.read_csv(out / "series.csv")
-    assert list(pd.to_datetime(saved[config["time_column"]])) == list(months)
-    np.testing.assert_array_equal(saved["y"].to_numpy(np.float32), SIGNAL.astype(np.float32))
-    argv = ["forecast", str(out / "best"), "--steps", "4", "--out", str(tmp_path / "a.csv")]
-    assert main([*argv, "--no-refit"]) == 0  # the saved series, found through best/
-    own = tmp_path / "own.csv"
-    if time_in == "index":
-        frame = frame.rename_axis(config["time_column"]).reset_index()
-    frame.to_csv(own, index=False)
-    users = _forecast_cli(out / "best", own, tmp_path / "b.csv", 4, "--no-refit")
-    mine = _forecast_cli(out / "best", out / "series.csv", tmp_path / "c.csv", 4, "--no-refit")
-    pd.testing.assert_frame_equal(users, mine)
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), mine)
+    changed = SIGNAL.copy()
+    changed[int(saved["valid_origins"][-1]) + 4 : N - 20] += 3.0  # read by calibration alone
+    path = _write(tmp_path / "d.csv", changed)
+    again = compare.compare(str(path), models=models, classical=False, **SETTINGS)
+    assert again["settings"]["best"] == result["settings"]["best"]
+    second = {r["model"]: r for r in again["rows"]}
+    assert [r["model"] for r in again["rows"]] == [r["model"] for r in result["rows"]]
+    for name, row in first.items():
+        assert second[name]["valid"] == row["valid"]  # (test inputs reach back: they move)
+        assert second[name].get("training") == row.get("training")
+    assert second["ensemble"]["members"] == first["ensemble"]["members"]
+    assert second["ensemble"]["intervals"] != first["ensemble"]["intervals"]

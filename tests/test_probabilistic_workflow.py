@@ -131,7 +131,7 @@ def test_score_splits_reports_quantile_scores_and_the_baseline(config):
     protocol = workflow.protocol_for(config, len(series.values))
     values = series.values[:, :1].astype(np.float64)
     q, point = {}, {}
-    for split in ("valid", "test"):
+    for split in backtest.SPLITS:
         origins = protocol.origins(split)
         truth = workflow.truth_at(values, origins, 3, [0])
         spread = np.array([-1.0, 0.0, 1.0])
@@ -150,10 +150,10 @@ def test_score_splits_reports_quantile_scores_and_the_baseline(config):
     assert rows["m"]["intervals"][0]["coverage"] == 1.0
     assert out["test"]["quantiles"]["calibrated"]["m"]["intervals"][0]["width"] < 2.0
     assert truth.shape[0] == out["test"]["windows"]
-    # rolling: each test window on the latest validation-sized set of known errors
-    origins = np.concatenate([protocol.origins("valid"), protocol.origins("test")])
-    n_valid = len(protocol.origins("valid"))
-    both = np.concatenate([q["valid"]["m"], q["test"]["m"]], axis=1)
+    # rolling: each test window on the latest calibration-sized set of known errors
+    origins = np.concatenate([protocol.origins("calibrate"), protocol.origins("test")])
+    n_valid = len(protocol.origins("calibrate"))
+    both = np.concatenate([q["calibrate"]["m"], q["test"]["m"]], axis=1)
     all_truth = workflow.truth_at(values, origins, 3, [0])
     rolled = calibration.rolling(both, all_truth, origins, LEVELS, start=n_valid, window=n_valid)
     want = metrics.score_quantiles_seeds(rolled, truth, LEVELS, scale)
@@ -224,7 +224,7 @@ def test_compare_with_a_head_ranks_by_validation_pinball(tmp_path):
     assert Run(tmp_path / "cmp" / "best").config.head == [0.1, 0.5, 0.9]
     assert (tmp_path / "cmp" / "best" / "calibration.json").exists()
     forecast, _ = forecasting.forecast_run(Run(tmp_path / "cmp" / "best"), None, 3)
-    assert forecast.calibrated == result["settings"]["valid"]["windows"]
+    assert forecast.calibrated == result["settings"]["valid"]["calibrate_windows"] > 0
     # forecasts.npz holds what was scored: its quantiles give the reported test scores again
     saved = np.load(tmp_path / "cmp" / compare.FORECASTS)
     assert saved["test/rnn_seq2seq/quantiles"].shape == (2, s["test"]["windows"], 3, 1, 3)

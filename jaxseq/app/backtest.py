@@ -60,6 +60,12 @@ def season_for(config: RunConfig, series: Series, season: int | None = None) -> 
     return season or config.season or getattr(series, "season", None) or 1
 
 
+#: the parts whose origins are forecast: ranking, calibration (the ranking windows again
+#: when the protocol has no calibration part of its own, :meth:`jaxseq.data.Protocol.halved`)
+#: and test
+SPLITS = ("valid", "calibrate", "test")
+
+
 def baseline_forecasts(
     config: RunConfig,
     series: Series,
@@ -69,17 +75,17 @@ def baseline_forecasts(
     classical: bool = True,
     refit_every: int | None = None,
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
-    """Every baseline's forecasts at the validation and test origins, in the data's units:
-    ``({split: {name: [windows, horizon, targets]}}, skipped)``. Each fitted baseline is
-    fitted once, on the training part (:func:`jaxseq.baselines.all_baselines` over the
-    origins of both parts at once); with ``refit_every=K`` its test forecasts are refitted
+    """Every baseline's forecasts at the origins of each part of :data:`SPLITS`, in the data's
+    units: ``({split: {name: [windows, horizon, targets]}}, skipped)``. Each fitted baseline
+    is fitted once, on the training part (:func:`jaxseq.baselines.all_baselines` over the
+    origins of every part at once); with ``refit_every=K`` its test forecasts are refitted
     before every K test origins on the schedule and data a refitted network uses
     (:meth:`jaxseq.data.Protocol.refit_blocks`: the training part ending one validation length
     before the block). ``skipped`` names each baseline that could not run and why."""
     values = np.asarray(series.values, np.float64)[:, config.target_indices]
-    parts = {name: protocol.origins(name) for name in ("valid", "test")}
+    parts = {name: protocol.origins(name) for name in SPLITS}
     if refit_every is not None:
-        parts = {"valid": parts["valid"]}
+        del parts["test"]
     models = None if not classical else baselines.CLASSICAL
 
     def fitted(origins: np.ndarray, fit_end: int):
@@ -94,10 +100,10 @@ def baseline_forecasts(
         )
 
     forecasts, skipped = fitted(np.concatenate(list(parts.values())), protocol.train_end)
-    n_valid = len(parts["valid"])
+    ends = np.cumsum([len(o) for o in parts.values()])
     split = {
-        "valid": {b: f[:n_valid] for b, f in forecasts.items()},
-        "test": {b: f[n_valid:] for b, f in forecasts.items()},
+        name: {b: f[end - len(o) : end] for b, f in forecasts.items()}
+        for (name, o), end in zip(parts.items(), ends, strict=True)
     }
     if refit_every is not None:
         blocks = [fitted(block, sub.train_end) for block, sub in protocol.refit_blocks(refit_every)]
@@ -106,7 +112,8 @@ def baseline_forecasts(
         split["test"] = {
             b: np.concatenate([f[b] for f, _ in blocks]) for b in split["valid"] if b not in skipped
         }
-        split["valid"] = {b: f for b, f in split["valid"].items() if b in split["test"]}
+        for name in ("valid", "calibrate"):
+            split[name] = {b: f for b, f in split[name].items() if b in split["test"]}
     return split, skipped
 
 
@@ -134,10 +141,14 @@ def score_splits(
     seasonal naive (with :func:`jaxseq.baselines.seasonal_naive_quantiles`),
     :func:`jaxseq.metrics.score_quantiles_seeds` (pinball, scaled pinball, CRPS approximation,
     coverage and width of each central interval); and the test split ``"calibrated"``: the same
-    scores after conformal calibration on the validation windows (:mod:`jaxseq.calibration`),
-    each forecast (baseline included) calibrated by its own validation errors, ``"rolling"``
+    scores after conformal calibration on the calibration windows (:func:`calibrations`),
+    each forecast (baseline included) calibrated by its own errors there, ``"rolling"``
     and ``"adaptive"``: after rolling and adaptive calibration on the latest errors
     (:func:`calibrated_scores`: the seeds' average is calibrated as a whole).
+
+    With point forecasts at the calibration origins (``forecasts["calibrate"]``), the test
+    split also holds ``"intervals"``: every row's 80% interval from its point errors there
+    (:func:`point_intervals`).
     """
     cols = config.target_indices
     values = np.asarray(series.values, np.float64)[:, cols]
@@ -157,6 +168,12 @@ def score_splits(
             "rows": rows,
             "skipped": skipped,
         }
+    if "calibrate" in forecasts:
+        calibrate = {**forecasts["calibrate"], **{b: f[None] for b, f in base["calibrate"].items()}}
+        test = {**forecasts["test"], **{b: f[None] for b, f in base["test"].items()}}
+        out["test"]["intervals"] = point_intervals(
+            protocol, values, config.horizon, calibrate, test
+        )
     if quantiles is not None:
         _score_quantile_splits(out, config, values, protocol, quantiles, levels, season, scale)
     return out
@@ -164,11 +181,9 @@ def score_splits(
 
 def _score_quantile_splits(out, config, values, protocol, quantiles, levels, season, scale):
     """The ``"quantiles"`` blocks of :func:`score_splits`."""
-    from jaxseq import calibration
-
     levels = tuple(float(t) for t in levels)
     forecasts, truths = {}, {}
-    for name in ("valid", "test"):
+    for name in SPLITS:
         origins = protocol.origins(name)
         truths[name] = truth_at(values, origins, config.horizon, range(values.shape[1]))
         base = baselines.seasonal_naive_quantiles(
@@ -181,6 +196,8 @@ def _score_quantile_splits(out, config, values, protocol, quantiles, levels, sea
         )
         # the seasonal naive forecast with its empirical error quantiles: its row's name
         forecasts[name] = {**quantiles[name], "seasonal_naive": base[None]}
+        if name == "calibrate":
+            continue
         out[name]["quantiles"] = {
             "levels": list(levels),
             "rows": {
@@ -188,30 +205,94 @@ def _score_quantile_splits(out, config, values, protocol, quantiles, levels, sea
                 for m, q in forecasts[name].items()
             },
         }
-    n_valid = len(truths["valid"])
-    origins = np.concatenate([protocol.origins("valid"), protocol.origins("test")])
-    truth = np.concatenate([truths["valid"], truths["test"]])
+    for key, calibrate in calibrations(protocol, values, config.horizon, levels).items():
+        out["test"]["quantiles"][key] = {
+            m: calibrated_scores(
+                calibrate, forecasts["calibrate"][m], q, truths["test"], levels, scale
+            )
+            for m, q in forecasts["test"].items()
+        }
+
+
+#: the central interval every forecast gets from its point errors (:func:`point_intervals`)
+POINT_LEVELS = (0.1, 0.5, 0.9)
+#: the calibration a comparison's headline coverage is that of, fixed before any run read
+#: a test part: rolling (the online form a deployed forecaster uses)
+HEADLINE_CALIBRATION = "rolling"
+
+
+def calibrations(protocol: data.Protocol, values: np.ndarray, horizon: int, levels) -> dict:
+    """The three conformal calibrations of test quantiles (:mod:`jaxseq.calibration`), each
+    ``calibrate(held_out, test) -> test calibrated``, on the protocol's calibration windows
+    (``origins("calibrate")``: windows that chose no epoch, model or ensemble weight):
+    ``"calibrated"`` (static offsets), ``"rolling"`` (each test window on the latest ``n``
+    windows observed before its origin, ``n`` the calibration windows) and ``"adaptive"``
+    (rolling, the level moved by the misses; :data:`jaxseq.calibration.ADAPT_STEP`)."""
+    from jaxseq import calibration
+
+    held = protocol.origins("calibrate")
+    origins = np.concatenate([held, protocol.origins("test")])
+    truth = truth_at(values, origins, horizon, range(values.shape[1]))
+    n = len(held)
 
     def static(valid, test):
-        shift = calibration.offsets(valid, truths["valid"], levels)
-        return calibration.apply(test, shift, levels)
+        return calibration.apply(test, calibration.offsets(valid, truth[:n], levels), levels)
 
     def rolling(valid, test, gamma=None):
         both = np.concatenate([valid, test], axis=-4)
-        return calibration.rolling(
-            both, truth, origins, levels, start=n_valid, window=n_valid, gamma=gamma
-        )
+        return calibration.rolling(both, truth, origins, levels, start=n, window=n, gamma=gamma)
 
-    methods = {
+    return {
         "calibrated": static,
         "rolling": rolling,
         "adaptive": lambda valid, test: rolling(valid, test, calibration.ADAPT_STEP),
     }
-    for key, calibrate in methods.items():
-        out["test"]["quantiles"][key] = {
-            m: calibrated_scores(calibrate, forecasts["valid"][m], q, truths["test"], levels, scale)
-            for m, q in forecasts["test"].items()
-        }
+
+
+def point_intervals(
+    protocol: data.Protocol,
+    values: np.ndarray,
+    horizon: int,
+    calibrate: dict[str, np.ndarray],
+    test: dict[str, np.ndarray],
+) -> dict:
+    """80% intervals around every forecast issued, from its own point errors on the
+    calibration windows: split conformal prediction of the absolute error per horizon step
+    (a point forecast is the quantile forecast whose levels all equal it; its CQR score is
+    ``|y - yhat|``, :mod:`jaxseq.calibration`), static, rolling and adaptive as
+    :func:`calibrations` defines them.
+
+    Args:
+        values: the targets ``[time, targets]`` in data units.
+        calibrate, test: ``{name: [seeds, windows, horizon, targets]}`` point forecasts at the
+            calibration and test origins; the seeds' average is the forecast calibrated.
+
+    Returns:
+        ``{"nominal": 0.8, "windows": n, "headline": method, "rows": {name: {method:
+        {"coverage", "width"}}}}``, coverage and mean width on the test part.
+    """
+    truth = truth_at(values, protocol.origins("test"), horizon, range(values.shape[1]))
+    methods = calibrations(protocol, values, horizon, POINT_LEVELS)
+    rows: dict[str, dict] = {}
+    for name, forecast in test.items():
+        as_quantiles = [
+            np.repeat(np.asarray(f, np.float64).mean(0)[..., None], len(POINT_LEVELS), -1)
+            for f in (calibrate[name], forecast)
+        ]
+        rows[name] = {}
+        for method, calibrated in methods.items():
+            q = calibrated(*as_quantiles)
+            inside = (q[..., 0] <= truth) & (truth <= q[..., -1])
+            rows[name][method] = {
+                "coverage": float(inside.mean()),
+                "width": float((q[..., -1] - q[..., 0]).mean()),
+            }
+    return {
+        "nominal": POINT_LEVELS[-1] - POINT_LEVELS[0],
+        "windows": int(len(protocol.origins("calibrate"))),
+        "headline": HEADLINE_CALIBRATION,
+        "rows": rows,
+    }
 
 
 def calibrated_scores(calibrate, valid, test, truth, levels, scale) -> dict:

@@ -27,7 +27,7 @@ import numpy as np
 
 from jaxseq import baselines, data, ensemble
 from jaxseq import distributions as dist
-from jaxseq.app import forecasting, workflow
+from jaxseq.app import backtest, forecasting, workflow
 from jaxseq.app.backtest import predict_quantile_units, predict_units, score_splits, season_for
 from jaxseq.app.io import Series
 from jaxseq.app.runs import Run, RunConfig, write_json
@@ -196,7 +196,7 @@ def evaluate(
     series = workflow.load_for(config, data_path)
     protocol = workflow.protocol_for(config, len(series.values))
     season = season_for(config, series, season)
-    splits = ("valid", "test")
+    splits = backtest.SPLITS
 
     def at(split, **kw):
         return forecasts_at(run, series, protocol.origins(split), fit_end=protocol.train_end, **kw)
@@ -205,7 +205,7 @@ def evaluate(
         raise InputError(
             "--refit-every retrains point forecasts only; evaluate a probabilistic run without it"
         )
-    forecasts = {"valid": {config.model: at("valid")}}
+    forecasts = {split: {config.model: at(split)} for split in ("valid", "calibrate")}
     if refit_every is None:
         forecasts["test"] = {config.model: at("test")}
     else:  # retrained before each block of test origins, not the run's own forecasts

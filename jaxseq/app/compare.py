@@ -246,7 +246,7 @@ def compare(
     forecasts, quantiles = (
         {
             split: {name: r[what][split] for name, r in records.items() if r[what]}
-            for split in ("valid", "test")
+            for split in backtest.SPLITS
         }
         for what in ("forecasts", "quantiles")
     )
@@ -282,7 +282,7 @@ def _ensemble(common: RunConfig, series, protocol, season, records, baseline) ->
     )
     pool = {
         split: {n: r["forecasts"][split] for n, r in records.items() if r["kind"] == "zoo"}
-        for split in ("valid", "test")
+        for split in backtest.SPLITS
     }
     if common.head is None:
         for split in pool:
@@ -295,7 +295,7 @@ def _ensemble(common: RunConfig, series, protocol, season, records, baseline) ->
     if common.head is not None:
         quantiles = {
             split: ensemble.combine({m: records[m]["quantiles"][split] for m in weights}, weights)
-            for split in ("valid", "test")
+            for split in backtest.SPLITS
         }
     record = {
         "kind": "ensemble",
@@ -371,13 +371,13 @@ def train_and_forecast(
     seconds = time.perf_counter() - t
     forecasts = {
         name: workflow.predict_units(model, state.variables, scaler, config, ds.split(name).X)
-        for name in ("valid", "test")
+        for name in backtest.SPLITS
     }
     quantiles = {
         name: workflow.predict_quantile_units(
             model, state.variables, scaler, config, ds.split(name).X
         )
-        for name in ("valid", "test")
+        for name in backtest.SPLITS
         if model.head is not None
     }
     return {
@@ -527,7 +527,7 @@ def write_forecasts(
     targets, L]``. float32 forecasts, compressed."""
     values = np.asarray(series.values, np.float64)[:, config.target_indices]
     arrays: dict[str, Any] = {}
-    for split in ("valid", "test"):
+    for split in backtest.SPLITS:
         origins = protocol.origins(split)
         arrays[f"{split}_origins"] = origins
         arrays[f"{split}_truth"] = workflow.truth_at(
@@ -593,13 +593,13 @@ def _save_best(path: Path, best, kind, result, records, configs, series, protoco
         record = records["ensemble"]
         calibration = None
         if common.head is not None:
-            parts = ("valid", "test")
+            parts = ("calibrate", "test")
             calibration = workflow.calibration_record(
                 np.concatenate([record["quantiles"][p] for p in parts], axis=-4),
                 series,
                 common,
                 np.concatenate([protocol.origins(p) for p in parts]),
-                len(protocol.origins("valid")),
+                len(protocol.origins("calibrate")),
                 _levels(common),
             )
         candidates.save_ensemble(

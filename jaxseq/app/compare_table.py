@@ -20,6 +20,9 @@ def result(config: RunConfig, series: Series, protocol, season, records, scored,
         row = {"model": name, "kind": kind}
         for split in ("valid", "test"):
             row[split] = scored[split]["rows"][name]
+        intervals = scored["test"].get("intervals", {}).get("rows", {})
+        if name in intervals:
+            row["intervals"] = intervals[name]
         if kind in ("zoo", "user"):
             row["train_seconds"] = record["train_seconds"]
             row["training"] = _training(record["history"])
@@ -55,6 +58,10 @@ def result(config: RunConfig, series: Series, protocol, season, records, scored,
             "windows": scored["valid"]["windows"],
             # the earlier validation origins, where the networks stopped early (not ranked on)
             "stop_windows": int(len(protocol.origins("stop"))) if protocol.select_start else 0,
+            # the last validation origins, where intervals are calibrated (not ranked on)
+            "calibrate_windows": (
+                int(len(protocol.origins("calibrate"))) if protocol.calibrate_start else 0
+            ),
         },
         "test": {
             "steps": protocol.length - protocol.valid_end,
@@ -64,6 +71,11 @@ def result(config: RunConfig, series: Series, protocol, season, records, scored,
         "head": config.head,
         "levels": scored["valid"]["quantiles"]["levels"] if probabilistic else None,
         "ranked_by": "valid scaled_pinball" if probabilistic else "valid mase (forecast issued)",
+        "intervals": (
+            {k: v for k, v in scored["test"]["intervals"].items() if k != "rows"}
+            if "intervals" in scored["test"]
+            else None
+        ),
         "best": best,
         "best_kind": pick["kind"],
         "skipped": scored["test"]["skipped"],
@@ -129,6 +141,10 @@ def markdown(result: dict) -> str:
     """The comparison as Markdown tables: point errors, and for a probabilistic comparison the
     quantile scores (:func:`quantile_markdown`)."""
     s = result["settings"]
+    intervals = s.get("intervals")
+    interval_head = ""
+    if intervals:
+        interval_head = f" test {100 * intervals['nominal']:g}% coverage | width |"
 
     def spread(m):
         if m["min"] == m["max"]:
@@ -147,15 +163,30 @@ def markdown(result: dict) -> str:
         f"{s['seconds'] / 60:.1f} min.",
         "",
         "| rank | forecast | kind | valid MASE | test MASE | test MAE | test RMSE | test sMAPE "
-        "| seeds' test MASE |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| seeds' test MASE |" + interval_head,
+        "|---|---|---|---|---|---|---|---|---|" + "---|" * (2 if interval_head else 0),
     ]
     for i, r in enumerate(result["rows"], 1):
         v, t = r["valid"]["issued"], r["test"]["issued"]
+        cells = ""
+        if interval_head and "intervals" in r:
+            i80 = r["intervals"][intervals["headline"]]
+            cells = f" {100 * i80['coverage']:.1f}% | {i80['width']:.4g} |"
+        elif interval_head:
+            cells = " - | - |"
         lines.append(
             f"| {i} | {r['model']} | {r['kind']} | {v['mase']:.3f} | {t['mase']:.3f} | "
             f"{t['mae']:.4g} | {t['rmse']:.4g} | {t['smape']:.2f} | {spread(r['test']['mase'])} |"
+            + cells
         )
+    if interval_head:
+        lines += [
+            "",
+            f"Intervals: {100 * intervals['nominal']:g}% around each forecast issued, from its "
+            f"absolute errors on the last {intervals['windows']} validation origins (split "
+            f"conformal per horizon step; those origins chose no epoch, model or weight), "
+            f"{intervals['headline']} over the test part (`jaxseq.app.backtest.point_intervals`).",
+        ]
     for r in result["rows"]:
         if r["kind"] == "ensemble":
             members = ", ".join(f"{m} {w:.2f}" for m, w in r["members"].items())
@@ -172,10 +203,13 @@ def markdown(result: dict) -> str:
 def _valid_text(valid: dict) -> str:
     if not valid.get("stop_windows"):
         return f"{valid['windows']} origins"
-    return (
+    text = (
         f"the networks stop early on its first {valid['stop_windows']} origins, every forecast "
-        f"is ranked on the other {valid['windows']}"
+        f"is ranked on the next {valid['windows']}"
     )
+    if valid.get("calibrate_windows"):
+        text += f" and its intervals calibrated on the last {valid['calibrate_windows']}"
+    return text
 
 
 def _budget_text(s: dict) -> str:
@@ -199,7 +233,7 @@ def quantile_markdown(result: dict) -> list[str]:
     lines = [
         f"Quantiles at levels {', '.join(f'{t:g}' for t in s['levels'])} (head {s['head']!r}; "
         "seasonal naive: its forecast plus the empirical quantiles of its in-sample errors). "
-        "Scores of the seed-averaged quantiles; *static*: conformalized on the validation "
+        "Scores of the seed-averaged quantiles; *static*: conformalized on the calibration "
         "windows; *rolling*: each test window conformalized on the latest errors known at its "
         "origin; *adaptive*: rolling, its level moved by the misses seen so far "
         "(`jaxseq.calibration.rolling`). Ranked by validation scaled pinball.",

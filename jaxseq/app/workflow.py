@@ -441,11 +441,12 @@ CALIBRATION = "calibration.json"
 
 def calibrate_run(run: Run, model: models.Model, state, series: Series) -> dict:
     """Conformal offsets for a probabilistic run's forecasts from the end of the series
-    (:func:`calibration_record` of its validation and test forecasts), written to the run
-    folder as ``calibration.json`` for :func:`jaxseq.app.forecasting.forecast_run`."""
+    (:func:`calibration_record` of its forecasts at the calibration and test origins),
+    written to the run folder as ``calibration.json`` for
+    :func:`jaxseq.app.forecasting.forecast_run`."""
     config = run.config
     ds = dataset_for(config, series, run.scaler)
-    parts = [name for name in ("valid", "test") if len(ds.origins(name))]
+    parts = [name for name in ("calibrate", "test") if len(ds.origins(name))]
     q = np.concatenate(
         [
             predict_quantile_units(model, state.variables, run.scaler, config, ds.split(p).X)
@@ -454,7 +455,8 @@ def calibrate_run(run: Run, model: models.Model, state, series: Series) -> dict:
         axis=-4,
     )
     origins = np.concatenate([ds.origins(p) for p in parts])
-    record = calibration_record(q, series, config, origins, len(ds.origins("valid")), model.levels)
+    n = len(ds.origins("calibrate"))
+    record = calibration_record(q, series, config, origins, n, model.levels)
     write_json(run.path / CALIBRATION, record)
     return record
 
@@ -464,9 +466,9 @@ def calibration_record(
 ) -> dict:
     """The adaptive calibration the test scores report, carried to the series' end
     (:func:`jaxseq.calibration.offsets_at`): the forecast issued, the seeds' average of
-    ``quantiles`` ``[seeds, windows, horizon, targets, L]`` at ``origins`` (the validation
+    ``quantiles`` ``[seeds, windows, horizon, targets, L]`` at ``origins`` (the calibration
     ones, ``n_valid`` of them, then the test ones), calibrated on the latest windows with
-    known targets, as many as the validation part has, with the level adapted by the test
+    known targets, as many as the calibration part has, with the level adapted by the test
     windows' misses (``calibration.ADAPT_STEP``). Offsets ``[horizon, targets, intervals]``."""
     from jaxseq import calibration
 
