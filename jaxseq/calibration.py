@@ -176,7 +176,7 @@ def _rolling_shifts(scores, o, nominal, start, window, gamma, next_origin=None) 
     N, horizon = len(o), scores.shape[-3]
     at = list(o[start:]) + ([] if next_origin is None else [next_origin])
     shift = np.zeros(scores.shape[:-4] + (len(at),) + scores.shape[-3:])
-    missed = np.zeros(shift.shape, bool)
+    missed = np.zeros(shift.shape)  # 1 a miss, 0 a hit, 1 - c a missing truth (no evidence)
     for j, origin in enumerate(at):
         for k in range(horizon):
             end = int(np.searchsorted(o + k, origin, side="left"))  # the i with o_i + k < o_j
@@ -188,7 +188,10 @@ def _rolling_shifts(scores, o, nominal, start, window, gamma, next_origin=None) 
             if end > begin:
                 shift[..., j, k, :, :] = _conformal_rank(scores[..., begin:end, k, :, :], cover)
             if start + j < N:
-                missed[..., j, k, :, :] = scores[..., start + j, k, :, :] > shift[..., j, k, :, :]
+                score = scores[..., start + j, k, :, :]
+                missed[..., j, k, :, :] = np.where(
+                    np.isnan(score), 1 - nominal, score > shift[..., j, k, :, :]
+                )
     return shift
 
 
@@ -202,8 +205,11 @@ def _checked(qpred, truth, levels):
             f"qpred must be [..., windows, horizon, targets, {len(tau)}] for truth {y.shape}, "
             f"got {q.shape}: give one quantile per level for every held-out forecast"
         )
-    if not np.all(np.isfinite(q)) or not np.all(np.isfinite(y)):
-        raise InputError("qpred and truth must be finite to calibrate: drop the NaN windows")
+    if not np.all(np.isfinite(q)) or np.isinf(y).any():
+        raise InputError(
+            "qpred must be finite and truth finite or missing (NaN) to calibrate: drop the "
+            "windows with infinite values"
+        )
     return q, y, tau
 
 
@@ -237,12 +243,14 @@ def _nominal(tau) -> np.ndarray:
 def _conformal_rank(scores: np.ndarray, cover) -> np.ndarray:
     """The ``ceil((n + 1) c)``-th smallest of ``n`` scores along axis ``-3`` of ``[..., n,
     targets, P]``, per central interval at coverage level ``cover`` (``[P]`` or ``[...,
-    targets, P]``), the rank clipped to ``1..n``: ``[..., targets, P]``."""
-    n = scores.shape[-3]
-    ordered = np.sort(scores, axis=-3)
-    rank = np.clip(np.ceil((n + 1) * np.asarray(cover)), 1, n).astype(int) - 1
+    targets, P]``), the rank clipped to ``1..n``: ``[..., targets, P]``. A missing score (NaN:
+    its truth is missing) is not one of the ``n``; with none at all the offset is 0."""
+    n = np.sum(~np.isnan(scores), axis=-3)  # [..., targets, P]
+    ordered = np.sort(scores, axis=-3)  # NaN last
+    rank = np.clip(np.ceil((n + 1) * np.asarray(cover)), 1, np.maximum(n, 1)).astype(int) - 1
     rank = np.broadcast_to(rank, ordered.shape[:-3] + ordered.shape[-2:])
-    return np.take_along_axis(ordered, rank[..., None, :, :], axis=-3)[..., 0, :, :]
+    out = np.take_along_axis(ordered, rank[..., None, :, :], axis=-3)[..., 0, :, :]
+    return np.where(n > 0, out, 0.0)
 
 
 def _index(tau: np.ndarray, level: float) -> int:

@@ -17,6 +17,11 @@ With the error ``e = y - yhat`` over windows ``w``, steps ``k`` and targets ``j`
 
 The per-step versions (``per_step``) apply the same formula to the forecasts ``k + 1`` steps
 ahead only (the mean runs over windows, and targets; MASE still divides target by target).
+
+A missing truth (NaN: a value the series does not have, or one a fill made up) is masked: every
+mean above runs over the observed truths only, and :func:`mase_scale` over the seasonal
+differences whose two ends are observed. Without missing truths the figures are those of the
+plain means, bit for bit.
 """
 
 from __future__ import annotations
@@ -29,13 +34,14 @@ from jaxseq.evaluate import summarize
 METRICS = ("mae", "rmse", "mase", "smape")
 
 
-def _as_2d(name: str, array) -> np.ndarray:
+def _as_2d(name: str, array, missing: bool = False) -> np.ndarray:
+    """``[time, targets]`` float64, finite (or NaN for a missing value, with ``missing``)."""
     a = np.asarray(array, np.float64)
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim != 2:
         raise InputError(f"{name} must be [time, targets] (or 1-D [time]), got shape {a.shape}")
-    _check_finite(name, a)
+    _check_finite(name, np.where(np.isnan(a), 0.0, a) if missing else a)
     return a
 
 
@@ -69,13 +75,19 @@ def mase_scale(train, season: int = 1) -> np.ndarray:
             divide by zero.
     """
     season = check_positive_int("season", season)
-    y = _as_2d("train", train)
+    y = _as_2d("train", train, missing=True)
     if season >= len(y):
         raise InputError(
             f"season {season} needs a training part longer than {season} steps; the training "
             f"part has {len(y)}: use a smaller --season or more data"
         )
-    scale = np.mean(np.abs(y[season:] - y[:-season]), axis=0)
+    diffs = np.abs(y[season:] - y[:-season])
+    scale = _mean(diffs, ~np.isnan(diffs), axis=0)
+    for j in np.flatnonzero(np.isnan(scale)):
+        raise InputError(
+            f"target {j}'s training part has no two observed values {season} steps apart, so "
+            "its seasonal naive error (MASE's scale) is unknown; fill its gaps or use more data"
+        )
     for j in np.flatnonzero(~(scale > 0)):
         what = (
             "is constant" if np.all(y[:, j] == y[0, j]) else f"repeats exactly every {season} steps"
@@ -127,6 +139,32 @@ def _check_scale(scale, targets: int) -> np.ndarray:
     return s
 
 
+def _mean(x: np.ndarray, observed: np.ndarray, axis=None):
+    """The mean of ``x`` over its ``observed`` entries along ``axis`` (NaN where there are
+    none); the plain ``x.mean(axis)`` when every entry is observed, so the figures of a
+    complete truth do not move by a rounding."""
+    if observed.all():
+        return x.mean(axis=axis)
+    count = observed.sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(observed, x, 0.0).sum(axis=axis) / np.where(count > 0, count, np.nan)
+
+
+def masked_targets(truth) -> int:
+    """How many truths are missing (NaN) and so left out of every score."""
+    return int(np.isnan(np.asarray(truth, np.float64)).sum())
+
+
+def _check_truth(y: np.ndarray) -> None:
+    """Finite or missing (NaN) truths, at least one observed."""
+    if np.isinf(y).any():
+        _check_finite("truth", y)
+    if np.isnan(y).all():
+        raise InputError(
+            f"truth holds no observed value ({y.size} missing): there is nothing to score"
+        )
+
+
 def _check_forecasts(pred, truth, scale, pred_ndim: int):
     expect = (
         "[windows, horizon, targets]" if pred_ndim == 3 else "[seeds, windows, horizon, targets]"
@@ -140,25 +178,27 @@ def _check_forecasts(pred, truth, scale, pred_ndim: int):
     if y.size == 0:
         raise InputError(f"truth is empty (shape {y.shape}): there is nothing to score")
     _check_finite("pred", p)
-    _check_finite("truth", y)
+    _check_truth(y)
     return p, y, _check_scale(scale, y.shape[-1])
 
 
 def _score(p: np.ndarray, y: np.ndarray, s: np.ndarray) -> dict:
-    err = y - p
+    seen = ~np.isnan(y)
+    y0 = np.where(seen, y, p)  # a missing truth: an error of 0, left out of every mean
+    err = y0 - p
     abs_err = np.abs(err)
-    terms = _smape_terms(p, y)
-    mae_step_target = abs_err.mean(axis=0)  # [horizon, targets]
+    terms = _smape_terms(p, y0)
+    mae_step_target = _mean(abs_err, seen, axis=0)  # [horizon, targets]
     return {
-        "mae": float(abs_err.mean()),
-        "rmse": float(np.sqrt(np.mean(err * err))),
-        "mase": float(np.mean(abs_err.mean(axis=(0, 1)) / s)),
-        "smape": float(terms.mean()),
+        "mae": float(_mean(abs_err, seen)),
+        "rmse": float(np.sqrt(_mean(err * err, seen))),
+        "mase": float(np.mean(_mean(abs_err, seen, axis=(0, 1)) / s)),
+        "smape": float(_mean(terms, seen)),
         "per_step": {
-            "mae": abs_err.mean(axis=(0, 2)).tolist(),
-            "rmse": np.sqrt(np.mean(err * err, axis=(0, 2))).tolist(),
+            "mae": _mean(abs_err, seen, axis=(0, 2)).tolist(),
+            "rmse": np.sqrt(_mean(err * err, seen, axis=(0, 2))).tolist(),
             "mase": (mae_step_target / s).mean(axis=1).tolist(),
-            "smape": terms.mean(axis=(0, 2)).tolist(),
+            "smape": _mean(terms, seen, axis=(0, 2)).tolist(),
         },
     }
 
@@ -263,7 +303,7 @@ def _check_quantile_forecasts(qpred, truth, levels, qpred_ndim: int):
     if y.size == 0:
         raise InputError(f"truth is empty (shape {y.shape}): there is nothing to score")
     _check_finite("qpred", q)
-    _check_finite("truth", y)
+    _check_truth(y)
     return q, y, tau
 
 
@@ -271,6 +311,13 @@ def _pinball_terms(q: np.ndarray, y: np.ndarray, tau: np.ndarray) -> np.ndarray:
     """``rho_tau(y - q)`` ``[..., L]``, ``q`` ``[..., L]``, ``y`` ``[...]``."""
     e = y[..., None] - q
     return np.maximum(tau * e, (tau - 1.0) * e)
+
+
+def _observed_terms(q: np.ndarray, y: np.ndarray, tau: np.ndarray):
+    """The pinball terms ``[..., L]`` and where their truth is observed (same shape)."""
+    seen = ~np.isnan(y)
+    terms = _pinball_terms(q, np.where(seen, y, 0.0), tau)
+    return terms, np.broadcast_to(seen[..., None], terms.shape)
 
 
 def pinball(qpred, truth, levels) -> float:
@@ -288,7 +335,7 @@ def pinball(qpred, truth, levels) -> float:
         The mean loss, in the data's units.
     """
     q, y, tau = _check_quantile_forecasts(qpred, truth, levels, 4)
-    return float(_pinball_terms(q, y, tau).mean())
+    return float(_mean(*_observed_terms(q, y, tau)))
 
 
 def scaled_pinball(qpred, truth, levels, scale) -> float:
@@ -305,7 +352,8 @@ def scaled_pinball(qpred, truth, levels, scale) -> float:
     """
     q, y, tau = _check_quantile_forecasts(qpred, truth, levels, 4)
     s = _check_scale(scale, y.shape[-1])
-    return float(np.mean(_pinball_terms(q, y, tau).mean(axis=(0, 1, 3)) / s))
+    terms, seen = _observed_terms(q, y, tau)
+    return float(np.mean(_mean(terms, seen, axis=(0, 1, 3)) / s))
 
 
 def intervals(levels) -> list[tuple[float, float, float]]:
@@ -378,8 +426,10 @@ def _interval_key(nominal: float) -> str:
 
 
 def _score_quantiles(q: np.ndarray, y: np.ndarray, tau: np.ndarray, s: np.ndarray) -> dict:
-    terms = _pinball_terms(q, y, tau)
-    loss = float(terms.mean())
+    terms, seen_l = _observed_terms(q, y, tau)
+    seen = seen_l[..., 0]
+    y = np.where(seen, y, q[..., 0])  # a missing truth: left out of the coverage below
+    loss = float(_mean(terms, seen_l))
     rows = []
     for nominal, lo, hi in intervals(tau):
         low, high = (
@@ -391,13 +441,13 @@ def _score_quantiles(q: np.ndarray, y: np.ndarray, tau: np.ndarray, s: np.ndarra
                 "nominal": nominal,
                 "low": lo,
                 "high": hi,
-                "coverage": float(np.mean((y >= low) & (y <= high))),
+                "coverage": float(_mean((y >= low) & (y <= high), seen)),
                 "width": float(np.mean(high - low)),
             }
         )
     return {
         "pinball": loss,
-        "scaled_pinball": float(np.mean(terms.mean(axis=(0, 1, 3)) / s)),
+        "scaled_pinball": float(np.mean(_mean(terms, seen_l, axis=(0, 1, 3)) / s)),
         "crps_approx": 2.0 * loss,
         "intervals": rows,
     }

@@ -103,6 +103,33 @@ def test_an_ensemble_pick_round_trips_into_forecast(ensemble_pick, tmp_path):
     np.testing.assert_allclose(refit["y_mean"], expected.mean(0) + shift, rtol=1e-5)
 
 
+def test_the_pick_forecasts_the_interval_of_its_point_errors(ensemble_pick, tmp_path):
+    """``best/`` of a point comparison stores its pick's conformal offsets: those of its
+    point errors on the calibration and test windows, carried to the series' end (adaptive,
+    as for a quantile head); ``forecast`` writes the interval around its point forecast."""
+    from jaxseq import calibration
+
+    out, path, _ = ensemble_pick
+    saved = np.load(out / "r" / "forecasts.npz")
+    parts = ("calibrate", "test")
+    point = np.concatenate([saved[f"{p}/ensemble"].astype(np.float64).mean(0) for p in parts])
+    n = len(saved["calibrate_origins"])
+    shift = calibration.offsets_at(
+        np.repeat(point[..., None], 3, -1),
+        np.concatenate([saved[f"{p}_truth"] for p in parts]),
+        np.concatenate([saved[f"{p}_origins"] for p in parts]),
+        (0.1, 0.5, 0.9),
+        origin=N,
+        start=n,
+        window=n,
+        gamma=calibration.ADAPT_STEP,
+    )
+    frame = _forecast_cli(out / "r" / "best", path, tmp_path / "f.csv", 4, "--no-refit")
+    np.testing.assert_allclose(frame["y_q0.5"], frame["y_mean"], rtol=1e-6)
+    np.testing.assert_allclose(frame["y_q0.9"] - frame["y_q0.5"], shift[:, 0, 0], rtol=1e-3)
+    np.testing.assert_allclose(frame["y_q0.5"] - frame["y_q0.1"], shift[:, 0, 0], rtol=1e-3)
+
+
 def test_an_ensemble_run_folder_evaluates_to_the_comparison(ensemble_pick, tmp_path):
     out, _, result = ensemble_pick
     assert (
@@ -263,3 +290,35 @@ def test_the_windows_that_rank_chose_no_epoch(ensemble_pick, tmp_path):
         assert second[name].get("training") == row.get("training")
     assert second["ensemble"]["members"] == first["ensemble"]["members"]
     assert second["ensemble"]["intervals"] != first["ensemble"]["intervals"]
+
+
+@pytest.mark.parametrize("time_in", ["index", "column"])
+def test_compare_on_a_dataframe_keeps_its_time_for_a_calendar_forecast(tmp_path, time_in):
+    """A DataFrame's dates (its index or a time column) survive into ``best/``: the series
+    ``compare`` saves beside it keeps them, so ``jaxseq forecast`` can rebuild the calendar
+    features, with the saved series or with the user's own file of the same rows."""
+    months = pd.date_range("2000-01-01", periods=N, freq="MS")
+    frame = pd.DataFrame({"y": SIGNAL}, index=months)
+    kw: dict = {}
+    if time_in == "column":
+        frame, kw = frame.rename_axis("month").reset_index(), {"time_column": "month"}
+    settings = {k: v for k, v in SETTINGS.items() if k != "time_column"}
+    out = tmp_path / "r"
+    compare.compare(
+        frame, models=["linear_multi"], classical=False, calendar=True, out=out, **settings, **kw
+    )
+    config = json.loads((out / "best" / "config.json").read_text())
+    assert config["calendar"] == ["month"] and config["time_column"] == kw.get("time_column", "ds")
+    saved = pd.read_csv(out / "series.csv")
+    assert list(pd.to_datetime(saved[config["time_column"]])) == list(months)
+    np.testing.assert_array_equal(saved["y"].to_numpy(np.float32), SIGNAL.astype(np.float32))
+    argv = ["forecast", str(out / "best"), "--steps", "4", "--out", str(tmp_path / "a.csv")]
+    assert main([*argv, "--no-refit"]) == 0  # the saved series, found through best/
+    own = tmp_path / "own.csv"
+    if time_in == "index":
+        frame = frame.rename_axis(config["time_column"]).reset_index()
+    frame.to_csv(own, index=False)
+    users = _forecast_cli(out / "best", own, tmp_path / "b.csv", 4, "--no-refit")
+    mine = _forecast_cli(out / "best", out / "series.csv", tmp_path / "c.csv", 4, "--no-refit")
+    pd.testing.assert_frame_equal(users, mine)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), mine)

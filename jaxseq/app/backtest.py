@@ -54,6 +54,17 @@ def truth_at(values: np.ndarray, origins: np.ndarray, horizon: int, cols) -> np.
     return np.asarray(values, np.float64)[index][:, :, list(cols)]
 
 
+def observed(series: Series, cols) -> np.ndarray:
+    """The columns ``cols`` of ``series`` as ``[time, len(cols)]`` float64, NaN where a value
+    was missing from the data (filled by ``--fill`` or never there): the truths every score
+    reads, so a made-up value is never scored as if it had come (:mod:`jaxseq.metrics` masks
+    them)."""
+    values = np.asarray(series.values, np.float64)[:, cols]
+    if series.filled is not None:
+        values = np.where(np.asarray(series.filled)[:, cols], np.nan, values)
+    return values
+
+
 def season_for(config: RunConfig, series: Series, season: int | None = None) -> int:
     """The season for MASE and the seasonal baselines: given, the run's, the time column's
     frequency (weekly 52, monthly 12, ...), else 1."""
@@ -151,7 +162,7 @@ def score_splits(
     (:func:`point_intervals`).
     """
     cols = config.target_indices
-    values = np.asarray(series.values, np.float64)[:, cols]
+    values = observed(series, cols)
     scale = metrics.mase_scale(values[: protocol.train_end], season)
     base, skipped = baseline or baseline_forecasts(
         config, series, protocol, season=season, classical=classical, refit_every=refit_every
@@ -165,6 +176,7 @@ def score_splits(
         out[name] = {
             "windows": int(len(origins)),
             "origins": [int(origins[0]), int(origins[-1])],
+            "masked_targets": metrics.masked_targets(truth),
             "rows": rows,
             "skipped": skipped,
         }
@@ -284,7 +296,7 @@ def point_intervals(
             q = calibrated(*as_quantiles)
             inside = (q[..., 0] <= truth) & (truth <= q[..., -1])
             rows[name][method] = {
-                "coverage": float(inside.mean()),
+                "coverage": float(inside[~np.isnan(truth)].mean()),
                 "width": float((q[..., -1] - q[..., 0]).mean()),
             }
     return {

@@ -122,14 +122,17 @@ def forecast(
     fit_end = end if refit else workflow.training_end(config)
     if config.kind == "ensemble":
         per_seed, quantiles = _ensemble_from_end(run, data_path, steps, series, fit_end)
-        levels = _levels(config) if quantiles is not None else ()
-        offsets, calibrated = forecasting.stored_offsets(run, steps, levels)
-        forecast = forecasting.Forecast(
-            per_seed, list(config.targets), quantiles, levels, calibrated, offsets
-        )
-        return forecast, series
+        forecast = forecasting.Forecast(per_seed, list(config.targets))
+        if quantiles is not None:
+            levels = _levels(config)
+            offsets, calibrated = forecasting.stored_offsets(run, steps, levels)
+            forecast = forecasting.Forecast(
+                per_seed, list(config.targets), quantiles, levels, calibrated, offsets
+            )
+        return forecasting.with_interval(forecast, run, steps), series
     per_seed = forecasts_at(run, series, [end], fit_end=fit_end)[:, 0, :steps]
-    return forecasting.Forecast(per_seed, list(config.targets)), series
+    forecast = forecasting.Forecast(per_seed, list(config.targets))
+    return forecasting.with_interval(forecast, run, steps), series
 
 
 def _ensemble_from_end(run: Run, data_path, steps: int, series: Series, fit_end: int):

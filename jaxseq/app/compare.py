@@ -42,7 +42,7 @@ from jaxseq import distributions as dist
 from jaxseq import models as zoo
 from jaxseq.app import backtest, candidates, compare_table, workflow
 from jaxseq.app import covariates as covariates_
-from jaxseq.app.io import Series, load_series, write_csv
+from jaxseq.app.io import Series, load_series, refill, write_csv
 from jaxseq.app.runs import RunConfig, write_json
 from jaxseq.errors import InputError, check_positive_int
 
@@ -190,9 +190,10 @@ def compare(
         )
         series = workflow.load_for(common, source)
     protocol = workflow.protocol_for(common, len(series.values))
+    series = refill(series, fill, protocol.train_end)  # no fill reads validation or test values
     season = workflow.season_for(common, series, season)
     common = dataclasses.replace(common, season=season)
-    metrics.mase_scale(series.values[: protocol.train_end, :1].astype(np.float64), season)
+    metrics.mase_scale(backtest.observed(series, [0])[: protocol.train_end], season)
     out = Path(out) if out is not None else None
     if out is not None and out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder for the comparison")
@@ -275,7 +276,7 @@ def _ensemble(common: RunConfig, series, protocol, season, records, baseline) ->
     candidates. Candidates: the zoo's networks and the baselines (a user's model is not, so
     the ensemble's run folder can always be rebuilt); in a probabilistic comparison the
     networks with quantiles, whose quantiles are combined too."""
-    values = np.asarray(series.values, np.float64)[:, common.target_indices]
+    values = backtest.observed(series, common.target_indices)
     scale = metrics.mase_scale(values[: protocol.train_end], season)
     valid_truth = workflow.truth_at(
         values, protocol.origins("valid"), common.horizon, range(values.shape[1])
@@ -525,7 +526,7 @@ def write_forecasts(
     ``{split}/{name}`` ``[seeds, windows, horizon, targets]`` (a baseline has one seed) and,
     with a probabilistic head, ``{split}/{name}/quantiles`` ``[seeds, windows, horizon,
     targets, L]``. float32 forecasts, compressed."""
-    values = np.asarray(series.values, np.float64)[:, config.target_indices]
+    values = backtest.observed(series, config.target_indices)
     arrays: dict[str, Any] = {}
     for split in backtest.SPLITS:
         origins = protocol.origins(split)
@@ -565,6 +566,11 @@ def write_outputs(
         result["settings"]["best_folder"] = None  # a user's model is rebuilt by the user
     else:
         _save_best(out / "best", best, kind, result, records, configs, series, protocol, common)
+        if common.head is None:  # the pick's interval from its point errors, for `forecast`
+            write_json(
+                out / "best" / workflow.CALIBRATION,
+                _point_calibration(best, records, baseline, series, protocol, common),
+            )
         result["settings"]["best_folder"] = "best"
     result["settings"]["data"] = _relative_to(Path(common.data), out)
     write_json(out / "compare.json", result)
@@ -581,6 +587,22 @@ def write_outputs(
         out / "compare.png",
         title=f"{result['settings']['column']}: {best}",
     )
+
+
+def _point_calibration(best, records, baseline, series, protocol, common) -> dict:
+    """The conformal offsets of ``best``'s 80% interval at the series' end
+    (:func:`jaxseq.app.workflow.calibration_record`) from its point errors on the calibration
+    and test windows, as :func:`jaxseq.app.backtest.point_intervals` scores them."""
+    parts = ("calibrate", "test")
+    point = {
+        p: records[best]["forecasts"][p] if best in records else baseline[p][best][None]
+        for p in parts
+    }
+    levels = backtest.POINT_LEVELS
+    q = np.concatenate([np.repeat(point[p][..., None], len(levels), -1) for p in parts], -4)
+    origins = np.concatenate([protocol.origins(p) for p in parts])
+    n = len(protocol.origins("calibrate"))
+    return workflow.calibration_record(q, series, common, origins, n, levels)
 
 
 def _save_best(path: Path, best, kind, result, records, configs, series, protocol, common) -> None:

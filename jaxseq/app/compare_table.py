@@ -62,10 +62,13 @@ def result(config: RunConfig, series: Series, protocol, season, records, scored,
             "calibrate_windows": (
                 int(len(protocol.origins("calibrate"))) if protocol.calibrate_start else 0
             ),
+            "masked_targets": scored["valid"].get("masked_targets", 0),
         },
         "test": {
             "steps": protocol.length - protocol.valid_end,
             "windows": scored["test"]["windows"],
+            # forecast values whose truth is missing (or was filled): left out of every score
+            "masked_targets": scored["test"].get("masked_targets", 0),
         },
         "stride": protocol.stride,
         "head": config.head,
@@ -191,6 +194,14 @@ def markdown(result: dict) -> str:
         if r["kind"] == "ensemble":
             members = ", ".join(f"{m} {w:.2f}" for m, w in r["members"].items())
             lines += ["", f"Ensemble ({r['weighting']} weights): {members}."]
+    masked = {part: s[part].get("masked_targets", 0) for part in ("valid", "test")}
+    if any(masked.values()):
+        lines += [
+            "",
+            f"Missing values: {masked['valid']} validation and {masked['test']} test forecast "
+            "values have no observed truth (missing, or made up by the fill) and are left out "
+            "of every score.",
+        ]
     if s["skipped"]:
         lines += ["", "Skipped: " + "; ".join(f"{k} ({v})" for k, v in s["skipped"].items())]
     for note in s.get("notes", []):

@@ -14,6 +14,7 @@ import numpy as np
 
 from jaxseq import data, evaluate, models
 from jaxseq.app import covariates, workflow
+from jaxseq.app.backtest import POINT_LEVELS
 from jaxseq.app.io import Series
 from jaxseq.app.runs import Run, RunConfig
 from jaxseq.app.workflow import (
@@ -189,7 +190,21 @@ def forecast_run(run: Run, data_path: str | None, steps: int) -> tuple[Forecast,
     forecast = Forecast(
         per_seed, list(config.targets), quantiles, model.levels, calibrated, offsets
     )
-    return forecast, series
+    return with_interval(forecast, run, steps), series
+
+
+def with_interval(forecast: Forecast, run: Run, steps: int) -> Forecast:
+    """A point forecast with the interval its run folder was calibrated for (``compare``
+    stores one for its pick: the offsets of its point errors on the calibration and test
+    windows, carried to the series' end, at :data:`jaxseq.app.backtest.POINT_LEVELS`); the
+    forecast as it is when it has quantiles or the folder has no calibration."""
+    if forecast.quantiles is not None or not (run.path / CALIBRATION).exists():
+        return forecast
+    offsets, calibrated = stored_offsets(run, steps, POINT_LEVELS)
+    quantiles = np.repeat(forecast.per_seed[..., None], len(POINT_LEVELS), axis=-1)
+    return dataclasses.replace(
+        forecast, quantiles=quantiles, levels=POINT_LEVELS, calibrated=calibrated, offsets=offsets
+    )
 
 
 def stored_offsets(run: Run, steps: int, levels) -> tuple[np.ndarray | None, int]:

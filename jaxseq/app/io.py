@@ -483,34 +483,55 @@ def fill_missing(
     *,
     columns: Sequence[str] | None = None,
     source: str | None = None,
+    causal_from: int | None = None,
 ) -> np.ndarray:
     """Fill NaN in each column of ``[time, features]``: ``interpolate`` (linear; the ends take
     the nearest value), ``ffill`` (a leading gap takes the first value), or ``zero``.
-    ``columns`` and ``source`` (a file name) name a column that cannot be filled."""
+    ``columns`` and ``source`` (a file name) name a column that cannot be filled.
+
+    With ``causal_from`` (the first validation target, ``Protocol.train_end``) no value at or
+    after it is read to fill anything: a gap from there on takes the last value before it
+    (``interpolate`` and ``ffill`` alike), and interpolation inside the training part draws on
+    the training part's values alone. Then nothing forecast from an origin was filled from a
+    value at or after that origin."""
     if how not in FILLS:
         raise InputError(f"fill must be one of {', '.join(FILLS)}; got {how!r}")
     out = np.array(values, np.float64)
+    end = len(out) if causal_from is None else int(causal_from)
     for c in range(out.shape[1]):
         col = out[:, c]
         nan = np.isnan(col)
         if not nan.any():
             continue
-        if nan.all():
+        if nan.all() or (how != "zero" and causal_from is not None and nan[:end].all()):
             column = repr(columns[c]) if columns is not None else str(c)
             prefix = f"{source}: " if source else ""
+            where = "at all" if nan.all() else "in its training part"
             raise InputError(
-                f"{prefix}column {column} holds no values at all; nothing to fill from "
+                f"{prefix}column {column} holds no values {where}; nothing to fill from "
                 "(remove the column or give it values)"
             )
         if how == "zero":
             col[nan] = 0.0
-        elif how == "interpolate":
-            idx = np.arange(len(col))
-            col[nan] = np.interp(idx[nan], idx[~nan], col[~nan])
-        else:  # ffill; a leading gap takes the first value
-            filled = pd.Series(col).ffill().bfill()
-            out[:, c] = filled.to_numpy()
+            continue
+        if how == "interpolate":
+            idx = np.arange(end)
+            known = ~nan[:end]
+            col[:end][~known] = np.interp(idx[~known], idx[known], col[:end][known])
+        # ffill, and every gap from `end` on; a leading gap takes the first value
+        out[:, c] = pd.Series(col).ffill().bfill().to_numpy()
     return out
+
+
+def refill(series: Series, how: str | None, causal_from: int) -> Series:
+    """``series`` filled again without reading a value at or after ``causal_from``
+    (:func:`fill_missing`): the values a fill made up (``series.filled``) set back to missing
+    and filled causally. Unchanged without a fill or a gap."""
+    if how is None or series.filled is None or not np.asarray(series.filled).any():
+        return series
+    values = np.where(series.filled, np.nan, np.asarray(series.values, np.float64))
+    filled = fill_missing(values, how, columns=series.columns, causal_from=causal_from)
+    return dataclasses.replace(series, values=filled.astype(np.float32))
 
 
 def check_output_file(path: str | Path, what: str = "output") -> Path:

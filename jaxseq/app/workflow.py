@@ -28,12 +28,13 @@ from jaxseq import distributions as dist
 from jaxseq import normalize as norm
 from jaxseq.app import covariates
 from jaxseq.app.backtest import (
+    observed,
     predict_quantile_units,
     predict_units,
     season_for,
     truth_at,
 )
-from jaxseq.app.io import Series, load_series
+from jaxseq.app.io import Series, load_series, refill
 from jaxseq.app.runs import Run, RunConfig, write_json
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.history import TrainingDiverged
@@ -45,8 +46,13 @@ def load_for(
     config: RunConfig, path: str | Path | None = None, *, allow_missing: bool = False
 ) -> Series:
     """The run's columns (inputs first, as trained) from ``path`` (default: the training file),
-    without the trailing rows that only carry future covariates (:func:`jaxseq.app.covariates.load`)."""
-    return covariates.load(config, path, allow_missing=allow_missing)[0]
+    without the trailing rows that only carry future covariates (:func:`jaxseq.app.covariates.load`),
+    gaps filled by the run's ``fill`` without reading a validation or test value
+    (:func:`jaxseq.app.io.refill`)."""
+    series = covariates.load(config, path, allow_missing=allow_missing)[0]
+    if config.fill is None or series.filled is None:
+        return series
+    return refill(series, config.fill, protocol_for(config, len(series.values)).train_end)
 
 
 def normalization(config: RunConfig) -> norm.Normalization | None:
@@ -472,7 +478,7 @@ def calibration_record(
     windows' misses (``calibration.ADAPT_STEP``). Offsets ``[horizon, targets, intervals]``."""
     from jaxseq import calibration
 
-    values = np.asarray(series.values, np.float64)[:, config.target_indices]
+    values = observed(series, config.target_indices)
     truth = truth_at(values, origins, config.horizon, range(values.shape[1]))
     latest = n_valid or len(origins)
     shift = calibration.offsets_at(
