@@ -103,15 +103,6 @@ def _dense_projection(params, x):
     return fused.matmul_last(x, params["kernel"]) + params["bias"]
 
 
-def _fused_inputs(params, xs):
-    """``(W, xs)`` for a fused scan (:mod:`jaxseq.fused`): the kernel and the raw inputs when the
-    projection runs inside the loop, else ``None`` and ``xs W`` for all steps (no bias: the
-    fused scans add it inside the loop)."""
-    if fused.projects_in_loop(xs.shape[-1]):
-        return params["kernel"], xs
-    return None, fused.matmul_last(xs, params["kernel"])
-
-
 def _symmetric_uniform(key, shape, dtype=jnp.float32):
     """Keras' glorot-uniform on a vector (fan_in = fan_out = size): U(-sqrt(3/n), sqrt(3/n))."""
     limit = jnp.sqrt(3.0 / shape[-1])
@@ -149,7 +140,7 @@ def simple_rnn(
         return h, h
 
     def scan(params, h, xs, state_mask=None):
-        W, xs = _fused_inputs(params, xs)
+        W = params["kernel"]  # raw inputs: the fused scan places the projection itself
         h, ys = fused.simple_rnn_scan(
             activation, params["recurrent_kernel"], W, params["bias"], h, xs, state_mask
         )
@@ -240,7 +231,7 @@ def lstm(
         peep = peepholes(params)
         if peep is None:
             peep = jnp.zeros((3, state.h.shape[-1]), state.h.dtype)
-        W, xs = _fused_inputs(params, xs)
+        W = params["kernel"]  # raw inputs: the fused scan places the projection itself
         U, b = params["recurrent_kernel"], params["bias"]
         (h, c), ys = fused.lstm_scan(peephole, U, peep, W, b, state.h, state.c, xs, state_mask)
         return LSTMState(h, c), ys
@@ -315,7 +306,7 @@ def gru(
         return h, h
 
     def scan(params, h, xs, state_mask=None):
-        W, xs = _fused_inputs(params, xs)
+        W = params["kernel"]  # raw inputs: the fused scan places the projection itself
         U, b_rec = params["recurrent_kernel"], params["recurrent_bias"]
         h, ys = fused.gru_scan(U, b_rec, W, params["bias"], h, xs, state_mask)
         return h, ys

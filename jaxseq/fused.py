@@ -20,7 +20,9 @@ them against the NumPy loop, autodiff of the plain cells and finite differences.
 Each function runs one recurrence over time-major inputs ``xs`` and adds the input bias ``b``
 inside the loop, where it fuses into the gate arithmetic (added to a projection before the loop
 it would be one more pass over a ``[time, batch, G * H]`` array). Where the input projection
-``x W`` happens depends on the kernel argument ``W`` (:func:`projects_in_loop` chooses):
+``x W`` happens depends on the kernel argument ``W`` (the cells always give it, so each scan
+places the projection where it is cheapest for training, :data:`IN_LOOP_MAX_FEATURES`, or for
+inference, :data:`FORWARD`):
 
 - ``W=None``: ``xs`` is ``x W`` for all steps, ``[time, batch, G * H]``, one matmul before the
   loop; its cotangent is the gates' gradient ``dz``, and autodiff of that matmul gives ``dW``
@@ -118,16 +120,6 @@ FORWARD: dict[str, Any] = {
     "rnn_input": "loop|concat",
     "unroll": 1,
 }
-
-
-def projects_in_loop(features: int) -> bool:
-    """Whether the cells hand the fused scans their raw inputs and kernel (``W`` given).
-
-    Always: each scan then places the projection itself where it is cheapest for what it is
-    doing, training (:data:`IN_LOOP_MAX_FEATURES`) or inference (:data:`FORWARD`); ``W=None``
-    with projected inputs is still accepted.
-    """
-    return True
 
 
 def matmul_last(x: Array, kernel: Array) -> Array:
