@@ -213,7 +213,7 @@ def cmd_evaluate(args) -> int:
         if "quantiles" in block:
             print("\n".join(_quantile_table(block["quantiles"]["rows"], "quantiles")))
         titles = {
-            "calibrated": "calibrated on the validation windows",
+            "calibrated": "calibrated on the calibration windows (the last validation ones)",
             "rolling": "calibrated on the latest errors known at each origin",
             "adaptive": "calibrated on the latest errors, the level adapted to the misses "
             "(as forecast)",
@@ -221,6 +221,13 @@ def cmd_evaluate(args) -> int:
         for key, title in titles.items():
             if key in block.get("quantiles", {}):
                 print("\n".join(_quantile_table(block["quantiles"][key], title)))
+        if block.get("masked_targets"):
+            print(f"  ({block['masked_targets']} forecast values without an observed truth)")
+        if "intervals" in block:
+            head = block["intervals"]["headline"]
+            print(f"\n80% intervals from point errors ({head}): coverage, width")
+            for name, row in block["intervals"]["rows"].items():
+                print(f"  {name:28s} {100 * row[head]['coverage']:5.1f}%  {row[head]['width']:.4g}")
     if out:
         write_json(Path(out), result)
         print(f"\nwrote {out}")
