@@ -40,6 +40,7 @@ import numpy as np
 from jaxseq import cells, data, ensemble, hybrid, metrics, stopping
 from jaxseq import distributions as dist
 from jaxseq import models as zoo
+from jaxseq import normalize as norm
 from jaxseq.app import backtest, candidates, compare_table, workflow
 from jaxseq.app import covariates as covariates_
 from jaxseq.app.io import Series, load_series, refill, write_csv
@@ -81,7 +82,7 @@ def compare(
     valid_size: int | float = 0.2,
     test_size: int | float = 0.1,
     stride: int = 1,
-    normalize: str = "window",
+    normalize: str = "series",
     batch_size: int = 32,
     time_column: str | None = None,
     fill: str | None = None,
@@ -114,6 +115,10 @@ def compare(
             keeping its best.
         season: for MASE and the seasonal baselines (default from the time column's
             frequency, else 1).
+        normalize: ``"series"`` (the default: the training part's mean and standard deviation;
+            chosen over ``"window"`` on the benchmark's validation parts,
+            ``experiments/results/choice_normalize/choice.md``), ``"window"`` or ``"none"``
+            (:data:`jaxseq.normalize.MODES`).
         classical: also score statsforecast's AutoETS, AutoARIMA and AutoTheta when installed.
         combine: also rank an ensemble of the top candidates (:mod:`jaxseq.ensemble`; in a
             probabilistic comparison, of the networks with quantiles).
@@ -127,7 +132,7 @@ def compare(
             :func:`jaxseq.distributions.get`). Models then train on the head's loss, keep the
             epoch of their lowest validation loss, and are ranked by validation scaled pinball
             loss; every row also reports the pinball loss, the CRPS approximation, each central
-            interval's coverage and width, raw and conformally calibrated on the validation
+            interval's coverage and width, raw and conformally calibrated on the calibration
             windows, beside the seasonal naive quantile baseline.
         covariates, future_covariates, calendar: past-observed and known-future covariate
             columns and calendar features (``True`` for the frequency's defaults, or names),
@@ -140,6 +145,8 @@ def compare(
 
     horizon = check_positive_int("horizon", horizon)
     window = check_positive_int("window", window)
+    if normalize not in norm.MODES:
+        raise InputError(f"normalize must be one of {', '.join(norm.MODES)}; got {normalize!r}")
     with_covariates = bool(covariates or future_covariates or calendar)
     if with_covariates:  # the header: every column, missing values kept (trailing future rows)
         series = load_series(source, time_column=time_column, allow_missing=True)

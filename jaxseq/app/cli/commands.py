@@ -262,7 +262,7 @@ def cmd_compare(args) -> int:
             valid_size=args.valid_size,
             test_size=args.test_size,
             stride=args.stride,
-            normalize=args.normalize,
+            **({"normalize": args.normalize} if args.normalize else {}),
             batch_size=args.batch_size,
             time_column=args.time_column,
             fill=args.fill,

@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("interpolate", "ffill", "zero"),
         help="fill missing values instead of refusing them",
     )
-    _protocol_options(p)
+    _protocol_options(p, normalize=None)
     _covariate_options(p)
     _head_options(p)
     p.add_argument("--no-classical", action="store_true", help="skip AutoETS/ARIMA/Theta")
@@ -393,14 +393,15 @@ def _budget_options(p) -> None:
     )
 
 
-def _protocol_options(p) -> None:
-    """Options shared by train and compare: the normalisation and where the parts lie."""
+def _protocol_options(p, normalize: str | None = "window") -> None:
+    """Options shared by train and compare: the normalisation (default ``normalize``; ``None``:
+    the function's own, ``compare``'s) and where the parts lie."""
     p.add_argument(
         "--normalize",
         choices=("window", "series", "none"),
-        default="window",
-        help="window: each input window in its own frame (default); series: the training "
-        "part's mean and std; none",
+        default=normalize,
+        help="window: each input window in its own frame; series: the training part's mean "
+        f"and std; none (default {normalize or 'series, chosen on validation'})",
     )
     p.add_argument(
         "--valid-size",
