@@ -104,7 +104,7 @@ def test_the_best_run_folder_forecasts(compared, capsys):
     out, result = compared
     best = result["settings"]["best"]
     run = Run(out / "result" / "best")
-    assert run.config.model == best and run.config.normalize == "window"
+    assert run.config.model == best and run.config.normalize == "series"  # compare's default
     assert (
         main(
             ["forecast", str(out / "result" / "best"), "--steps", "4", "--out", str(out / "f.csv")]

@@ -337,7 +337,7 @@ def test_evaluate_prints_quantile_tables(cli_run, capsys):
     _, run = cli_run
     assert main(["evaluate", str(run), "--no-classical"]) == 0
     text = capsys.readouterr().out
-    assert "scaled pinball" in text and "calibrated on the validation windows" in text
+    assert "scaled pinball" in text and "calibrated on the calibration windows" in text
     assert "latest errors known at each origin" in text and "adapted to the misses" in text
 
 
