@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from jaxseq import data
-from jaxseq.app import global_model, io, panel
+from jaxseq.app import global_model, io, panel, panel_scores
 
 QUANTILES = (0.1, 0.5, 0.9)
 MACRO_COLUMNS = (
@@ -98,12 +98,12 @@ def main() -> None:
     chapter_q = fit(chapter_panel, **chapter_settings, head=QUANTILES)
     macro_q = fit(macro_panel(), **macro_settings, head=QUANTILES)
 
-    text = global_model.markdown(
+    text = panel_scores.markdown(
         {"global model": chapter},
         title="The chapter's 10,000 series, one global model",
         note=f"{args.chapter_epochs} epochs (the chapter trains 20) to keep the run short.",
     )
-    text += "\n" + global_model.markdown(
+    text += "\n" + panel_scores.markdown(
         {"global model": macro, "one model per series": local},
         title="statsmodels macrodata (12 quarterly series), global against local",
     ).replace("# ", "## ", 1)
@@ -113,7 +113,7 @@ def main() -> None:
         "score divided by its series' scale (`panel_scores.panel_offsets`)."
     )
     for label, result in (("The chapter's series", chapter_q), ("macrodata", macro_q)):
-        text += "\n" + global_model.markdown(
+        text += "\n" + panel_scores.markdown(
             {"global model, quantile head": result},
             title=f"{label}: intervals of one global model",
             note=calibrated,

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from jaxseq import data
-from jaxseq.app import cli, global_model, panel, workflow
+from jaxseq.app import cli, global_model, panel, panel_forecast, panel_scores, workflow
 from jaxseq.bench import harness as bench
 from jaxseq.errors import InputError
 
@@ -169,11 +169,11 @@ def test_series_of_different_lengths_and_start_dates():
         assert rows.stop - rows.start == (n - 8) - 2 - 6 + 1  # origins 6 .. train_end - horizon
         assert result.series_forecasts(key, "test").shape == (1, 3, 2, 1)
     assert len(result.data.dataset.train) == sum(n - 8 - 7 for n in lengths.values())
-    forecasts = global_model.forecast_panel(result, 2)
+    forecasts = panel_forecast.forecast_panel(result, 2)
     assert set(forecasts) == set(lengths)
     assert forecasts["south"].per_seed.shape == (1, 2, 1)
     with pytest.raises(InputError, match="exceeds the model's horizon 2"):
-        global_model.forecast_panel(result, 3)
+        panel_forecast.forecast_panel(result, 3)
 
 
 def test_no_window_crosses_from_one_series_into_another():
@@ -323,7 +323,7 @@ def test_a_probabilistic_panel_scores_each_series_against_a_numpy_pinball():
     )
     q = result.scores["quantiles"]
     assert q["levels"] == [0.1, 0.5, 0.9]
-    quantiles = global_model.predict_panel_quantiles(
+    quantiles = panel_scores.predict_panel_quantiles(
         result.model, result.state.variables, result.config, result.data, "test"
     )
     assert quantiles.shape[-1] == 3 and np.all(np.diff(quantiles, axis=-1) >= 0)
@@ -342,9 +342,9 @@ def test_a_probabilistic_panel_scores_each_series_against_a_numpy_pinball():
     assert got == pytest.approx(pin / scale, rel=1e-5)
     inside = (truth >= qb[..., 0]) & (truth <= qb[..., 2])
     assert q["per_series"]["b"]["test"]["intervals"][0]["coverage"] == pytest.approx(inside.mean())
-    assert "quantiles at levels 0.1, 0.5, 0.9" in global_model.markdown({"g": result}, title="t")
+    assert "quantiles at levels 0.1, 0.5, 0.9" in panel_scores.markdown({"g": result}, title="t")
     assert result.to_json()["quantiles"]["levels"] == [0.1, 0.5, 0.9]
-    rows = global_model.forecast_rows(global_model.forecast_panel(result))
+    rows = panel_forecast.forecast_rows(panel_forecast.forecast_panel(result))
     assert len(rows) == 4 and all(r["q0.1"] <= r["q0.5"] <= r["q0.9"] for r in rows)
 
 
@@ -357,7 +357,7 @@ def test_a_probabilistic_panel_is_calibrated_on_every_series_windows_scale_free(
     )
     pdata, config = result.data, result.config
     q = {
-        split: global_model.predict_panel_quantiles(
+        split: panel_scores.predict_panel_quantiles(
             result.model, result.state.variables, config, pdata, split
         ).mean(0)[..., 0, :]  # the seeds' average, one target: [windows, horizon, 3]
         for split in ("valid", "test")
@@ -389,9 +389,9 @@ def test_a_probabilistic_panel_is_calibrated_on_every_series_windows_scale_free(
     assert per_b["coverage"] == pytest.approx(inside[b].mean())
     assert per_b["width"] == pytest.approx((high - low)[b].mean())
     # the forecast's intervals are moved by the same offsets, in each series' units
-    forecast = global_model.forecast_panel(result)["b"]
+    forecast = panel_forecast.forecast_panel(result)["b"]
     mean = forecast.quantiles.mean(0)[:, 0]
     np.testing.assert_allclose(
         forecast.quantile_mean[:, 0, 2], mean[:, 2] + want * pdata.scalers[1].scale[0]
     )
-    assert "test_calibrated" in global_model.markdown({"g": result}, title="t")
+    assert "test_calibrated" in panel_scores.markdown({"g": result}, title="t")

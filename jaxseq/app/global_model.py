@@ -19,7 +19,7 @@ This module configures and trains (:func:`panel_config`, :func:`panel_data`,
 returned to each series' units and scored per series and over the panel by
 :mod:`jaxseq.app.panel_scores` (``score_panel``, ``markdown``, ...), and the steps after the
 end of every series are forecast by :mod:`jaxseq.app.panel_forecast` (``forecast_panel``,
-``forecast_rows``). Their names are importable from here too.
+``forecast_rows``); the types they share are in :mod:`jaxseq.app.panel_types`.
 """
 
 from __future__ import annotations
@@ -30,48 +30,20 @@ from collections.abc import Callable, Sequence
 import jax
 import numpy as np
 
-from jaxseq import data, models
+from jaxseq import data
 from jaxseq.app import workflow
 from jaxseq.app.panel import Panel
-from jaxseq.app.panel_forecast import forecast_panel, forecast_rows
 from jaxseq.app.panel_scores import (
     SCORED,
-    aggregate,
-    markdown,
-    mase_scales,
     predict_panel,
     predict_panel_quantiles,
     score_panel,
     score_panel_quantiles,
-    truth_and_baseline,
 )
+from jaxseq.app.panel_types import SPLITS, PanelData, PanelResult
 from jaxseq.app.runs import RunConfig
 from jaxseq.errors import InputError
-from jaxseq.train import TrainState, replica_keys
-
-__all__ = [
-    "SCORED",
-    "SPLITS",
-    "PanelData",
-    "PanelResult",
-    "aggregate",
-    "fit_local",
-    "fit_panel",
-    "forecast_panel",
-    "forecast_rows",
-    "markdown",
-    "mase_scales",
-    "panel_config",
-    "panel_data",
-    "predict_panel",
-    "predict_panel_quantiles",
-    "score_panel",
-    "score_panel_quantiles",
-    "truth_and_baseline",
-]
-
-SPLITS = ("train", "valid", "test")
-
+from jaxseq.train import replica_keys
 
 # --------------------------------------------------------------------------- configuration
 
@@ -122,46 +94,6 @@ def panel_config(
 
 
 # --------------------------------------------------------------------------- windows
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class PanelData:
-    """The windows of every kept series, concatenated series-major.
-
-    ``dataset``: one :class:`jaxseq.data.Dataset` (scaled inputs ``X`` ``[n, window,
-    features]``, no single scaler or protocol); ``ids``, ``values`` (each ``[time_i,
-    features]`` in the data's units), ``protocols`` and ``scalers``: one per kept series, in
-    panel order; ``offsets[split]`` ``[series + 1]``: the windows of series ``i`` in that split
-    are rows ``offsets[i]:offsets[i + 1]``; ``skipped``: ``{id: length}`` of the series left
-    out as too short (``skip_short=True``)."""
-
-    dataset: data.Dataset
-    ids: tuple[str, ...]
-    values: tuple[np.ndarray, ...]
-    protocols: tuple[data.Protocol, ...]
-    scalers: tuple[data.Scaler, ...]
-    offsets: dict[str, np.ndarray]
-    skipped: dict[str, int]
-
-    def series_index(self, split: str) -> np.ndarray:
-        """``[windows]`` int: the position in ``ids`` of the series each window comes from."""
-        return np.repeat(np.arange(len(self.ids)), np.diff(self.offsets[split]))
-
-    def origins(self, split: str) -> np.ndarray:
-        """``[windows]`` int: each window's forecast origin within its own series."""
-        return np.concatenate([p.origins(split) for p in self.protocols])
-
-    def rows(self, split: str, i: int) -> slice:
-        """The rows of series ``i`` (a position in ``ids``) in a split."""
-        return slice(int(self.offsets[split][i]), int(self.offsets[split][i + 1]))
-
-    def frame(self, split: str, cols: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Each window's series scaling of the target columns: ``(mean, scale)`` ``[windows,
-        targets]`` float64."""
-        index = self.series_index(split)
-        mean = np.stack([s.mean[list(cols)] for s in self.scalers])[index]
-        scale = np.stack([s.scale[list(cols)] for s in self.scalers])[index]
-        return mean, scale
 
 
 def _protocol(config: RunConfig, key: str, length: int) -> data.Protocol:
@@ -234,72 +166,6 @@ def panel_data(panel: Panel, config: RunConfig, *, skip_short: bool = False) -> 
 
 
 # --------------------------------------------------------------------------- training
-
-
-@dataclasses.dataclass(eq=False)
-class PanelResult:
-    """A global model trained on a panel: the ``config``, the windows (``data``), the
-    ``model``, its replicated ``state`` (``[seeds, ...]``; for :func:`fit_local` a tuple of one
-    state per series), the learning curves, the ``season`` of MASE and the baseline, the
-    forecasts ``{split: [seeds, windows, horizon, targets]}`` in each series' units and the
-    ``scores`` of :func:`score_panel`."""
-
-    config: RunConfig
-    data: PanelData
-    model: models.Model
-    state: TrainState | tuple[TrainState, ...]
-    history: object
-    season: int
-    forecasts: dict[str, np.ndarray]
-    scores: dict
-    seconds: float = 0.0
-
-    def series_forecasts(self, key: str, split: str = "test") -> np.ndarray:
-        """``[seeds, windows, horizon, targets]``: one series' forecasts of a split."""
-        if key not in self.data.ids:
-            raise InputError(f"no series {key!r} among the trained series")
-        return self.forecasts[split][:, self.data.rows(split, self.data.ids.index(key))]
-
-    def to_json(self, *, per_series: bool = True, per_step: bool = False) -> dict:
-        """Settings, skipped series, aggregate scores and (optionally) per-series scores
-        (means over seeds' summaries as :func:`jaxseq.metrics.score_seeds` gives them; their
-        per-step lists only with ``per_step``)."""
-        c = self.config
-        out = {
-            "settings": {
-                "model": c.model,
-                "targets": list(c.targets),
-                "window": c.window,
-                "horizon": c.horizon,
-                "seeds": c.seeds,
-                "epochs": c.epochs,
-                "batch_size": c.batch_size,
-                "normalize": c.normalize,
-                "season": self.season,
-                "series": len(self.data.ids),
-                "train_windows": len(self.data.dataset.train),
-            },
-            "skipped": dict(self.data.skipped),
-            "seconds": self.seconds,
-            "aggregate": self.scores["aggregate"],
-        }
-        if "quantiles" in self.scores:
-            q = self.scores["quantiles"]
-            out["quantiles"] = {"levels": q["levels"], "aggregate": q["aggregate"]}
-        if per_series:
-            strip = (lambda row: row) if per_step else _without_per_step
-            out["per_series"] = {
-                key: {
-                    split: {k: v if k == "windows" else strip(v) for k, v in block.items()}
-                    for split, block in splits.items()
-                }
-                for key, splits in self.scores["per_series"].items()
-            }
-        return out
-
-
-def _without_per_step(row: dict) -> dict:
-    return {k: v for k, v in row.items() if k != "per_step"}
 
 
 def fit_panel(

@@ -1,25 +1,21 @@
 """Forecasts after the end of every series of a trained panel, and their rows for a CSV.
 
 :func:`forecast_panel` forecasts the next steps of every series of a
-:class:`jaxseq.app.global_model.PanelResult` in one batched pass, each series scaled with its
+:class:`jaxseq.app.panel_types.PanelResult` in one batched pass, each series scaled with its
 own training scaler and returned to its own units; :func:`forecast_rows` lays the forecasts out
 one row per series, step and target (what ``jaxseq panel`` writes to ``forecast.csv``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from jaxseq import data
 from jaxseq.app import backtest, forecasting
 from jaxseq.app.panel import Panel
+from jaxseq.app.panel_types import PanelResult
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.train import TrainState
-
-if TYPE_CHECKING:
-    from jaxseq.app.global_model import PanelResult
 
 
 def forecast_panel(

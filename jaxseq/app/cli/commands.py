@@ -430,7 +430,7 @@ def cmd_bench(args) -> int:
 def cmd_panel(args) -> int:
     import pandas as pd
 
-    from jaxseq.app import global_model, io, panel
+    from jaxseq.app import global_model, io, panel, panel_forecast, panel_scores
     from jaxseq.app.runs import write_json
 
     out = Path(args.out)
@@ -468,10 +468,10 @@ def cmd_panel(args) -> int:
         )
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "panel.json", result.to_json())
-    text = global_model.markdown({"global model": result}, title=f"{Path(args.data).name}")
+    text = panel_scores.markdown({"global model": result}, title=f"{Path(args.data).name}")
     (out / "panel.md").write_text(text)
-    forecasts = global_model.forecast_panel(result, args.steps)
-    pd.DataFrame(global_model.forecast_rows(forecasts)).to_csv(out / "forecast.csv", index=False)
+    forecasts = panel_forecast.forecast_panel(result, args.steps)
+    pd.DataFrame(panel_forecast.forecast_rows(forecasts)).to_csv(out / "forecast.csv", index=False)
     if not args.quiet:
         print(text)
     for key, length in result.data.skipped.items():
