@@ -277,12 +277,16 @@ def test_train_writes_the_head_and_its_calibration(cli_run):
     assert record["levels"] == [0.1, 0.5, 0.9]
     # one set for the forecast issued (the seeds' average): steps, targets, pairs
     assert np.asarray(record["offsets"]).shape == (3, 1, 1)
-    # the offsets of the latest windows with known targets, as many as the validation part has
+    # the offsets of the latest windows with known targets, as many as the calibration part
+    # has: the last validation windows, which chose no epoch (a probabilistic run stops early
+    # on the first half)
     config, scaler = Run(run).config, Run(run).scaler
+    assert config.stop_on == "first_half"
     model, state = workflow.load_run_state(Run(run))
     series = workflow.load_for(config)
     ds = workflow.dataset_for(config, series, scaler)
-    parts = ("valid", "test")
+    assert ds.origins("stop").max() < ds.origins("calibrate").min()
+    parts = ("calibrate", "test")
     q = np.concatenate(
         [
             workflow.predict_quantile_units(model, state.variables, scaler, config, ds.split(p).X)
@@ -292,7 +296,7 @@ def test_train_writes_the_head_and_its_calibration(cli_run):
     )
     origins = np.concatenate([ds.origins(p) for p in parts])
     truth = workflow.truth_at(series.values[:, :1].astype(np.float64), origins, 3, [0])
-    n = len(ds.origins("valid"))
+    n = len(ds.origins("calibrate"))
     assert record["windows"] == n and record["last_origin"] == origins[-1]
     # the adaptive calibration of the test scores, carried to the end of the series
     want = calibration.offsets_at(

@@ -263,7 +263,8 @@ def make_config(
     best epoch; ``schedule`` is the learning-rate schedule (:mod:`jaxseq.stopping`).
 
     ``head`` makes the model probabilistic (quantile levels, ``"normal"`` or ``"student_t"``;
-    :func:`jaxseq.distributions.get`).
+    :func:`jaxseq.distributions.get`); it then stops early on the first half of the validation
+    origins and its intervals are calibrated on the last ones (:meth:`jaxseq.data.Protocol.halved`).
 
     ``past_covariates``, ``future_covariates`` and ``calendar`` add covariates to the inputs
     (:mod:`jaxseq.app.covariates`): the inputs are then the targets, ``columns``, the past and the
@@ -303,6 +304,9 @@ def make_config(
         season=season,
         head=head,
         base=hybrid.check(base),
+        # a probabilistic run's intervals are calibrated on validation windows that chose no
+        # epoch: it stops early on the first half (Protocol.halved)
+        stop_on="first_half" if head is not None else "validation",
         **budget_options(epochs, max_steps, patience, schedule),
         **extra,
     )
