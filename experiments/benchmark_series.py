@@ -25,6 +25,7 @@ test parts of at least a season where the series is short.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,6 +64,14 @@ class Spec:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.load().to_csv(path, index=False)
         return path
+
+
+def write_study(folder: Path, stem: str, data, table: str) -> None:
+    """A study's results beside the run it read: ``STEM.json`` (``data``) and ``STEM.md``
+    (``table``), the table printed too."""
+    (folder / f"{stem}.json").write_text(json.dumps(data, indent=1))
+    (folder / f"{stem}.md").write_text(table)
+    print(table)
 
 
 def geometric_mean(values) -> float:

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchmark_series import geometric_mean  # noqa: E402
+from benchmark_series import geometric_mean, write_study  # noqa: E402
 
 from jaxseq import baselines, ensemble, metrics  # noqa: E402
 
@@ -263,10 +263,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     results = Path(args.results)
     out = study(results)
-    (results / "ensemble_choice.json").write_text(json.dumps(out, indent=1))
-    table = markdown(out)
-    (results / "ensemble_choice.md").write_text(table)
-    print(table)
+    write_study(results, "ensemble_choice", out, markdown(out))
     return 0
 
 

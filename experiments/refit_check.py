@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchmark_series import geometric_mean  # noqa: E402
+from benchmark_series import geometric_mean, write_study  # noqa: E402
 
 from jaxseq import baselines  # noqa: E402
 from jaxseq.app.cli import main as jaxseq  # noqa: E402
@@ -68,7 +68,6 @@ def main(argv=None) -> int:
                 "classical": classical,
                 "classical_refit": classical_refit,
             }
-    (results / "refit_check.json").write_text(json.dumps(out, indent=1))
     lines = [
         "# Networks refit before each block of test origins",
         "",
@@ -109,8 +108,7 @@ def main(argv=None) -> int:
             f"{geometric_mean(against):.3f}, below 1 for {sum(a < 1 for a in against)} of "
             f"{len(against)}."
         ]
-    (results / "refit_check.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_study(results, "refit_check", out, "\n".join(lines) + "\n")
     return 0
 
 

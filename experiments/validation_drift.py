@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchmark_series import geometric_mean  # noqa: E402
+from benchmark_series import geometric_mean, write_study  # noqa: E402
 
 from jaxseq import baselines  # noqa: E402
 
@@ -85,10 +85,7 @@ def main(argv=None) -> int:
     }
     if not out:
         parser.error(f"no compare.json under {results}: run experiments/real_series.py first")
-    (results / "drift.json").write_text(json.dumps(out, indent=1))
-    table = markdown(out)
-    (results / "drift.md").write_text(table)
-    print(table)
+    write_study(results, "drift", out, markdown(out))
     return 0
 
 

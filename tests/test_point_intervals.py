@@ -65,14 +65,14 @@ def test_no_test_value_moves_the_interval_at_the_first_test_origin(method):
 
     def first_interval(v):
         calibrate = backtest.calibrations(protocol, v, HORIZON, backtest.POINT_LEVELS)[method]
-        q = [np.repeat(f[s].mean(0)[..., None], 3, -1) for s in ("calibrate", "test")]
+        q = [backtest.as_quantiles(f[s].mean(0)) for s in ("calibrate", "test")]
         return calibrate(*q)[0]
 
     np.testing.assert_array_equal(first_interval(values), first_interval(changed))
     later = int(np.searchsorted(protocol.origins("test"), first + 2 * HORIZON))
     if method != "calibrated":  # the later windows do learn from the observed test errors
         calibrate = backtest.calibrations(protocol, changed, HORIZON, backtest.POINT_LEVELS)
-        q = [np.repeat(f[s].mean(0)[..., None], 3, -1) for s in ("calibrate", "test")]
+        q = [backtest.as_quantiles(f[s].mean(0)) for s in ("calibrate", "test")]
         moved = calibrate[method](*q)[later]
         calibrate = backtest.calibrations(protocol, values, HORIZON, backtest.POINT_LEVELS)
         assert not np.array_equal(moved, calibrate[method](*q)[later])

@@ -233,6 +233,14 @@ POINT_LEVELS = (0.1, 0.5, 0.9)
 HEADLINE_CALIBRATION = "rolling"
 
 
+def as_quantiles(point) -> np.ndarray:
+    """A point forecast ``[..., horizon, targets]`` as the quantile forecast whose levels
+    (:data:`POINT_LEVELS`) all equal it, ``[..., horizon, targets, 3]`` float64: its CQR score
+    is then ``|y - yhat|`` and conformal offsets make an interval around it."""
+    point = np.asarray(point, np.float64)
+    return np.repeat(point[..., None], len(POINT_LEVELS), axis=-1)
+
+
 def calibrations(protocol: data.Protocol, values: np.ndarray, horizon: int, levels) -> dict:
     """The three conformal calibrations of test quantiles (:mod:`jaxseq.calibration`), each
     ``calibrate(held_out, test) -> test calibrated``, on the protocol's calibration windows
@@ -270,8 +278,7 @@ def point_intervals(
 ) -> dict:
     """80% intervals around every forecast issued, from its own point errors on the
     calibration windows: split conformal prediction of the absolute error per horizon step
-    (a point forecast is the quantile forecast whose levels all equal it; its CQR score is
-    ``|y - yhat|``, :mod:`jaxseq.calibration`), static, rolling and adaptive as
+    (:func:`as_quantiles`), static, rolling and adaptive as
     :func:`calibrations` defines them.
 
     Args:
@@ -287,13 +294,10 @@ def point_intervals(
     methods = calibrations(protocol, values, horizon, POINT_LEVELS)
     rows: dict[str, dict] = {}
     for name, forecast in test.items():
-        as_quantiles = [
-            np.repeat(np.asarray(f, np.float64).mean(0)[..., None], len(POINT_LEVELS), -1)
-            for f in (calibrate[name], forecast)
-        ]
+        issued = [as_quantiles(np.asarray(f).mean(0)) for f in (calibrate[name], forecast)]
         rows[name] = {}
         for method, calibrated in methods.items():
-            q = calibrated(*as_quantiles)
+            q = calibrated(*issued)
             inside = (q[..., 0] <= truth) & (truth <= q[..., -1])
             rows[name][method] = {
                 "coverage": float(inside[~np.isnan(truth)].mean()),

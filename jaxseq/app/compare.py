@@ -605,11 +605,10 @@ def _point_calibration(best, records, baseline, series, protocol, common) -> dic
         p: records[best]["forecasts"][p] if best in records else baseline[p][best][None]
         for p in parts
     }
-    levels = backtest.POINT_LEVELS
-    q = np.concatenate([np.repeat(point[p][..., None], len(levels), -1) for p in parts], -4)
+    q = np.concatenate([backtest.as_quantiles(point[p]) for p in parts], -4)
     origins = np.concatenate([protocol.origins(p) for p in parts])
     n = len(protocol.origins("calibrate"))
-    return workflow.calibration_record(q, series, common, origins, n, levels)
+    return workflow.calibration_record(q, series, common, origins, n, backtest.POINT_LEVELS)
 
 
 def _save_best(path: Path, best, kind, result, records, configs, series, protocol, common) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from jaxseq import data, evaluate, models
 from jaxseq.app import covariates, workflow
-from jaxseq.app.backtest import POINT_LEVELS
+from jaxseq.app.backtest import POINT_LEVELS, as_quantiles
 from jaxseq.app.io import Series
 from jaxseq.app.runs import Run, RunConfig
 from jaxseq.app.workflow import (
@@ -201,7 +201,7 @@ def with_interval(forecast: Forecast, run: Run, steps: int) -> Forecast:
     if forecast.quantiles is not None or not (run.path / CALIBRATION).exists():
         return forecast
     offsets, calibrated = stored_offsets(run, steps, POINT_LEVELS)
-    quantiles = np.repeat(forecast.per_seed[..., None], len(POINT_LEVELS), axis=-1)
+    quantiles = as_quantiles(forecast.per_seed)
     return dataclasses.replace(
         forecast, quantiles=quantiles, levels=POINT_LEVELS, calibrated=calibrated, offsets=offsets
     )
