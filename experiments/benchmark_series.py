@@ -11,6 +11,7 @@ Two sets:
   weighting, hybrid) are chosen (docs/forecasting.md). Their test parts are only reported.
 - ``HOLDOUT``: series that chose nothing, run once with the final defaults to check that what
   was chosen carries over (``python experiments/real_series.py --set holdout``).
+- ``TUNING``: trending and non-seasonal series that only choose (validation parts read).
 - ``STATSMODELS``: the five series jaxseq was first built on (the interval study).
 
 Settings per series (``Spec``): the window, the horizon, the test part (steps, or a share) and
@@ -235,11 +236,19 @@ def sunspots_yearly() -> pd.DataFrame:
     return _yearly(int(frame.YEAR.iloc[0]), frame.SUNACTIVITY.to_numpy(), "sunspots")
 
 
-def gdp() -> pd.DataFrame:
+def _macro(column: str) -> pd.DataFrame:
     import statsmodels.api as sm
 
     frame = sm.datasets.macrodata.load_pandas().data
-    return _quarterly("1959-01-01", frame.realgdp.to_numpy(), "realgdp")
+    return _quarterly("1959-01-01", frame[column].to_numpy(), column)
+
+
+def gdp() -> pd.DataFrame:
+    return _macro("realgdp")
+
+
+def heart_rate() -> pd.DataFrame:
+    return _frame(range(1, 151), _pmdarima("heartrate"), "rate")
 
 
 BENCHMARK = {
@@ -300,4 +309,29 @@ STATSMODELS = {
     "co2": BENCHMARK["co2"],
 }
 
-SETS = {"benchmark": BENCHMARK, "holdout": HOLDOUT, "statsmodels": STATSMODELS}
+#: series that only choose: trending and non-seasonal ones the benchmark has few of, whose
+#: validation parts join the benchmark's where a default depends on trend (``normalize``)
+TUNING = {
+    "cpi": Spec(lambda: _macro("cpi"), "cpi", 16, 4, 0.1, "quarterly US CPI", "statsmodels"),
+    "m1": Spec(lambda: _macro("m1"), "m1", 16, 4, 0.1, "quarterly US M1", "statsmodels"),
+    "unemp": Spec(
+        lambda: _macro("unemp"), "unemp", 16, 4, 0.1, "quarterly US unemployment", "statsmodels"
+    ),
+    "realcons": Spec(
+        lambda: _macro("realcons"),
+        "realcons",
+        16,
+        4,
+        0.1,
+        "quarterly US consumption",
+        "statsmodels",
+    ),
+    "heart_rate": Spec(heart_rate, "rate", 20, 5, 15, "heart rate, half-second steps", "pmdarima"),
+}
+
+SETS = {
+    "benchmark": BENCHMARK,
+    "holdout": HOLDOUT,
+    "statsmodels": STATSMODELS,
+    "tuning": TUNING,
+}

@@ -85,11 +85,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--option", choices=sorted(VALUES), required=True)
     parser.add_argument("--values", help="comma-separated, the reference first (default all)")
-    parser.add_argument("--series", help="comma-separated benchmark series (default all)")
+    parser.add_argument("--set", default="benchmark", choices=sorted(benchmark_series.SETS))
+    parser.add_argument("--series", help="comma-separated series of the set (default all)")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--out", help="results folder (default experiments/results/choice_OPTION)")
     args = parser.parse_args(argv)
-    names = args.series.split(",") if args.series else list(benchmark_series.BENCHMARK)
+    specs = benchmark_series.SETS[args.set]
+    names = args.series.split(",") if args.series else list(specs)
     values = args.values.split(",") if args.values else list(VALUES[args.option])
     out = Path(args.out or f"experiments/results/choice_{args.option}")
     store = out / "scores.json"
@@ -98,7 +100,7 @@ def main(argv=None) -> int:
         for value in values:
             if value in scores.get(name, {}):
                 continue
-            spec = benchmark_series.BENCHMARK[name]
+            spec = specs[name]
             models = args.models.split(",")
             scores.setdefault(name, {})[value] = run(out, name, spec, args.option, value, models)
             store.parent.mkdir(parents=True, exist_ok=True)
