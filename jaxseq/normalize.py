@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxseq.errors import InputError
 
@@ -39,6 +40,12 @@ SCALES = ("std", "robust")
 #: ``normalize=`` choices of the workflow: per window (inside the model, on a series already
 #: standardised with training statistics), the series' training statistics only, or nothing.
 MODES = ("window", "series", "none")
+#: what a user may ask for: a mode, or ``"auto"`` (:func:`resolve_mode`)
+CHOICES = (*MODES, "auto")
+#: ``"auto"`` takes ``"window"`` when more than this share of the validation part lies outside
+#: the training part's range (fixed before it was measured; chosen over both fixed modes on
+#: validation, ``experiments/results/choice_normalize_auto/choice.md``)
+AUTO_OUT_OF_RANGE = 0.25
 #: MAD of a normal distribution is 0.6745 sigma; this factor makes the robust scale a sigma.
 MAD_TO_STD = 1.4826
 AFFINE = "window_norm"  # the parameter collection entry that holds gamma and beta
@@ -182,6 +189,30 @@ def get(spec) -> Normalization | None:
 
 
 def check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise InputError(f"normalize must be one of {', '.join(MODES)}; got {mode!r}")
+    if mode not in CHOICES:
+        raise InputError(f"normalize must be one of {', '.join(CHOICES)}; got {mode!r}")
     return mode
+
+
+def out_of_range_share(train, later) -> float:
+    """The share of the values of ``later`` (NaN left out) outside ``[min, max]`` of
+    ``train`` (both ``[time]`` or ``[time, features]``, compared column by column)."""
+    train, later = np.asarray(train, np.float64), np.asarray(later, np.float64)
+    low, high = np.nanmin(train, axis=0), np.nanmax(train, axis=0)
+    seen = ~np.isnan(later)
+    if not seen.any():
+        return 0.0
+    outside = (later < low) | (later > high)
+    return float(outside[seen].mean())
+
+
+def resolve_mode(mode: str, train, later) -> str:
+    """The mode a run trains with: ``mode`` itself, or for ``"auto"`` ``"window"`` when the
+    series leaves its training range (more than :data:`AUTO_OUT_OF_RANGE` of ``later``, the
+    validation part, outside the range of ``train``, the training part: a trending series,
+    whose levels a network normalised by the training statistics would have to extrapolate)
+    and ``"series"`` otherwise. Reads no value after ``later``."""
+    check_mode(mode)
+    if mode != "auto":
+        return mode
+    return "window" if out_of_range_share(train, later) > AUTO_OUT_OF_RANGE else "series"

@@ -710,35 +710,35 @@ CASES = [
     pytest.param(
         cli(
             [*TRAIN, "--data", "{ok_csv}", "--seeds", "0"],
-            r"argument --seeds: expected a positive integer, got 0",
+            r"argument --seeds: seeds must be an integer >= 1, got 0",
         ),
         id="cli-seeds-0",
     ),
     pytest.param(
         cli(
             [*TRAIN, "--data", "{ok_csv}", "--window", "0"],
-            r"argument --window: expected a positive integer, got 0",
+            r"argument --window: window must be an integer >= 1, got 0",
         ),
         id="cli-window-0",
     ),
     pytest.param(
         cli(
             [*TRAIN, "--data", "{ok_csv}", "--horizon", "-1"],
-            r"argument --horizon: expected a positive integer, got -1",
+            r"argument --horizon: horizon must be an integer >= 1, got -1",
         ),
         id="cli-horizon-negative",
     ),
     pytest.param(
         cli(
             [*TRAIN, "--data", "{ok_csv}", "--epochs", "two"],
-            r"argument --epochs: expected a positive integer, got 'two'",
+            r"argument --epochs: epochs must be an integer >= 1, got 'two'",
         ),
         id="cli-epochs-not-a-number",
     ),
     pytest.param(
         cli(
             [*TRAIN, "--data", "{ok_csv}", "--fill", "mean"],
-            r"argument --fill: invalid choice: 'mean' \(choose from",
+            r"argument --fill: fill must be one of interpolate, ffill, zero; got 'mean'",
         ),
         id="cli-unknown-fill",
     ),

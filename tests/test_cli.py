@@ -230,7 +230,7 @@ def test_impute_fills_removed_values(workdir):
         (["train", "--model", "linear", "--data", "{csv}", "--column", "zz"], "no column 'zz'"),
         (
             ["train", "--model", "linear", "--data", "{csv}", "--window", "0"],
-            "expected a positive integer, got 0",
+            "window must be an integer >= 1, got 0",
         ),
         (
             ["train", "--model", "linear", "--data", "{csv}", "--learning-rate", "-1"],

@@ -45,6 +45,7 @@ from jaxseq.app import backtest, candidates, compare_table, workflow
 from jaxseq.app import covariates as covariates_
 from jaxseq.app.io import Series, load_series, refill, write_csv
 from jaxseq.app.runs import RunConfig, write_json
+from jaxseq.app.settings import check_settings
 from jaxseq.errors import InputError, check_positive_int
 
 METRICS = ("mae", "rmse", "mase", "smape")
@@ -82,7 +83,7 @@ def compare(
     valid_size: int | float = 0.2,
     test_size: int | float = 0.1,
     stride: int = 1,
-    normalize: str = "series",
+    normalize: str = "auto",
     batch_size: int = 32,
     time_column: str | None = None,
     fill: str | None = None,
@@ -115,10 +116,13 @@ def compare(
             keeping its best.
         season: for MASE and the seasonal baselines (default from the time column's
             frequency, else 1).
-        normalize: ``"series"`` (the default: the training part's mean and standard deviation;
-            chosen over ``"window"`` on the benchmark's validation parts,
-            ``experiments/results/choice_normalize/choice.md``), ``"window"`` or ``"none"``
-            (:data:`jaxseq.normalize.MODES`).
+        normalize: ``"auto"`` (the default: ``"window"`` for a series whose validation part
+            leaves the training part's range, else ``"series"``; chosen over both on the
+            validation parts of the benchmark and the tuning series,
+            ``experiments/results/choice_normalize_auto/choice.md``;
+            :func:`jaxseq.normalize.resolve_mode`), ``"series"`` (the training part's mean
+            and standard deviation), ``"window"`` (each input window in its own frame) or
+            ``"none"``.
         classical: also score statsforecast's AutoETS, AutoARIMA and AutoTheta when installed.
         combine: also rank an ensemble of the top candidates (:mod:`jaxseq.ensemble`; in a
             probabilistic comparison, of the networks with quantiles).
@@ -143,10 +147,23 @@ def compare(
     """
     from jaxseq.parallel import default_jobs, run_jobs
 
-    horizon = check_positive_int("horizon", horizon)
-    window = check_positive_int("window", window)
-    if normalize not in norm.MODES:
-        raise InputError(f"normalize must be one of {', '.join(norm.MODES)}; got {normalize!r}")
+    check_settings(
+        horizon=horizon,
+        window=window,
+        seeds=seeds,
+        normalize=normalize,
+        stride=stride,
+        batch_size=batch_size,
+        season=season,
+        fill=fill,
+        base=base,
+        head=head,
+        epochs=epochs,
+        max_steps=max_steps,
+        patience=patience,
+        schedule=schedule,
+    )
+    horizon, window = int(horizon), int(window)
     with_covariates = bool(covariates or future_covariates or calendar)
     if with_covariates:  # the header: every column, missing values kept (trailing future rows)
         series = load_series(source, time_column=time_column, allow_missing=True)
@@ -199,7 +216,13 @@ def compare(
     protocol = workflow.protocol_for(common, len(series.values))
     series = refill(series, fill, protocol.train_end)  # no fill reads validation or test values
     season = workflow.season_for(common, series, season)
-    common = dataclasses.replace(common, season=season)
+    targets = backtest.observed(series, common.target_indices)
+    normalize = norm.resolve_mode(
+        normalize,
+        targets[: protocol.train_end],
+        targets[protocol.train_end : protocol.valid_end],
+    )
+    common = dataclasses.replace(common, season=season, normalize=normalize)
     metrics.mase_scale(backtest.observed(series, [0])[: protocol.train_end], season)
     out = Path(out) if out is not None else None
     if out is not None and out.exists() and not out.is_dir():

@@ -69,9 +69,12 @@ def panel_config(
 ) -> RunConfig:
     """The run configuration of a global model: every panel column is an input, ``targets``
     (default the first column) are forecast, ``head`` makes it probabilistic (quantile levels,
-    ``"normal"``, ``"student_t"``). Refuses an unknown model, target or option."""
+    ``"normal"``, ``"student_t"``); ``normalize="auto"`` is ``"window"`` for a panel (its
+    series differ in level). Refuses an unknown model, target or option."""
     if not isinstance(panel, Panel):
         raise InputError(f"panel must be a jaxseq.app.panel.Panel, got {type(panel).__name__}")
+    if normalize == "auto":  # series of different levels: each window in its own frame
+        normalize = "window"
     return workflow.checked_config(
         model=model,
         data="<panel>",
@@ -208,10 +211,17 @@ def fit_panel(
     import time
 
     config = panel_config(
-        panel, model, window=window, horizon=horizon, seeds=seeds, epochs=epochs, **options
+        panel,
+        model,
+        window=window,
+        horizon=horizon,
+        seeds=seeds,
+        epochs=epochs,
+        season=season,
+        **options,
     )
     pdata = panel_data(panel, config, skip_short=skip_short)
-    season = season or config.season or panel.season or 1
+    season = config.season or panel.season or 1
     t = time.perf_counter()
     if sharded is None:
         net, state, history = workflow.fit_state(

@@ -47,6 +47,15 @@ LOG = logging.getLogger("jaxseq")
 LOG.propagate = False  # notes reach the command line (or a handler you add), not root logs
 LOG.addHandler(logging.NullHandler())
 FILLS = ("interpolate", "ffill", "zero")
+
+
+def check_fill(fill: str) -> str:
+    """``fill`` if it is one of :data:`FILLS`, else the error naming them."""
+    if fill not in FILLS:
+        raise InputError(f"fill must be one of {', '.join(FILLS)}; got {fill!r}")
+    return fill
+
+
 # |value| beyond this is refused: its square (scaling, squared losses) exceeds float32's 3.4e38
 VALUE_LIMIT = 1e18
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -135,8 +144,8 @@ def load_series(
             forward) or ``"zero"``; filled after sorting by time.
         allow_missing: keep missing values as NaN (for imputation) instead of refusing them.
     """
-    if fill is not None and fill not in FILLS:
-        raise InputError(f"fill must be one of {', '.join(FILLS)}; got {fill!r}")
+    if fill is not None:
+        check_fill(fill)
     if isinstance(path, pd.DataFrame | pd.Series | np.ndarray) or (
         not isinstance(path, str | Path) and hasattr(path, "__array__")
     ):
@@ -494,8 +503,7 @@ def fill_missing(
     (``interpolate`` and ``ffill`` alike), and interpolation inside the training part draws on
     the training part's values alone. Then nothing forecast from an origin was filled from a
     value at or after that origin."""
-    if how not in FILLS:
-        raise InputError(f"fill must be one of {', '.join(FILLS)}; got {how!r}")
+    check_fill(how)
     out = np.array(values, np.float64)
     end = len(out) if causal_from is None else int(causal_from)
     for c in range(out.shape[1]):

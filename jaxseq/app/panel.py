@@ -147,9 +147,9 @@ def load_panel(
             (prefixed by its id, its data rows those of the source); frequencies that differ.
     """
     min_length = check_positive_int("min_length", min_length)
-    if fill is not None and fill not in io.FILLS:
-        raise InputError(f"fill must be one of {', '.join(io.FILLS)}; got {fill!r}")
-    name, frame = _read(source, id_column)
+    if fill is not None:
+        io.check_fill(fill)
+    name, frame = read_table(source, id_column)
     frame = _levels_to_columns(frame, [id_column, time_column])
     header = [str(c) for c in frame.columns]
     frame = frame.set_axis(header, axis=1)
@@ -178,7 +178,7 @@ def load_panel(
     return Panel(tuple(uniques), tuple(series), id_column)
 
 
-def _read(source, id_column: str) -> tuple[str, pd.DataFrame]:
+def read_table(source, id_column: str) -> tuple[str, pd.DataFrame]:
     """(name for messages, frame) of a path or DataFrame; ids of a CSV stay text."""
     if isinstance(source, pd.DataFrame):
         return "the DataFrame", source

@@ -36,6 +36,7 @@ from jaxseq.app.backtest import (
 )
 from jaxseq.app.io import Series, load_series, refill
 from jaxseq.app.runs import Run, RunConfig, write_json
+from jaxseq.app.settings import check_settings
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.history import TrainingDiverged
 from jaxseq.stopping import TrackedState
@@ -57,6 +58,8 @@ def load_for(
 
 def normalization(config: RunConfig) -> norm.Normalization | None:
     """The window normalisation inside the run's model (``"series"`` and ``"none"``: none)."""
+    if config.normalize == "auto":
+        raise ValueError("normalize='auto' is resolved when the run is configured")
     return norm.get("window" if config.normalize == "window" else None)
 
 
@@ -108,8 +111,12 @@ def budget_options(
         }
     return {
         "epochs": None,
-        "max_steps": check_positive_int("max_steps", max_steps or stopping.MAX_STEPS),
-        "patience": check_positive_int("patience", patience or stopping.PATIENCE),
+        "max_steps": check_positive_int(
+            "max_steps", stopping.MAX_STEPS if max_steps is None else max_steps
+        ),
+        "patience": check_positive_int(
+            "patience", stopping.PATIENCE if patience is None else patience
+        ),
         "min_delta": stopping.MIN_DELTA,
         "schedule": stopping.Schedule(schedule or stopping.SCHEDULE).kind,
     }
@@ -310,7 +317,14 @@ def make_config(
         **budget_options(epochs, max_steps, patience, schedule),
         **extra,
     )
-    protocol_for(config, len(load_for(config).values))  # the series must hold every part
+    series = load_for(config)
+    protocol = protocol_for(config, len(series.values))  # the series must hold every part
+    if config.normalize == "auto":  # resolved on the training and validation parts
+        targets = series.values[:, config.target_indices]
+        resolved = norm.resolve_mode(
+            "auto", targets[: protocol.train_end], targets[protocol.train_end : protocol.valid_end]
+        )
+        config = dataclasses.replace(config, normalize=resolved)
     build_model(config)  # a model that cannot be a hybrid (or has no room for it) is refused
     return config
 
@@ -340,8 +354,23 @@ def checked_config(
     ``patience`` or ``None``), the schedule and the head, in JSON form; ``fields`` are the
     other fields as they are. The single-series and the panel configurations are both made
     here."""
+    check_settings(
+        horizon=horizon,
+        window=window,
+        seeds=seeds,
+        normalize=normalize,
+        stride=stride,
+        batch_size=batch_size,
+        season=season,
+        head=head,
+        epochs=epochs,
+        max_steps=max_steps,
+        patience=patience,
+        schedule=schedule,
+        base=fields.get("base"),
+        fill=fields.get("fill"),
+    )
     task = models.get(model).task  # an unknown name is refused here, with the zoo listed
-    norm.check_mode(normalize)
     if epochs is None and max_steps is None:
         raise InputError("give a training length: epochs, or max_steps")
     targets = [targets] if isinstance(targets, str) else list(targets or [columns[0]])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from jaxseq import hybrid, stopping
+from jaxseq import normalize as norm
 from jaxseq.app.cli.commands import (
     cmd_bench,
     cmd_compare,
@@ -21,6 +23,8 @@ from jaxseq.app.cli.commands import (
     cmd_panel,
     cmd_train,
 )
+from jaxseq.app.io import check_fill
+from jaxseq.errors import InputError, check_positive_int
 
 # --------------------------------------------------------------------------- option types
 
@@ -40,6 +44,34 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
+
+
+def _checked(check):
+    """An option type that runs the library's own check of a setting, so that the command
+    line refuses a bad value with the message every entry point gives
+    (:mod:`jaxseq.app.settings`)."""
+
+    def parse(text: str):
+        try:
+            return check(text)
+        except InputError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _count(name: str):
+    """A positive integer setting, checked as :func:`jaxseq.errors.check_positive_int`
+    checks ``name`` everywhere."""
+
+    def check(text: str) -> int:
+        try:
+            value: int | str = int(text)
+        except ValueError:
+            value = text
+        return check_positive_int(name, value)
+
+    return _checked(check)
 
 
 def _positive_float(text: str) -> float:
@@ -111,20 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--time-column", help="a column of time labels (kept for outputs, not a feature)"
     )
     p.add_argument(
-        "--window", type=_positive_int, default=50, help="input steps per example (default 50)"
+        "--window", type=_count("window"), default=50, help="input steps per example (default 50)"
     )
     p.add_argument(
         "--horizon",
-        type=_positive_int,
+        type=_count("horizon"),
         default=10,
         help="steps ahead (default 10; one-step models: 1)",
     )
     _budget_options(p)
     _base_option(p, "none")
     p.add_argument(
-        "--seeds", type=_positive_int, default=5, help="replicas trained at once (default 5)"
+        "--seeds", type=_count("seeds"), default=5, help="replicas trained at once (default 5)"
     )
-    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--batch-size", type=_count("batch_size"), default=32)
     p.add_argument(
         "--learning-rate",
         type=_positive_float,
@@ -135,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--fill",
-        choices=("interpolate", "ffill", "zero"),
+        type=_checked(check_fill),
+        metavar="{interpolate,ffill,zero}",
         help="fill missing values instead of refusing them",
     )
     _protocol_options(p)
@@ -157,12 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="the series (default: the file the run was trained on)")
     p.add_argument(
         "--season",
-        type=_positive_int,
+        type=_count("season"),
         help="season for MASE and seasonal naive (default: the run's, or the time column's "
         "frequency: weekly 52, monthly 12, ...; else 1)",
     )
     p.add_argument(
-        "--stride", type=_positive_int, help="steps between origins (default: the run's, 1)"
+        "--stride", type=_count("stride"), help="steps between origins (default: the run's, 1)"
     )
     p.add_argument(
         "--refit-every",
@@ -182,23 +215,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="a CSV/Parquet file with a header, or .npy")
     p.add_argument("--column", help="the column to forecast (default: the first)")
     p.add_argument("--time-column", help="a column of dates/times (sorted, frequency inferred)")
-    p.add_argument("--horizon", type=_positive_int, required=True, help="steps ahead")
-    p.add_argument("--window", type=_positive_int, required=True, help="input steps")
+    p.add_argument("--horizon", type=_count("horizon"), required=True, help="steps ahead")
+    p.add_argument("--window", type=_count("window"), required=True, help="input steps")
     p.add_argument(
         "--models",
         type=_names,
         help="all (default: every applicable zoo model) or comma-separated zoo names",
     )
-    p.add_argument("--seeds", type=_positive_int, default=3, help="replicas per model (3)")
+    p.add_argument("--seeds", type=_count("seeds"), default=3, help="replicas per model (3)")
     _budget_options(p)
     _base_option(p, None)
     p.add_argument(
         "--no-ensemble", action="store_true", help="do not rank an ensemble of the top candidates"
     )
-    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--batch-size", type=_count("batch_size"), default=32)
     p.add_argument(
         "--fill",
-        choices=("interpolate", "ffill", "zero"),
+        type=_checked(check_fill),
+        metavar="{interpolate,ffill,zero}",
         help="fill missing values instead of refusing them",
     )
     _protocol_options(p, normalize=None)
@@ -241,9 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--models", type=_names, help="comma-separated zoo names (default: the chapter's table)"
     )
-    p.add_argument("--epochs", type=_positive_int, help="epochs per model (default 20; quick 2)")
-    p.add_argument("--seeds", type=_positive_int, help="replicas per model (default 5; quick 2)")
-    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--epochs", type=_count("epochs"), help="epochs per model (default 20; quick 2)")
+    p.add_argument("--seeds", type=_count("seeds"), help="replicas per model (default 5; quick 2)")
+    p.add_argument("--batch-size", type=_count("batch_size"), default=32)
     p.add_argument(
         "--jobs",
         type=_jobs,
@@ -346,7 +380,6 @@ def _head_options(p) -> None:
 
 def _base_option(p, default: str | None) -> None:
     """train and compare: a hybrid network over a classical model (jaxseq.hybrid)."""
-    from jaxseq import hybrid
 
     told = (
         default
@@ -355,7 +388,8 @@ def _base_option(p, default: str | None) -> None:
     )
     p.add_argument(
         "--base",
-        choices=hybrid.BASES,
+        type=_checked(hybrid.check),
+        metavar="{" + ",".join(hybrid.BASES) + "}",
         default=default,
         help="train the networks as hybrids: each reads this model's forecasts (fitted on the "
         f"training part) as known-future inputs and forecasts its residual (default {told}; "
@@ -365,28 +399,28 @@ def _base_option(p, default: str | None) -> None:
 
 def _budget_options(p) -> None:
     """Options shared by train and compare: how long each network trains (jaxseq.stopping)."""
-    from jaxseq import stopping
 
     p.add_argument(
         "--max-steps",
-        type=_positive_int,
+        type=_count("max_steps"),
         help=f"optimizer steps per replica, in whole epochs (default {stopping.MAX_STEPS})",
     )
     p.add_argument(
         "--patience",
-        type=_positive_int,
+        type=_count("patience"),
         help="stop a replica after this many steps without a validation improvement, keeping "
         f"its best epoch (default {stopping.PATIENCE}; with --epochs alone: none)",
     )
     p.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=_count("epochs"),
         help="train this many epochs instead of a budget of steps (each replica keeps its best "
         "epoch in compare)",
     )
     p.add_argument(
         "--schedule",
-        choices=stopping.SCHEDULES,
+        type=_checked(lambda kind: stopping.Schedule(kind).kind),
+        metavar="{" + ",".join(stopping.SCHEDULES) + "}",
         help=f"learning-rate schedule (default {stopping.SCHEDULE}): cosine decays over the "
         "budget after a warm-up; plateau halves the rate after half the patience without "
         "improvement",
@@ -398,10 +432,12 @@ def _protocol_options(p, normalize: str | None = "window") -> None:
     the function's own, ``compare``'s) and where the parts lie."""
     p.add_argument(
         "--normalize",
-        choices=("window", "series", "none"),
+        type=_checked(norm.check_mode),
+        metavar="{window,series,none}",
         default=normalize,
         help="window: each input window in its own frame; series: the training part's mean "
-        f"and std; none (default {normalize or 'series, chosen on validation'})",
+        f"and std; none; auto: window where the validation part leaves the training "
+        f"part's range, else series (default {normalize or 'auto, chosen on validation'})",
     )
     p.add_argument(
         "--valid-size",
@@ -416,11 +452,11 @@ def _protocol_options(p, normalize: str | None = "window") -> None:
         help="test targets: steps (an integer) or a share below 1 (default 0.1)",
     )
     p.add_argument(
-        "--stride", type=_positive_int, default=1, help="steps between validation/test origins"
+        "--stride", type=_count("stride"), default=1, help="steps between validation/test origins"
     )
     p.add_argument(
         "--season",
-        type=_positive_int,
+        type=_count("season"),
         help="season for MASE and seasonal naive (default from the time column, else 1)",
     )
 
@@ -442,14 +478,15 @@ def _panel_parser(sub) -> None:
     p.add_argument("--column", type=_names, help="value column(s), comma-separated (default all)")
     p.add_argument("--target", type=_names, help="column(s) to forecast (default the first)")
     p.add_argument("--model", required=True, help="zoo name (see `jaxseq models`)")
-    p.add_argument("--window", type=_positive_int, required=True, help="input steps")
-    p.add_argument("--horizon", type=_positive_int, required=True, help="steps ahead")
-    p.add_argument("--epochs", type=_positive_int, default=10)
-    p.add_argument("--seeds", type=_positive_int, default=3, help="replicas trained at once")
-    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--window", type=_count("window"), required=True, help="input steps")
+    p.add_argument("--horizon", type=_count("horizon"), required=True, help="steps ahead")
+    p.add_argument("--epochs", type=_count("epochs"), default=10)
+    p.add_argument("--seeds", type=_count("seeds"), default=3, help="replicas trained at once")
+    p.add_argument("--batch-size", type=_count("batch_size"), default=32)
     p.add_argument(
         "--fill",
-        choices=("interpolate", "ffill", "zero"),
+        type=_checked(check_fill),
+        metavar="{interpolate,ffill,zero}",
         help="fill missing values instead of refusing them",
     )
     p.add_argument(

@@ -1,0 +1,58 @@
+"""One check of the settings every entry point shares (``jaxseq train``, ``compare``,
+``panel``, :class:`jaxseq.app.forecaster.Forecaster`): the same bad setting is refused with
+the same message wherever it enters (``tests/test_settings.py`` holds every entry point to
+it)."""
+
+from __future__ import annotations
+
+from jaxseq import distributions as dist
+from jaxseq import hybrid, stopping
+from jaxseq import normalize as norm
+from jaxseq.app.io import check_fill
+from jaxseq.errors import check_positive_int
+
+
+def check_settings(
+    *,
+    horizon,
+    window,
+    seeds=1,
+    normalize: str = "series",
+    stride=1,
+    batch_size=32,
+    season=None,
+    fill: str | None = None,
+    base: str | None = None,
+    head=None,
+    epochs=None,
+    max_steps=None,
+    patience=None,
+    schedule: str | None = None,
+) -> None:
+    """Refuse a bad setting with a :class:`jaxseq.InputError` naming it and the fix: counts
+    that are not positive integers (``horizon``, ``window``, ``seeds``, ``stride``,
+    ``batch_size``, ``season``, ``epochs``, ``max_steps``, ``patience``), an unknown
+    normalisation, fill, hybrid base, probabilistic head or learning-rate schedule."""
+    for name, value in (
+        ("horizon", horizon),
+        ("window", window),
+        ("seeds", seeds),
+        ("stride", stride),
+        ("batch_size", batch_size),
+    ):
+        check_positive_int(name, value)
+    for name, value in (
+        ("season", season),
+        ("epochs", epochs),
+        ("max_steps", max_steps),
+        ("patience", patience),
+    ):
+        if value is not None:
+            check_positive_int(name, value)
+    norm.check_mode(normalize)
+    if fill is not None:
+        check_fill(fill)
+    if base is not None:
+        hybrid.check(base)
+    dist.get(head)
+    stopping.Schedule(schedule or stopping.SCHEDULE)

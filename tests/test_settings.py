@@ -1,0 +1,117 @@
+"""One configuration check: every entry point (``jaxseq train``, ``compare`` and ``panel`` on
+the command line; ``compare``, ``Forecaster``, ``make_config`` and ``fit_panel`` in Python)
+refuses the same bad setting with the same message, the one
+:func:`jaxseq.app.settings.check_settings` gives, before anything trains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import jaxseq
+from jaxseq.app import compare, global_model, panel, workflow
+from jaxseq.app.cli import main
+from jaxseq.app.settings import check_settings
+
+#: (python keyword, command-line option, bad value)
+BAD = [
+    ("seeds", "--seeds", 0),
+    ("horizon", "--horizon", 0),
+    ("window", "--window", -2),
+    ("stride", "--stride", 0),
+    ("batch_size", "--batch-size", 0),
+    ("season", "--season", 0),
+    ("patience", "--patience", 0),
+    ("max_steps", "--max-steps", 0),
+    ("normalize", "--normalize", "minmax"),
+    ("fill", "--fill", "mean"),
+    ("base", "--base", "prophet"),
+    ("schedule", "--schedule", "linear"),
+]
+#: the options each command line takes (the rest are not its settings)
+CLI_TAKES = {
+    "train": {o for _, o, _ in BAD},
+    "compare": {o for _, o, _ in BAD},
+    "panel": {
+        "--seeds",
+        "--horizon",
+        "--window",
+        "--stride",
+        "--batch-size",
+        "--season",
+        "--normalize",
+        "--fill",
+    },
+}
+
+
+def expected(keyword, value) -> str:
+    settings = {"horizon": 2, "window": 4, keyword: value}
+    with pytest.raises(jaxseq.InputError) as error:
+        check_settings(**settings)
+    return str(error.value)
+
+
+@pytest.fixture(scope="module")
+def csv_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("settings") / "s.csv"
+    pd.DataFrame({"y": np.sin(np.arange(80) / 3)}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(("keyword", "option", "value"), BAD)
+def test_python_entry_points_refuse_with_one_message(keyword, option, value, csv_path):
+    message = expected(keyword, value)
+    ok = {"horizon": 2, "window": 4}
+    calls = {
+        "compare": lambda: compare.compare(str(csv_path), **{**ok, keyword: value}),
+        "Forecaster": lambda: jaxseq.Forecaster(**{**ok, keyword: value}),
+        "make_config": lambda: workflow.make_config(
+            "linear_multi", str(csv_path), None, None, **{"seeds": 1, **ok, keyword: value}
+        ),
+    }
+    if keyword not in ("fill", "base", "max_steps", "patience", "schedule", "stride"):
+        one = panel.from_arrays([np.sin(np.arange(60) / 3)] * 2)
+        calls["fit_panel"] = lambda: global_model.fit_panel(
+            one, model="linear_multi", **{**ok, keyword: value}
+        )
+    for name, call in calls.items():
+        try:
+            call()
+        except jaxseq.InputError as error:
+            assert str(error) == message, name
+        else:
+            pytest.fail(f"{name} accepted {keyword}={value!r}")
+
+
+@pytest.mark.parametrize(("keyword", "option", "value"), BAD)
+@pytest.mark.parametrize("command", sorted(CLI_TAKES))
+def test_command_lines_refuse_with_one_message(command, keyword, option, value, csv_path, capsys):
+    if option not in CLI_TAKES[command]:
+        pytest.skip(f"jaxseq {command} has no {option}")
+    argv = {
+        "train": ["train", "--model", "linear_multi", "--data", str(csv_path), "--out", "r"],
+        "compare": ["compare", "--data", str(csv_path), "--horizon", "2", "--window", "4"],
+        "panel": [
+            "panel",
+            "--data",
+            str(csv_path),
+            "--model",
+            "linear_multi",
+            "--horizon",
+            "2",
+            "--window",
+            "4",
+            "--out",
+            "p",
+        ],
+    }[command]
+    try:
+        code = main([*argv, option, str(value)])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert f"argument {option}: {expected(keyword, value)}" in err
