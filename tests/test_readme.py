@@ -13,10 +13,11 @@ def python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
-def test_the_readme_has_its_two_examples():
+def test_the_readme_has_its_three_examples():
     blocks = python_blocks()
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     assert "Trainer(model).fit" in blocks[0] and "Cell(init=init, step=step)" in blocks[1]
+    assert "jaxseq.Forecaster(" in blocks[2]
 
 
 @pytest.mark.slow
@@ -47,3 +48,29 @@ def test_a_cell_of_your_own_runs_in_the_rnn_layer():
     for t in range(7):
         h = np.tanh(np.concatenate([np.asarray(x[:, t]), h], -1) @ w)
         np.testing.assert_allclose(np.asarray(y[:, t]), h, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_the_forecaster_example_runs_on_a_panel_and_on_one_series(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    import jaxseq
+
+    quick = "seeds=2, max_steps=30, classical=False, jobs=1"
+    code = (
+        python_blocks()[2]
+        .replace("horizon=12, window=24)", f"horizon=12, window=24, {quick})")
+        .replace("jaxseq.Forecaster(horizon=12", 'jaxseq.Forecaster(["linear_multi"], horizon=12')
+    )
+    assert code.count(quick) == 2
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(code, "README Forecaster", "exec"), namespace)
+    forecaster = namespace["forecaster"]
+    forecast = forecaster.predict()
+    assert forecast.groupby("unique_id").size().to_dict() == {"north": 12, "south": 12, "west": 12}
+    assert forecast.ds.min() == pd.Timestamp("2022-01-01")
+    assert set(namespace["backtest"].columns) >= {"unique_id", "ds", "cutoff", "y", "gru_seq2seq"}
+    pd.testing.assert_frame_equal(jaxseq.load(tmp_path / "stores").predict(), forecast)
+    printed = capsys.readouterr().out
+    assert printed.count("unique_id") == 3  # two forecasts and the leaderboard

@@ -1,0 +1,167 @@
+"""The front door: ``jaxseq.Forecaster`` on a long table, checked against ``compare`` itself
+(one pipeline), against the data (times, truths, the baselines' equations by hand) and through
+``save``/``load``; the data contract's conversions (:mod:`jaxseq.app.long_table`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import jaxseq
+from jaxseq.app import candidates, compare, long_table
+from jaxseq.app.runs import Run
+
+MONTHS = pd.date_range("2001-01-01", periods=96, freq="MS")
+SETTINGS = {"horizon": 4, "window": 12, "seeds": 2, "max_steps": 40, "jobs": 1}
+
+
+def panel_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    t = np.arange(len(MONTHS))
+    frames = [
+        pd.DataFrame(
+            {
+                "unique_id": key,
+                "ds": MONTHS,
+                "y": 50 + amp * np.sin(2 * np.pi * t / 12) + 0.2 * t + rng.normal(0, 0.5, len(t)),
+            }
+        )
+        for key, amp in (("north", 3.0), ("south", 6.0), ("west", 1.5))
+    ]
+    return pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=0)  # any order
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("forecaster")
+    forecaster = jaxseq.Forecaster(["linear_multi"], classical=False, folder=folder, **SETTINGS)
+    return forecaster.fit(panel_frame())
+
+
+def test_one_pipeline_predict_is_compare_and_its_pick(fitted, tmp_path):
+    df = panel_frame()
+    one = df[df.unique_id == "south"].drop(columns="unique_id")
+    result = compare.compare(
+        one,
+        column="y",
+        time_column="ds",
+        models=["linear_multi"],
+        classical=False,
+        out=tmp_path / "south",
+        **SETTINGS,
+    )
+    board = fitted.leaderboard()
+    south = board[board.unique_id == "south"]
+    assert south.model.tolist() == [r["model"] for r in result["rows"]]
+    np.testing.assert_array_equal(
+        south.test_mase.to_numpy(), [r["test"]["issued"]["mase"] for r in result["rows"]]
+    )
+    expected, _ = candidates.forecast(Run(tmp_path / "south" / "best"), None, 4)
+    got = fitted.predict()
+    got = got[got.unique_id == "south"]
+    np.testing.assert_array_equal(got.forecast.to_numpy(), expected.mean[:, 0])
+    assert (got.model == result["settings"]["best"]).all()
+
+
+def test_predict_names_the_next_months_and_an_interval_around_the_forecast(fitted):
+    out = fitted.predict()
+    assert list(out.columns[:4]) == ["unique_id", "ds", "model", "forecast"]
+    assert sorted(out.unique_id.unique()) == ["north", "south", "west"]
+    for _, rows in out.groupby("unique_id"):
+        assert rows.ds.tolist() == list(pd.date_range("2009-01-01", periods=4, freq="MS"))
+    assert (out["forecast-q-0.1"] <= out["forecast-q-0.5"]).all()
+    assert (out["forecast-q-0.5"] <= out["forecast-q-0.9"]).all()
+    assert len(fitted.predict(h=2)) == 6
+    with pytest.raises(jaxseq.InputError, match="exceeds the horizon"):
+        fitted.predict(h=5)
+
+
+def test_cross_validation_against_the_data_and_the_baselines_by_hand(fitted):
+    df = panel_frame().set_index(["unique_id", "ds"]).y
+    cv = fitted.cross_validation()
+    assert {"unique_id", "ds", "cutoff", "y", "naive", "seasonal_naive", "linear_multi"} <= set(
+        cv.columns
+    )
+    for key, rows in cv.groupby("unique_id"):
+        truth = df.loc[key]
+        np.testing.assert_allclose(rows.y.to_numpy(), truth.loc[rows.ds].to_numpy(), rtol=1e-6)
+        steps = (
+            (rows.ds.dt.year - rows.cutoff.dt.year) * 12 + rows.ds.dt.month - rows.cutoff.dt.month
+        )
+        assert steps.tolist() == [1, 2, 3, 4] * (len(rows) // 4)
+        # naive: the value at the cutoff; seasonal naive: the value a season (12) earlier
+        np.testing.assert_allclose(rows.naive, truth.loc[rows.cutoff].to_numpy(), rtol=1e-6)
+        a_year_before = rows.ds - pd.DateOffset(months=12)
+        np.testing.assert_allclose(
+            rows.seasonal_naive, truth.loc[a_year_before].to_numpy(), rtol=1e-6
+        )
+    test = fitted.results("north")["settings"]["test"]["windows"]
+    assert (cv.unique_id == "north").sum() == test * 4
+    assert fitted.cross_validation(part="valid").cutoff.max() < cv.cutoff.min()
+    with pytest.raises(jaxseq.InputError, match="part must be one of"):
+        fitted.cross_validation(part="train")
+
+
+def test_leaderboard_ranks_every_candidate_and_marks_one_pick_per_series(fitted):
+    board = fitted.leaderboard()
+    for key, rows in board.groupby("unique_id"):
+        assert rows.picked.sum() == 1
+        assert rows["rank"].tolist() == list(range(1, len(rows) + 1))
+        assert rows[rows.picked].model.item() == fitted.results(key)["settings"]["best"]
+        net = rows[rows.model == "linear_multi"].iloc[0]
+        assert net.seeds_test_mase_min <= net.seeds_test_mase_mean <= net.seeds_test_mase_max
+    assert board.test_coverage_80.between(0, 1).all()
+
+
+def test_save_and_load_give_the_same_answers(fitted, tmp_path):
+    path = fitted.save(tmp_path / "saved")
+    again = jaxseq.load(path)
+    pd.testing.assert_frame_equal(again.predict(), fitted.predict())
+    pd.testing.assert_frame_equal(again.leaderboard(), fitted.leaderboard())
+    pd.testing.assert_frame_equal(again.cross_validation(), fitted.cross_validation())
+    with pytest.raises(jaxseq.InputError, match="not an empty folder"):
+        fitted.save(path)
+    with pytest.raises(jaxseq.InputError, match="not a saved Forecaster"):
+        jaxseq.load(tmp_path)
+
+
+def test_bad_input_is_refused_at_the_door(tmp_path):
+    with pytest.raises(jaxseq.InputError, match="not fitted"):
+        jaxseq.Forecaster(horizon=2, window=4).predict()
+    with pytest.raises(jaxseq.InputError, match="takes no option 'epoch'"):
+        jaxseq.Forecaster(horizon=2, window=4, epoch=3)
+    long = panel_frame().rename(columns={"y": "sales"})
+    with pytest.raises(jaxseq.InputError, match="no target column 'y'"):
+        jaxseq.Forecaster(horizon=2, window=4).fit(long)
+    twice = pd.concat([panel_frame(), panel_frame().iloc[:1]])
+    with pytest.raises(jaxseq.InputError, match=r"series '\w+': .*(duplicate|repeat)"):
+        jaxseq.Forecaster(horizon=2, window=4, folder=tmp_path, **{"jobs": 1}).fit(twice)
+
+
+def test_every_shape_of_data_becomes_the_same_long_table():
+    values = np.arange(20.0).reshape(10, 2)
+    wide = pd.DataFrame(values, columns=["a", "b"], index=MONTHS[:10])
+    long = long_table.to_long(wide)
+    assert list(long.columns) == ["unique_id", "ds", "y"]
+    assert long.unique_id.tolist() == ["a"] * 10 + ["b"] * 10
+    assert long.ds.tolist() == list(MONTHS[:10]) * 2
+    np.testing.assert_array_equal(long.y, values.T.ravel())
+    from_array = long_table.to_long(values)
+    assert from_array.unique_id.tolist() == ["0"] * 10 + ["1"] * 10
+    assert from_array.ds.tolist() == list(range(10)) * 2
+    series = long_table.to_long(pd.Series(values[:, 0], index=MONTHS[:10]))
+    assert series.unique_id.unique().tolist() == [long_table.SINGLE]
+    np.testing.assert_array_equal(series.y, values[:, 0])
+    indexed = long.set_index(["unique_id", "ds"])
+    pd.testing.assert_frame_equal(long_table.to_long(indexed), long)
+    with pytest.raises(jaxseq.InputError, match="id column 'unique_id' is empty"):
+        long_table.to_long(long.assign(unique_id=[None] + ["a"] * 19))
+
+
+def test_a_csv_file_is_read_as_the_long_table(tmp_path):
+    frame = panel_frame().sort_values(["unique_id", "ds"])
+    frame["unique_id"] = frame.unique_id.replace({"north": "007"})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    long = long_table.to_long(tmp_path / "p.csv")
+    assert sorted(long.unique_id.unique()) == ["007", "south", "west"]  # ids stay text
