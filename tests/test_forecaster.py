@@ -165,3 +165,28 @@ def test_a_csv_file_is_read_as_the_long_table(tmp_path):
     frame.to_csv(tmp_path / "p.csv", index=False)
     long = long_table.to_long(tmp_path / "p.csv")
     assert sorted(long.unique_id.unique()) == ["007", "south", "west"]  # ids stay text
+
+
+def test_compare_with_an_id_column_is_the_forecaster_on_the_command_line(fitted, tmp_path):
+    from jaxseq.app.cli import main
+
+    panel_frame().to_csv(tmp_path / "stores.csv", index=False)
+    argv = ["compare", "--data", str(tmp_path / "stores.csv"), "--id-column", "unique_id"]
+    argv += ["--time-column", "ds", "--horizon", "4", "--window", "12", "--seeds", "2"]
+    argv += ["--max-steps", "40", "--models", "linear_multi", "--no-classical", "--jobs", "1"]
+    assert main([*argv, "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    board = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    expected = fitted.leaderboard()
+    assert board.model.tolist() == expected.model.tolist()
+    np.testing.assert_allclose(board.test_mase, expected.test_mase, rtol=1e-12)
+    forecast = pd.read_csv(tmp_path / "out" / "forecast.csv", parse_dates=["ds"])
+    np.testing.assert_allclose(forecast.forecast, fitted.predict().forecast, rtol=1e-6)
+    again = jaxseq.load(tmp_path / "out").predict()
+    np.testing.assert_allclose(again.forecast, forecast.forecast, rtol=1e-6)
+
+
+def test_a_long_table_without_times_counts_each_series_steps():
+    long = pd.DataFrame({"unique_id": ["a", "b", "a", "b", "a"], "y": [1.0, 2, 3, 4, 5]})
+    out = long_table.to_long(long)
+    assert out[out.unique_id == "a"].ds.tolist() == [0, 1, 2]
+    assert out[out.unique_id == "b"].ds.tolist() == [0, 1]

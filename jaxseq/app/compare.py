@@ -216,11 +216,11 @@ def compare(
     protocol = workflow.protocol_for(common, len(series.values))
     series = refill(series, fill, protocol.train_end)  # no fill reads validation or test values
     season = workflow.season_for(common, series, season)
-    targets = backtest.observed(series, common.target_indices)
+    observed = backtest.observed(series, common.target_indices)
     normalize = norm.resolve_mode(
         normalize,
-        targets[: protocol.train_end],
-        targets[protocol.train_end : protocol.valid_end],
+        observed[: protocol.train_end],
+        observed[protocol.train_end : protocol.valid_end],
     )
     common = dataclasses.replace(common, season=season, normalize=normalize)
     metrics.mase_scale(backtest.observed(series, [0])[: protocol.train_end], season)

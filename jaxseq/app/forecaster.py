@@ -204,7 +204,7 @@ class Forecaster:
         future = self._future_frames(future_df)
         frames = []
         for key in self._fitted():
-            folder = self.folder / self._series[key]
+            folder = self._folder_of(key)
             data = self._data_path(folder, future.get(key))
             forecast, series = candidates.forecast(Run(folder / "best"), str(data), steps)
             times = long_table.next_times(self._times(series), steps, series.freq)
@@ -217,8 +217,9 @@ class Forecaster:
                 }
             )
             quantiles = forecast.quantile_mean
-            for j, level in enumerate(forecast.levels if quantiles is not None else ()):
-                frame[f"forecast-q-{level:g}"] = quantiles[:, 0, j]
+            if quantiles is not None:
+                for j, level in enumerate(forecast.levels):
+                    frame[f"forecast-q-{level:g}"] = quantiles[:, 0, j]
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
@@ -236,7 +237,7 @@ class Forecaster:
 
         frames = []
         for key in self._fitted():
-            folder = self.folder / self._series[key]
+            folder = self._folder_of(key)
             series = load_series(
                 folder / "series.csv", time_column=self.columns["time_col"], allow_missing=True
             )
@@ -269,13 +270,15 @@ class Forecaster:
     # ------------------------------------------------------------------ saving
 
     def save(self, path: str | Path) -> Path:
-        """Every series' results and run folders under ``path`` (a new or empty folder), and
-        ``forecaster.json``; :func:`load` reads them back."""
+        """Every series' results and run folders under ``path`` (a new or empty folder, or the
+        forecaster's own), and ``forecaster.json``; :func:`load` reads them back."""
         self._fitted()
+        assert self.folder is not None
         path = Path(path)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise InputError(f"{path} exists and is not an empty folder; save to a new one")
-        if path.resolve() != self.folder.resolve():
+        here = path.exists() and path.resolve() == self.folder.resolve()
+        if not here:
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                raise InputError(f"{path} exists and is not an empty folder; save to a new one")
             shutil.copytree(self.folder, path, dirs_exist_ok=True)
         settings = {k: v for k, v in self.settings.items() if _serialisable(v)}
         manifest = {"settings": settings, "columns": self.columns, "series": self._series}
@@ -285,12 +288,17 @@ class Forecaster:
     # ------------------------------------------------------------------ helpers
 
     def _fitted(self) -> list[str]:
-        if not self._series:
+        if not self._series or self.folder is None:
             raise InputError("the forecaster is not fitted: call fit(df) first")
         return list(self._series)
 
+    def _folder_of(self, key: str) -> Path:
+        """The folder ``compare`` wrote series ``key``'s results to."""
+        assert self.folder is not None, "only fitted series have folders"
+        return self.folder / self._series[key]
+
     def _result(self, key: str) -> dict:
-        return json.loads((self.folder / self._series[key] / "compare.json").read_text())
+        return json.loads((self._folder_of(key) / "compare.json").read_text())
 
     def _check_columns(self, long: pd.DataFrame) -> None:
         wanted = self.settings["covariates"] + self.settings["future_covariates"]

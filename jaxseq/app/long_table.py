@@ -69,6 +69,11 @@ def to_long(
                 f"the long table has no target column {target_col!r}; columns are "
                 f"{', '.join(frame.columns)}: name it with target_col="
             )
+        if time_col not in frame.columns and not isinstance(
+            frame.index, pd.DatetimeIndex | pd.PeriodIndex
+        ):  # no times: each series' rows are its steps, in the order given
+            frame = frame.reset_index(drop=True)
+            frame.insert(1, time_col, frame.groupby(id_col, sort=False).cumcount())
         frame = _time_from_index(frame, time_col)
         ids = frame[id_col]
         if ids.isna().any():

@@ -320,9 +320,9 @@ def make_config(
     series = load_for(config)
     protocol = protocol_for(config, len(series.values))  # the series must hold every part
     if config.normalize == "auto":  # resolved on the training and validation parts
-        targets = series.values[:, config.target_indices]
+        values = series.values[:, config.target_indices]
         resolved = norm.resolve_mode(
-            "auto", targets[: protocol.train_end], targets[protocol.train_end : protocol.valid_end]
+            "auto", values[: protocol.train_end], values[protocol.train_end : protocol.valid_end]
         )
         config = dataclasses.replace(config, normalize=resolved)
     build_model(config)  # a model that cannot be a hybrid (or has no room for it) is refused

@@ -244,6 +244,8 @@ def cmd_compare(args) -> int:
     if args.models == ["all"]:
         chosen = "all"
     names = compare.applicable(args.horizon) if chosen == "all" else chosen
+    if args.id_column:
+        return _compare_panel(args, chosen, names, out)
     with _reporter(args, names, args.epochs) as reporter:
         result = compare.compare(
             args.data,
@@ -282,6 +284,66 @@ def cmd_compare(args) -> int:
     print(
         f"best on validation: {best} ({kind}); wrote {out}/compare.json, compare.md, "
         f"forecasts.npz, compare.png{folder}"
+    )
+    return 0
+
+
+def _compare_panel(args, chosen, names, out: Path) -> int:
+    """``compare --id-column``: every series of a long table compared, a pick each
+    (:class:`jaxseq.app.forecaster.Forecaster`), with ``leaderboard.csv`` and ``forecast.csv``
+    (the picks' next ``horizon`` steps) beside the series' folders."""
+    from jaxseq.app.forecaster import Forecaster
+
+    if args.column and len(args.column) > 1:
+        raise CommandError("--column names the one target column of the long table")
+    options = {
+        "epochs": args.epochs,
+        "max_steps": args.max_steps,
+        "patience": args.patience,
+        "schedule": args.schedule,
+        "combine": not args.no_ensemble,
+        "base": args.base,
+        "season": args.season,
+        "valid_size": args.valid_size,
+        "test_size": args.test_size,
+        "stride": args.stride,
+        "batch_size": args.batch_size,
+        "fill": args.fill,
+        "classical": not args.no_classical,
+        "jobs": None if args.jobs == "auto" else args.jobs,
+        **({"normalize": args.normalize} if args.normalize else {}),
+    }
+    with _reporter(args, names, args.epochs) as reporter:
+        forecaster = Forecaster(
+            chosen,
+            horizon=args.horizon,
+            window=args.window,
+            seeds=args.seeds,
+            quantiles=head_of(args),
+            covariates=args.covariates,
+            future_covariates=args.future_covariates,
+            calendar=args.calendar,
+            id_col=args.id_column,
+            time_col=args.time_column or "ds",
+            target_col=args.column[0] if args.column else "y",
+            folder=out,
+            progress=reporter,
+            **options,
+        ).fit(args.data)
+    forecaster.save(out)
+    board = forecaster.leaderboard()
+    board.to_csv(out / "leaderboard.csv", index=False)
+    forecaster.predict().to_csv(out / "forecast.csv", index=False)
+    picks = board[board.picked]
+    if not args.quiet:
+        print(
+            picks[[args.id_column, "model", "kind", "valid_mase", "test_mase"]].to_string(
+                index=False
+            )
+        )
+    print(
+        f"{len(picks)} series compared, a pick each; wrote {out}/leaderboard.csv, forecast.csv, "
+        "forecaster.json and a folder per series (compare.json, best/)"
     )
     return 0
 

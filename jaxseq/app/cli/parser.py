@@ -238,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     _protocol_options(p, normalize=None)
     _covariate_options(p)
     _head_options(p)
+    p.add_argument(
+        "--id-column",
+        help="the column of series ids: --data is a long table and every series is compared, "
+        "a pick each (leaderboard.csv, forecast.csv; --column is the target, default y; "
+        "--time-column default ds)",
+    )
     p.add_argument("--no-classical", action="store_true", help="skip AutoETS/ARIMA/Theta")
     p.add_argument("--jobs", type=_jobs, default="auto", help="worker processes (default auto)")
     p.add_argument("--out", default="compare", help="results folder (default ./compare)")
