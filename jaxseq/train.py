@@ -334,20 +334,30 @@ def _optimizer_from_spec(spec: tuple) -> optax.GradientTransformation:
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_epoch(model: Model, batch_size: int, optimizer_spec: tuple):
+def _compiled_epoch(
+    model: Model, batch_size: int, optimizer_spec: tuple, data_axis: int | None = None
+):
     """One jit-compiled, replica-vmapped epoch per model, batch size and optimiser (the cache
-    policy of :mod:`jaxseq.evaluate`: models hash by identity)."""
+    policy of :mod:`jaxseq.evaluate`: models hash by identity). ``data_axis=0``: each replica
+    trains on its own data, stacked on the first axis (:meth:`Trainer.fit`'s
+    ``per_replica_data``); ``None``: every replica reads the same data."""
     optimizer = _optimizer_from_spec(optimizer_spec)
 
     def epoch(state, key, train, valid):
         return run_epoch(model, optimizer, batch_size, state, key, train, valid)
 
-    return jax.jit(jax.vmap(epoch, in_axes=(0, 0, None, None)), donate_argnums=(0,))
+    in_axes = (0, 0, data_axis, data_axis)
+    return jax.jit(jax.vmap(epoch, in_axes=in_axes), donate_argnums=(0,))
 
 
 @functools.lru_cache(maxsize=64)
 def _compiled_tracked_epoch(
-    model: Model, batch_size: int, optimizer_spec: tuple, monitor: str, plateau: bool
+    model: Model,
+    batch_size: int,
+    optimizer_spec: tuple,
+    monitor: str,
+    plateau: bool,
+    data_axis: int | None = None,
 ):
     """:func:`_compiled_epoch` for a :class:`TrackedState` (:func:`jaxseq.stopping.tracked`):
     ``(carry[K], keys[K], epoch, limits, train, valid) -> (carry, metrics)``."""
@@ -357,7 +367,7 @@ def _compiled_tracked_epoch(
         return run_epoch(model, optimizer, batch_size, state, key, train, valid)
 
     step = stopping.tracked(epoch, monitor, plateau)
-    in_axes = (0, 0, None, None, None, None)
+    in_axes = (0, 0, None, None, data_axis, data_axis)
     return jax.jit(jax.vmap(step, in_axes=in_axes), donate_argnums=(0,))
 
 
@@ -467,19 +477,20 @@ class Trainer:
         in_axes = (0, None if rates is None else 0, None if clips is None else 0)
         return jax.jit(jax.vmap(init_one, in_axes=in_axes))(keys, rates, clips)
 
-    def epoch_fn(self):
+    def epoch_fn(self, data_axis: int | None = None):
         """The compiled epoch over replicas: ``(state[K], keys[K], train, valid) -> (state,
-        metrics)``, shared by every trainer of the same model, batch size and optimiser."""
-        return _compiled_epoch(self.model, self.batch_size, self._optimizer_spec())
+        metrics)``, shared by every trainer of the same model, batch size and optimiser
+        (``data_axis=0``: ``train`` and ``valid`` hold one data set per replica)."""
+        return _compiled_epoch(self.model, self.batch_size, self._optimizer_spec(), data_axis)
 
-    def tracked_epoch_fn(self):
+    def tracked_epoch_fn(self, data_axis: int | None = None):
         """The compiled epoch of a trainer with a monitor: ``(carry[K], keys[K], epoch,
         limits, train, valid) -> (carry, metrics)`` (:func:`_compiled_tracked_epoch`)."""
         if self.monitor is None:
             raise InputError("this trainer has no monitor: it keeps no best epoch")
         plateau = self.schedule is not None and self.schedule.kind == "plateau"
         return _compiled_tracked_epoch(
-            self.model, self.batch_size, self._optimizer_spec(), self.monitor, plateau
+            self.model, self.batch_size, self._optimizer_spec(), self.monitor, plateau, data_axis
         )
 
     def fit(
@@ -495,6 +506,7 @@ class Trainer:
         on_epoch_end: Callable[[int, Any, dict[str, np.ndarray]], None] | None = None,
         epoch_fn: Callable | None = None,
         place: Callable | None = None,
+        per_replica_data: bool = False,
     ) -> FitResult:
         """Train for ``epochs`` epochs (default 20), or for a ``budget`` of optimizer steps in
         whole epochs (counted from epoch 0: a resumed run trains what is left); ``callback(epoch, metrics)`` after each (for progress), and
@@ -512,11 +524,26 @@ class Trainer:
         ``epoch_fn`` replaces the compiled epoch and ``place(tree)`` puts the state and the
         epoch keys on devices (both used by :func:`jaxseq.distributed.fit_sharded`; not with a
         monitor).
+
+        ``per_replica_data``: every split holds one data set per replica, stacked on a first
+        axis of length K (``X`` ``[K, n, window, features]``; the same ``n`` for all): replica
+        ``k`` trains and stops early on data set ``k`` alone, exactly as if it were trained
+        by itself (one small model per series, many series in one compiled program).
         """
         keys = replica_keys(seeds)
-        self._check_data(dataset)
+        data_axis = 0 if per_replica_data else None
+        if per_replica_data:
+            for name, split in (("train", dataset.train), ("monitored", dataset.monitored)):
+                if split is not None and split.X.shape[0] != keys.shape[0]:
+                    raise InputError(
+                        f"per-replica data: the {name} split stacks {split.X.shape[0]} data "
+                        f"sets for {keys.shape[0]} replicas; give one per replica"
+                    )
+        self._check_data(dataset, data_axis)
         tracked = self.monitor is not None
-        per_epoch = stopping.steps_per_epoch(len(dataset.train), self.batch_size)
+        per_epoch = stopping.steps_per_epoch(
+            dataset.train.X.shape[int(per_replica_data)], self.batch_size
+        )
         end = self._epochs(epochs, budget, per_epoch)
         end = end if budget is not None else start_epoch + end
         if tracked and (epoch_fn is not None or place is not None):
@@ -534,9 +561,9 @@ class Trainer:
             min_delta = budget.min_delta if budget else 0.0
             plateau = self.schedule is not None and self.schedule.kind == "plateau"
             lim = stopping.limits(patience, min_delta, plateau)
-            tracked_fn = self.tracked_epoch_fn()
+            tracked_fn = self.tracked_epoch_fn(data_axis)
         else:
-            epoch_fn = epoch_fn or self.epoch_fn()
+            epoch_fn = epoch_fn or self.epoch_fn(data_axis)
         fold_in_each = jax.vmap(jax.random.fold_in, in_axes=(0, None))
         shuffle_base = fold_in_each(keys, 1)
         diverged = np.zeros(keys.shape[0], bool)
@@ -600,14 +627,15 @@ class Trainer:
         history.stopped_early = stopped.tolist()
         return TrainState(carry.tracker.best, carry.state.opt_state)
 
-    def _check_data(self, dataset: Dataset) -> None:
+    def _check_data(self, dataset: Dataset, data_axis: int | None = None) -> None:
         if dataset.task != self.model.task:
             raise InputError(
                 f"model {self.model.name!r} is trained on {self.model.task} targets, "
                 f"the data set holds {dataset.task} targets"
             )
-        self.model.check_inputs(dataset.train.X)
-        if len(dataset.train) < 1:
+        X = dataset.train.X if data_axis is None else dataset.train.X[0]
+        self.model.check_inputs(X)
+        if len(X) < 1:
             raise InputError("the training split is empty")
 
 

@@ -28,6 +28,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxseq import data
@@ -42,7 +43,7 @@ from jaxseq.app.panel_scores import (
 )
 from jaxseq.app.panel_types import SPLITS, PanelData, PanelResult
 from jaxseq.app.runs import RunConfig
-from jaxseq.errors import InputError
+from jaxseq.errors import InputError, check_positive_int
 from jaxseq.train import replica_keys
 
 # --------------------------------------------------------------------------- configuration
@@ -240,6 +241,17 @@ def fit_panel(
     return PanelResult(config, pdata, net, state, history, season, forecasts, scores, seconds)
 
 
+def _replicas_of(history: dict, mine: slice) -> dict:
+    """A chunk's training history (:meth:`jaxseq.history.History.to_json`) cut to the
+    replicas ``mine`` (one series' seeds)."""
+    out = dict(history)
+    out["metrics"] = {k: [row[mine] for row in v] for k, v in history["metrics"].items()}
+    for name in ("best_epoch", "stop_epoch", "stopped_early", "diverged"):
+        if name in history:
+            out[name] = history[name][mine]
+    return out
+
+
 def _fit_sharded(config: RunConfig, dataset, mode: str, keep_best: bool, progress):
     """:func:`jaxseq.distributed.fit_sharded` of the run's model: ``(model, state, history)``
     with the state brought back to the host."""
@@ -264,39 +276,75 @@ def _fit_sharded(config: RunConfig, dataset, mode: str, keep_best: bool, progres
     return net, jax.device_get(result.state), result.history.to_json()
 
 
-def fit_local(result: PanelResult, *, progress: Callable | None = None) -> PanelResult:
+def fit_local(
+    result: PanelResult, *, progress: Callable | None = None, chunk: int = 256
+) -> PanelResult:
     """One model per series with the global model's settings and seeds, on the same windows
-    (the classical alternative to a global model), scored the same way. One trainer serves
-    every series, so series with as many windows share one compiled epoch."""
+    (the classical alternative to a global model), scored the same way.
+
+    The series are a ``vmap``'d axis beside the seeds: series with as many windows train
+    together, ``chunk`` series (times the seeds) per compiled program, each replica on its own
+    series' windows (:meth:`jaxseq.train.Trainer.fit` with ``per_replica_data``), ending where
+    a loop over the series ends. ``progress(id, i, {})`` after each series' chunk."""
     import time
 
     config, pdata = result.config, result.data
+    chunk = check_positive_int("chunk", chunk)
     trainer = workflow.make_trainer(config, result.model, len(pdata.dataset.train))
     keys = replica_keys(config.seeds)
-    states, histories = [], []
-    forecasts: dict[str, list] = {s: [] for s in SCORED}
-    t = time.perf_counter()
-    for i in range(len(pdata.ids)):
-        splits = {
+    seeds = keys.shape[0]
+    per_series = [
+        {
             s: data.Split(
                 *(a[pdata.rows(s, i)] for a in (pdata.dataset.split(s).X, pdata.dataset.split(s).Y))
             )
             for s in SPLITS
         }
-        one = dataclasses.replace(
-            pdata.dataset, train=splits["train"], valid=splits["valid"], test=splits["test"]
-        )
-        fit = trainer.fit(one, seeds=keys, epochs=config.epochs)
-        states.append(fit.state)
-        histories.append(fit.history.to_json())
-        if progress is not None:
-            progress(pdata.ids[i], i, {})
-        for s in SCORED:
-            forecasts[s].append(
-                workflow.predict_units(
-                    result.model, fit.state.variables, pdata.scalers[i], config, splits[s].X
+        for i in range(len(pdata.ids))
+    ]
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, splits in enumerate(per_series):
+        groups.setdefault(tuple(len(splits[s]) for s in SPLITS), []).append(i)
+    states: list = [None] * len(per_series)
+    histories: list = [None] * len(per_series)
+    t = time.perf_counter()
+    for members in groups.values():
+        for start in range(0, len(members), chunk):
+            part = members[start : start + chunk]
+
+            def stacked(s, part=part):  # replica j * seeds + k reads series part[j]
+                return data.Split(
+                    *(
+                        np.repeat(np.stack([getattr(per_series[i][s], a) for i in part]), seeds, 0)
+                        for a in ("X", "Y")
+                    )
                 )
+
+            together = dataclasses.replace(
+                pdata.dataset, train=stacked("train"), valid=stacked("valid"), test=stacked("test")
             )
+            fit = trainer.fit(
+                together,
+                seeds=jnp.tile(keys, (len(part), 1)),
+                epochs=config.epochs,
+                per_replica_data=True,
+            )
+            history = fit.history.to_json()
+            for j, i in enumerate(part):
+                mine = slice(j * seeds, (j + 1) * seeds)
+                states[i] = jax.tree_util.tree_map(lambda v, mine=mine: v[mine], fit.state)
+                histories[i] = _replicas_of(history, mine)
+                if progress is not None:
+                    progress(pdata.ids[i], i, {})
+    forecasts: dict[str, list] = {
+        s: [
+            workflow.predict_units(
+                result.model, states[i].variables, pdata.scalers[i], config, per_series[i][s].X
+            )
+            for i in range(len(per_series))
+        ]
+        for s in SCORED
+    }
     seconds = time.perf_counter() - t
     joined = {s: np.concatenate(f, axis=1) for s, f in forecasts.items()}
     scores = score_panel(config, pdata, joined, result.season)
