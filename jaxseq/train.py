@@ -334,6 +334,33 @@ def _optimizer_from_spec(spec: tuple) -> optax.GradientTransformation:
 
 
 @functools.lru_cache(maxsize=64)
+def _compiled_init(
+    model: Model, optimizer_spec: tuple, tracked: bool, per_rate: bool, per_clip: bool
+):
+    """The replica-vmapped initial state, compiled once per model and optimiser (a loop that
+    trains many data sets with one trainer initialises without compiling again):
+    ``(keys[K], rates[K] | None, clips[K] | None) -> state[K]``."""
+    optimizer = _optimizer_from_spec(optimizer_spec)
+    custom = len(optimizer_spec) == 1
+
+    def init_one(key, rate, clip):
+        variables = model.init(jax.random.fold_in(key, 0))
+        opt_state = optimizer.init(variables["params"])
+        if not custom:
+            hyper = dict(opt_state.hyperparams)
+            if rate is not None:
+                hyper["learning_rate"] = rate
+            if clip is not None:
+                hyper["clip_norm"] = clip
+            opt_state = opt_state._replace(hyperparams=hyper)
+        state = TrainState(variables, opt_state)
+        return TrackedState(state, stopping.init_tracker(variables)) if tracked else state
+
+    in_axes = (0, 0 if per_rate else None, 0 if per_clip else None)
+    return jax.jit(jax.vmap(init_one, in_axes=in_axes))
+
+
+@functools.lru_cache(maxsize=64)
 def _compiled_epoch(
     model: Model, batch_size: int, optimizer_spec: tuple, data_axis: int | None = None
 ):
@@ -448,7 +475,6 @@ class Trainer:
     def init(self, keys: Array) -> TrainState | TrackedState:
         """Replicated initial state ``[K, ...]`` from K keys (each replica its own init key);
         a :class:`TrackedState` when the trainer has a monitor."""
-        optimizer = self.optimizer()
         K = keys.shape[0]
         rates = (
             None
@@ -459,23 +485,14 @@ class Trainer:
             for r in rates:
                 _check_rate(float(r))
         clips = _as_replica_vector("clip_norm", self.clip_norm, K)
-        tracked = self.monitor is not None
-
-        def init_one(key, rate, clip):
-            variables = self.model.init(jax.random.fold_in(key, 0))
-            opt_state = optimizer.init(variables["params"])
-            if self._custom_optimizer is None:
-                hyper = dict(opt_state.hyperparams)
-                if rate is not None:
-                    hyper["learning_rate"] = rate
-                if clip is not None:
-                    hyper["clip_norm"] = clip
-                opt_state = opt_state._replace(hyperparams=hyper)
-            state = TrainState(variables, opt_state)
-            return TrackedState(state, stopping.init_tracker(variables)) if tracked else state
-
-        in_axes = (0, None if rates is None else 0, None if clips is None else 0)
-        return jax.jit(jax.vmap(init_one, in_axes=in_axes))(keys, rates, clips)
+        init = _compiled_init(
+            self.model,
+            self._optimizer_spec(),
+            self.monitor is not None,
+            rates is not None,
+            clips is not None,
+        )
+        return init(keys, rates, clips)
 
     def epoch_fn(self, data_axis: int | None = None):
         """The compiled epoch over replicas: ``(state[K], keys[K], train, valid) -> (state,
