@@ -41,6 +41,7 @@ values at or after that origin.
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -259,7 +260,14 @@ def fit_forward(name: str, season: int, y: np.ndarray, origins, horizon, fit_end
 
 
 def classical(
-    series, origins, horizon: int, *, season: int, fit_end: int, models=CLASSICAL
+    series,
+    origins,
+    horizon: int,
+    *,
+    season: int,
+    fit_end: int,
+    models=CLASSICAL,
+    timings: dict[str, float] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """statsforecast's AutoETS, AutoARIMA and AutoTheta, each fitted once per target on
     ``series[:fit_end]`` and applied from every origin without refitting.
@@ -269,6 +277,7 @@ def classical(
         season: ``season_length`` of every model.
         fit_end: the models are fitted on ``series[:fit_end]``.
         models: names among :data:`CLASSICAL`.
+        timings: a dict that receives each model's seconds (fits and forecasts).
 
     Returns:
         ``(forecasts, skipped)``: ``forecasts[name]`` is ``[n, horizon, targets]`` float64 for
@@ -297,6 +306,7 @@ def classical(
     forecasts: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
     for name in dict.fromkeys(models):
+        start = time.perf_counter()
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.filterwarnings("ignore", module=r"statsforecast(\.|$)")
@@ -308,6 +318,8 @@ def classical(
         except Exception as error:  # the model's own refusal: report it, keep the others
             first_line = (str(error).strip().splitlines() or [""])[0][:200]
             skipped[name] = f"{type(error).__name__}: {first_line}".rstrip(": ")
+        if timings is not None:
+            timings[name] = time.perf_counter() - start
     return forecasts, skipped
 
 
@@ -323,6 +335,7 @@ def all_baselines(
     window: int,
     fit_end: int,
     classical_models=CLASSICAL,
+    timings: dict[str, float] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Every simple baseline (:data:`BASELINES`), and the classical ones (:data:`CLASSICAL`,
     or the names in ``classical_models``; ``None`` for none) when statsforecast is installed.
@@ -335,7 +348,8 @@ def all_baselines(
 
     Returns:
         ``(forecasts, skipped)``: ``forecasts[name]`` ``[n, horizon, targets]`` float64,
-        ``skipped[name]`` a one-line reason.
+        ``skipped[name]`` a one-line reason; ``timings``, when given, receives each one's
+        seconds.
     """
     season = check_positive_int("season", season)
     window = check_positive_int("window", window)
@@ -344,17 +358,26 @@ def all_baselines(
     forecasts: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
     for name in BASELINES:
+        start = time.perf_counter()
         try:
             forecasts[name] = forecast(
                 name, series, origins, horizon, season=season, window=window, fit_end=fit_end
             )
         except InputError as error:
             skipped[name] = str(error)
+        if timings is not None:
+            timings[name] = time.perf_counter() - start
     if classical_models is not None:
         names = (classical_models,) if isinstance(classical_models, str) else classical_models
         if available():
             extra, failed = classical(
-                series, origins, horizon, season=season, fit_end=fit_end, models=names
+                series,
+                origins,
+                horizon,
+                season=season,
+                fit_end=fit_end,
+                models=names,
+                timings=timings,
             )
             forecasts.update(extra)
             skipped.update(failed)

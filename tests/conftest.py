@@ -10,6 +10,8 @@ _cache = os.environ.get("JAXSEQ_TEST_CACHE", os.path.expanduser("~/.cache/jaxseq
 if _cache:
     jax.config.update("jax_compilation_cache_dir", _cache)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+os.environ["JAXSEQ_CACHE"] = _cache or "off"  # the command line run in-process uses the same
+os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
 
 
 @pytest.fixture

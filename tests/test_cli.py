@@ -307,3 +307,34 @@ def test_a_reader_that_closes_the_pipe_ends_the_command_quietly():
     os.close(write)
     assert done.returncode == 141
     assert done.stderr == ""
+
+
+@pytest.mark.slow
+def test_a_second_compare_on_the_same_shapes_compiles_nothing_new(tmp_path):
+    """The command line's persistent compilation cache (jaxseq.app.compile_cache): the first
+    run fills it, the second adds no compiled program (every one was loaded from disk)."""
+    data = tmp_path / "s.csv"
+    with data.open("w") as f:
+        f.write("y\n" + "\n".join(f"{np.sin(t / 4) + 0.01 * t:.5f}" for t in range(120)) + "\n")
+    cache = tmp_path / "cache"
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env["JAXSEQ_CACHE"] = str(cache)
+    argv = [sys.executable, "-m", "jaxseq", "compare", "--data", str(data), "--horizon", "3"]
+    argv += ["--window", "12", "--models", "linear_multi,gru_seq2seq", "--seeds", "2"]
+    argv += ["--max-steps", "20", "--no-classical", "--jobs", "1", "--quiet"]
+
+    def entries():
+        return {p.name for p in cache.rglob("*") if p.is_file()}
+
+    subprocess.run([*argv, "--out", str(tmp_path / "a")], env=env, check=True, capture_output=True)
+    first = entries()
+    assert len(first) >= 2  # at least each network's epoch
+    subprocess.run([*argv, "--out", str(tmp_path / "b")], env=env, check=True, capture_output=True)
+    assert entries() == first
+
+
+def test_the_compilation_cache_can_be_turned_off(monkeypatch):
+    from jaxseq.app import compile_cache
+
+    monkeypatch.setenv("JAXSEQ_CACHE", "off")
+    assert compile_cache.enable() is None

@@ -85,6 +85,7 @@ def baseline_forecasts(
     season: int,
     classical: bool = True,
     refit_every: int | None = None,
+    timings: dict[str, float] | None = None,
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
     """Every baseline's forecasts at the origins of each part of :data:`SPLITS`, in the data's
     units: ``({split: {name: [windows, horizon, targets]}}, skipped)``. Each fitted baseline
@@ -92,7 +93,8 @@ def baseline_forecasts(
     origins of every part at once); with ``refit_every=K`` its test forecasts are refitted
     before every K test origins on the schedule and data a refitted network uses
     (:meth:`jaxseq.data.Protocol.refit_blocks`: the training part ending one validation length
-    before the block). ``skipped`` names each baseline that could not run and why."""
+    before the block). ``skipped`` names each baseline that could not run and why;
+    ``timings``, when given, receives each baseline's seconds (refits added)."""
     values = np.asarray(series.values, np.float64)[:, config.target_indices]
     parts = {name: protocol.origins(name) for name in SPLITS}
     if refit_every is not None:
@@ -100,7 +102,8 @@ def baseline_forecasts(
     models = None if not classical else baselines.CLASSICAL
 
     def fitted(origins: np.ndarray, fit_end: int):
-        return baselines.all_baselines(
+        seconds: dict[str, float] = {}
+        out = baselines.all_baselines(
             values,
             origins,
             config.horizon,
@@ -108,7 +111,12 @@ def baseline_forecasts(
             window=config.window,
             fit_end=fit_end,
             classical_models=models,
+            timings=seconds,
         )
+        if timings is not None:
+            for name, t in seconds.items():
+                timings[name] = timings.get(name, 0.0) + t
+        return out
 
     forecasts, skipped = fitted(np.concatenate(list(parts.values())), protocol.train_end)
     ends = np.cumsum([len(o) for o in parts.values()])

@@ -147,6 +147,7 @@ def compare(
     """
     from jaxseq.parallel import default_jobs, run_jobs
 
+    began = time.perf_counter()
     check_settings(
         horizon=horizon,
         window=window,
@@ -229,7 +230,9 @@ def compare(
         raise InputError(f"--out {out} is a file; give a folder for the comparison")
 
     start = time.perf_counter()
+    stages: dict[str, Any] = {"load": start - began}
     common, base_forecasts, notes = _hybrid_base(common, series, protocol, base)
+    stages["hybrid_base"] = _stage(progress, "hybrid base", start)
     configs = {name: _network_config(common, name) for name in zoo_names}
     # the baselines are one more job, first: the classical models' fit runs beside the
     # networks' training instead of after it
@@ -252,10 +255,15 @@ def compare(
             workflow.budget_for(common, len(protocol.origins("train"))).epochs(per_epoch)
         )
     workers = default_jobs() if jobs is None else check_positive_int("jobs", jobs)
+    trained = time.perf_counter()
     records = run_jobs(
         _compare_job, jobs_list, workers=workers, on_progress=on_progress, on_done=on_done
     )
-    baseline = records.pop(BASELINES)
+    forecasts_by_split, skipped, baseline_seconds = records.pop(BASELINES)
+    baseline = (forecasts_by_split, skipped)
+    if progress is not None and hasattr(progress, "stage"):
+        for name, seconds in baseline_seconds.items():
+            progress.stage(name, seconds)
     for entry in entries:
         if isinstance(entry, str):
             continue
@@ -272,8 +280,19 @@ def compare(
         )
         records[entry.name]["kind"] = "user"
         on_done(entry.name, records[entry.name])
+    stages["training"] = {  # the networks beside the baselines, in `jobs` workers at once
+        "wall": time.perf_counter() - trained,
+        "baselines": baseline_seconds,
+        "networks": {
+            name: {"compile": r["history"].get("compile_seconds"), "train": r["train_seconds"]}
+            for name, r in records.items()
+        },
+    }
+    ensembled = time.perf_counter()
     if combine:
         records.update(_ensemble(common, series, protocol, season, records, baseline[0]))
+    stages["ensemble"] = _stage(progress, "ensemble", ensembled)
+    scoring = time.perf_counter()
     forecasts, quantiles = (
         {
             split: {name: r[what][split] for name, r in records.items() if r[what]}
@@ -291,13 +310,23 @@ def compare(
         levels=_levels(common),
         baseline=baseline,
     )
+    stages["scoring"] = _stage(progress, "scoring", scoring)
     result = compare_table.result(
         common, series, protocol, season, records, scored, time.perf_counter() - start
     )
+    result["settings"]["stages"] = stages
     result["settings"]["notes"] = notes
     if out is not None:
         write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
     return result
+
+
+def _stage(progress, label: str, since: float) -> float:
+    """Seconds since ``since``, shown as a finished stage on the progress display."""
+    seconds = time.perf_counter() - since
+    if progress is not None and hasattr(progress, "stage"):
+        progress.stage(label, seconds)
+    return seconds
 
 
 def _ensemble(common: RunConfig, series, protocol, season, records, baseline) -> dict:
@@ -374,7 +403,9 @@ def _compare_job(job: str, progress=None, **kwargs):
     (:func:`train_and_forecast`), or the ``"baselines"``' forecasts
     (:func:`jaxseq.app.backtest.baseline_forecasts`)."""
     if job == "baselines":
-        return backtest.baseline_forecasts(**kwargs)
+        timings: dict[str, float] = {}
+        split, skipped = backtest.baseline_forecasts(**kwargs, timings=timings)
+        return split, skipped, timings
     return train_and_forecast(progress=progress, **kwargs)
 
 
@@ -582,6 +613,7 @@ def write_outputs(
     so in ``compare.json``)."""
     from jaxseq.app import plots
 
+    began = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     best = result["settings"]["best"]
     kind = result["settings"]["best_kind"]
@@ -603,8 +635,6 @@ def write_outputs(
             )
         result["settings"]["best_folder"] = "best"
     result["settings"]["data"] = _relative_to(Path(common.data), out)
-    write_json(out / "compare.json", result)
-    (out / "compare.md").write_text(compare_table.markdown(result))
     write_forecasts(out / FORECASTS, records, series, protocol, common, baseline)
     origins = protocol.origins("test")
     truth = series.values[:, 0].astype(np.float64)
@@ -617,6 +647,9 @@ def write_outputs(
         out / "compare.png",
         title=f"{result['settings']['column']}: {best}",
     )
+    result["settings"].setdefault("stages", {})["writing"] = time.perf_counter() - began
+    write_json(out / "compare.json", result)
+    (out / "compare.md").write_text(compare_table.markdown(result))
 
 
 def _point_calibration(best, records, baseline, series, protocol, common) -> dict:

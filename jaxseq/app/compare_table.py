@@ -206,9 +206,38 @@ def markdown(result: dict) -> str:
         lines += ["", "Skipped: " + "; ".join(f"{k} ({v})" for k, v in s["skipped"].items())]
     for note in s.get("notes", []):
         lines += ["", f"Note: {note}."]
+    if s.get("stages"):
+        lines += ["", *stage_markdown(s["stages"])]
     if s.get("levels"):
         lines += ["", *quantile_markdown(result)]
     return "\n".join(lines) + "\n"
+
+
+def stage_markdown(stages: dict) -> list[str]:
+    """Where the comparison's time went: one line per stage, the baselines and the networks
+    (compilation and training, beside each other in worker processes) one by one."""
+    training = stages.get("training", {})
+    baselines = training.get("baselines", {})
+    networks = training.get("networks", {})
+    parts = [f"load {stages['load']:.1f}", f"hybrid base {stages['hybrid_base']:.1f}"]
+    parts.append(f"networks and baselines {training.get('wall', 0):.1f} (in parallel)")
+    parts += [f"ensemble {stages['ensemble']:.1f}", f"scoring {stages['scoring']:.1f}"]
+    if "writing" in stages:
+        parts.append(f"writing {stages['writing']:.1f}")
+    each = [f"{n} {t:.1f}" for n, t in sorted(baselines.items(), key=lambda kv: -kv[1])]
+    nets = [
+        f"{n} {r['train']:.1f}" + (f" ({r['compile']:.1f} compiling)" if r.get("compile") else "")
+        for n, r in sorted(networks.items(), key=lambda kv: -kv[1]["train"])
+    ]
+    return [
+        "Seconds per stage: " + ", ".join(parts) + ".",
+        "",
+        "Baselines: " + ", ".join(each) + "." if each else "Baselines: none.",
+        "",
+        "Networks (training, first epoch's compilation): " + ", ".join(nets) + "."
+        if nets
+        else "Networks: none.",
+    ]
 
 
 def _valid_text(valid: dict) -> str:

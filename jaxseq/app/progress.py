@@ -89,6 +89,17 @@ class Reporter:
                 flush=True,
             )
 
+    def stage(self, label: str, seconds: float) -> None:
+        """A finished stage that is not a network's training (a baseline, the hybrid base,
+        the ensemble, scoring): one line with its seconds."""
+        if self.quiet:
+            return
+        line = f"{label:<22} done in {seconds:.1f} s"
+        if self._progress is not None:
+            self._progress.console.print(line)
+        else:
+            print(line, file=self.stream, flush=True)
+
     def done(self, model: str, record: dict) -> None:
         if self.quiet:
             return

@@ -51,7 +51,10 @@ class _Notes(logging.Handler):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from jaxseq.app import compile_cache
     from jaxseq.app.runs import install_stop_handlers, restore_handlers
+
+    compile_cache.enable()  # a second run on the same shapes compiles nothing new
 
     previous = install_stop_handlers()  # SIGTERM stops like Ctrl-C, never mid-checkpoint
     try:
