@@ -462,6 +462,16 @@ class Protocol:
             keep &= origins < last
         return origins[keep]
 
+    def stopping_end(self) -> int:
+        """The step after the last target the early-stopping windows read: the end of the
+        validation part, or with a stop part (:meth:`halved`) the end of its last window.
+        What training chooses from the data (its epoch, the normalisation) reads no later
+        value."""
+        if not self.select_start:
+            return self.valid_end
+        stop = self.origins("stop")
+        return int(stop[-1]) + self.horizon if len(stop) else self.train_end
+
     def split_names(self) -> tuple[str, ...]:
         """The parts with windows of their own: train, valid, test, and stop and calibrate
         when the validation origins are split (:meth:`halved`)."""

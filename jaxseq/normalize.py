@@ -209,9 +209,10 @@ def out_of_range_share(train, later) -> float:
 def resolve_mode(mode: str, train, later) -> str:
     """The mode a run trains with: ``mode`` itself, or for ``"auto"`` ``"window"`` when the
     series leaves its training range (more than :data:`AUTO_OUT_OF_RANGE` of ``later``, the
-    validation part, outside the range of ``train``, the training part: a trending series,
-    whose levels a network normalised by the training statistics would have to extrapolate)
-    and ``"series"`` otherwise. Reads no value after ``later``."""
+    values its early stopping reads after the training part, outside the range of ``train``,
+    the training part: a trending series, whose levels a network normalised by the training
+    statistics would have to extrapolate) and ``"series"`` otherwise. Reads no value after
+    ``later``."""
     check_mode(mode)
     if mode != "auto":
         return mode

@@ -130,3 +130,27 @@ def test_bad_normalisation_settings_are_refused():
         models.get("lstm_seq2vec", features=2, target_columns=(2,))
     model = models.get("deep_rnn", normalize="window")
     assert not model.supports_lengths
+
+
+def test_auto_takes_window_only_where_the_stopping_targets_leave_the_training_range():
+    train = np.array([1.0, 5.0, 3.0, 2.0])
+    # 2 of 8 outside [1, 5] is 25%: not more than the threshold
+    inside = np.array([1.0, 5.0, 6.0, 0.5, 2.0, 3.0, 4.0, 4.5])
+    assert normalize.out_of_range_share(train, inside) == 0.25
+    assert normalize.resolve_mode("auto", train, inside) == "series"
+    beyond = np.append(inside, 9.0)  # 3 of 9
+    assert normalize.out_of_range_share(train, beyond) == pytest.approx(1 / 3)
+    assert normalize.resolve_mode("auto", train, beyond) == "window"
+    assert normalize.out_of_range_share(train, np.array([np.nan, 7.0, 2.0])) == 0.5  # NaN left out
+    assert normalize.resolve_mode("series", train, beyond) == "series"
+    with pytest.raises(InputError, match="normalize must be one of window, series, none, auto"):
+        normalize.resolve_mode("minmax", train, beyond)
+
+
+def test_auto_reads_no_value_after_the_early_stopping_windows():
+    from jaxseq.data import make_protocol
+
+    protocol = make_protocol(200, window=12, horizon=4, valid_size=40, test_size=20).halved()
+    end = protocol.stopping_end()
+    assert end == int(protocol.origins("stop")[-1]) + 4 < protocol.valid_end
+    assert int(protocol.origins("valid")[0]) + 4 > end  # the ranking windows' targets come later

@@ -218,10 +218,10 @@ def compare(
     series = refill(series, fill, protocol.train_end)  # no fill reads validation or test values
     season = workflow.season_for(common, series, season)
     observed = backtest.observed(series, common.target_indices)
-    normalize = norm.resolve_mode(
+    normalize = norm.resolve_mode(  # read where the networks stop early, nowhere later
         normalize,
         observed[: protocol.train_end],
-        observed[protocol.train_end : protocol.valid_end],
+        observed[protocol.train_end : protocol.stopping_end()],
     )
     common = dataclasses.replace(common, season=season, normalize=normalize)
     metrics.mase_scale(backtest.observed(series, [0])[: protocol.train_end], season)

@@ -322,7 +322,9 @@ def make_config(
     if config.normalize == "auto":  # resolved on the training and validation parts
         values = series.values[:, config.target_indices]
         resolved = norm.resolve_mode(
-            "auto", values[: protocol.train_end], values[protocol.train_end : protocol.valid_end]
+            "auto",
+            values[: protocol.train_end],
+            values[protocol.train_end : protocol.stopping_end()],
         )
         config = dataclasses.replace(config, normalize=resolved)
     build_model(config)  # a model that cannot be a hybrid (or has no room for it) is refused
