@@ -48,6 +48,12 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default="all")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="read a series' results from its compare.json in the results folder where there "
+        "is one (its minutes: compare's own seconds) instead of running it again",
+    )
+    parser.add_argument(
         "--quantiles",
         default=None,
         help="train every model with a quantile head at these levels (e.g. "
@@ -71,18 +77,24 @@ def main(argv=None) -> int:
             compare.applicable(spec.horizon) if args.models == "all" else args.models.split(",")
         )
         t = time.perf_counter()
-        with Reporter(models, None, quiet=args.quiet) as rep:
-            result = compare.compare(
-                str(path),
-                column=spec.column,
-                **spec.settings,
-                seeds=args.seeds,
-                models=args.models,
-                head=args.quantiles,
-                out=out / name,
-                progress=rep,
-            )
-        summary[name] = summarise(result, spec, time.perf_counter() - t)
+        stored = out / name / "compare.json"
+        if args.reuse and stored.exists():
+            result = json.loads(stored.read_text())
+            seconds = result["settings"]["seconds"]
+        else:
+            with Reporter(models, None, quiet=args.quiet) as rep:
+                result = compare.compare(
+                    str(path),
+                    column=spec.column,
+                    **spec.settings,
+                    seeds=args.seeds,
+                    models=args.models,
+                    head=args.quantiles,
+                    out=out / name,
+                    progress=rep,
+                )
+            seconds = time.perf_counter() - t
+        summary[name] = summarise(result, spec, seconds)
         summary[name]["training"]["linear_multi_closed_form_valid_mae"] = closed_form_linear(
             path, spec, result
         )
