@@ -190,3 +190,38 @@ def test_a_long_table_without_times_counts_each_series_steps():
     out = long_table.to_long(long)
     assert out[out.unique_id == "a"].ds.tolist() == [0, 1, 2]
     assert out[out.unique_id == "b"].ds.tolist() == [0, 1]
+
+
+def test_predict_reads_the_known_future_covariates_it_is_given(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 100
+    price = rng.normal(0, 1, n + 4)
+    frame = pd.DataFrame(
+        {
+            "ds": pd.date_range("2000-01-01", periods=n, freq="MS"),
+            "y": 10 + 3 * price[:n] + rng.normal(0, 0.1, n),
+            "price": price[:n],
+        }
+    )
+    forecaster = jaxseq.Forecaster(
+        ["linear_multi"],
+        horizon=4,
+        window=12,
+        seeds=2,
+        max_steps=300,
+        classical=False,
+        combine=False,
+        jobs=1,
+        future_covariates=["price"],
+        folder=tmp_path,
+    ).fit(frame)
+    assert forecaster.leaderboard().query("picked").model.item() == "linear_multi"
+    future = pd.DataFrame(
+        {"ds": pd.date_range("2008-05-01", periods=4, freq="MS"), "price": price[n:]}
+    )
+    low = forecaster.predict(future_df=future).forecast.to_numpy()
+    high = forecaster.predict(future_df=future.assign(price=future.price + 1)).forecast
+    moved = high.to_numpy() - low  # y = 10 + 3 price: a dearer month forecasts more
+    assert (moved > 0).all() and moved.mean() > 1.0
+    with pytest.raises(jaxseq.InputError, match="series not fitted: elsewhere"):
+        forecaster.predict(future_df=future.assign(unique_id="elsewhere"))
