@@ -176,7 +176,7 @@ def test_calendar_columns_match_calendar_features(csv):
     np.testing.assert_array_equal(rows[:, 3:], expected)  # identity: not rescaled
     np.testing.assert_allclose(rows[:, :3], scaler.transform(series.values))
     _, trailing = covariates.load(config)
-    future = covariates.forecast_rows(config, series, trailing)
+    future = covariates.future_rows(config, series, trailing)
     times = calendar.future_times(series.time, series.freq, HORIZON)
     np.testing.assert_array_equal(
         future[:, 3:], calendar.calendar_features(times, ["month", "day_of_week"])[1]

@@ -344,7 +344,7 @@ def test_a_probabilistic_panel_scores_each_series_against_a_numpy_pinball():
     assert q["per_series"]["b"]["test"]["intervals"][0]["coverage"] == pytest.approx(inside.mean())
     assert "quantiles at levels 0.1, 0.5, 0.9" in panel_scores.markdown({"g": result}, title="t")
     assert result.to_json()["quantiles"]["levels"] == [0.1, 0.5, 0.9]
-    rows = panel_forecast.forecast_rows(panel_forecast.forecast_panel(result))
+    rows = panel_forecast.forecast_records(panel_forecast.forecast_panel(result))
     assert len(rows) == 4 and all(r["q0.1"] <= r["q0.5"] <= r["q0.9"] for r in rows)
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from jaxseq.app import io
+from jaxseq.app.frequency import default_season
 from jaxseq.errors import InputError
 
 WEEKS = pd.date_range("1958-03-29", periods=12, freq="W-SAT")
@@ -122,7 +123,7 @@ def test_frequency_and_season_are_inferred(tmp_path, freq, fmt, frequency, seaso
         time_column="date",
     )
     assert (series.frequency, series.season) == (frequency, season)
-    assert io.season_for(series.freq) == season and io.season_for(frequency) == season
+    assert default_season(series.freq) == season and default_season(frequency) == season
     assert series.gaps == ()
     np.testing.assert_array_equal(series.values[:, 0], np.arange(14.0))
     assert series.time_labels()[:2] == list(times[:2].strftime(fmt))
@@ -252,8 +253,8 @@ def test_values_beyond_float32_arithmetic_are_refused(tmp_path, huge):
     assert io.load_series(path).values[2, 1] == np.float32(1e17)
 
 
-def test_season_for_names_and_aliases():
-    assert [io.season_for(f) for f in ("W-SUN", "MS", "ME", "QS-OCT", "D", "B", "h")] == [
+def test_default_season_names_and_aliases():
+    assert [default_season(f) for f in ("W-SUN", "MS", "ME", "QS-OCT", "D", "B", "h")] == [
         52,
         12,
         12,
@@ -262,6 +263,6 @@ def test_season_for_names_and_aliases():
         5,
         24,
     ]
-    assert io.season_for("2h") == 12 and io.season_for("15min") == 96
-    assert io.season_for(None) is None and io.season_for("bogus") is None
-    assert io.season_for("2D") is None  # 7 days do not split into 2-day steps
+    assert default_season("2h") == 12 and default_season("15min") == 96
+    assert default_season(None) is None and default_season("bogus") is None
+    assert default_season("2D") is None  # 7 days do not split into 2-day steps

@@ -38,6 +38,21 @@ def predict_quantile_units(
     return np.moveaxis(np.stack([_in_units(level, scaler, config) for level in q]), 0, -1)
 
 
+def to_units(scaled, mean, scale) -> np.ndarray:
+    """Scaled values back in the data's units, ``y = z * scale + mean`` in float64: the one way
+    back to units of every forecast (one series, a panel, quantiles, intervals). ``mean`` and
+    ``scale`` broadcast against ``scaled``: ``[targets]`` for one series' forecasts ``[...,
+    targets]``, ``[windows, 1, targets]`` for a panel's windows (each its series' frame), with
+    a trailing axis added for quantiles ``[..., targets, L]``. ``scale > 0`` keeps the order of
+    quantile levels."""
+    return np.asarray(scaled, np.float64) * scale + mean
+
+
+def from_units(values, mean, scale) -> np.ndarray:
+    """The inverse of :func:`to_units`: ``z = (y - mean) / scale`` in float64."""
+    return (np.asarray(values, np.float64) - mean) / scale
+
+
 def _in_units(pred: np.ndarray, scaler: data.Scaler, config: RunConfig) -> np.ndarray:
     """``[seeds, windows, ...]`` scaled forecasts in apply's layout -> ``[seeds, windows,
     horizon, targets]`` in data units (seq2seq: the forecast made at the origin)."""
@@ -45,7 +60,7 @@ def _in_units(pred: np.ndarray, scaler: data.Scaler, config: RunConfig) -> np.nd
         pred = pred[:, :, -1]
     cols = config.target_indices
     pred = pred.reshape(pred.shape[0], pred.shape[1], config.horizon, len(cols))
-    return pred.astype(np.float64) * scaler.scale[cols] + scaler.mean[cols]
+    return to_units(pred, scaler.mean[cols], scaler.scale[cols])
 
 
 def truth_at(values: np.ndarray, origins: np.ndarray, horizon: int, cols) -> np.ndarray:

@@ -187,7 +187,7 @@ def inputs(config: RunConfig, series: Series, scaler: data.Scaler) -> np.ndarray
     return scale_rows(config, scaler, rows(config, series))
 
 
-def forecast_rows(config: RunConfig, series: Series, future: np.ndarray) -> np.ndarray:
+def future_rows(config: RunConfig, series: Series, future: np.ndarray) -> np.ndarray:
     """The ``horizon`` rows after ``series`` a forecast reads, in data units: ``[horizon,
     columns + 2 * len(calendar)]``, the future covariates from the trailing rows ``future``
     (:func:`load`), the calendar from :func:`jaxseq.app.calendar.future_times`, NaN elsewhere (the

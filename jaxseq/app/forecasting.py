@@ -91,7 +91,7 @@ def forecast_values(
     model) the quantiles at the model's levels, ``[seeds, steps, targets, L]``.
 
     A run with future covariates or calendar features also needs ``future``, the ``horizon``
-    rows after ``history`` (:func:`jaxseq.app.covariates.forecast_rows`); both are then
+    rows after ``history`` (:func:`jaxseq.app.covariates.future_rows`); both are then
     ``[time, columns + calendar columns]`` (:func:`jaxseq.app.covariates.rows`) and the window is
     cut by :func:`jaxseq.data.windows_at` at origin ``len(history)``, lead features included.
     A hybrid also needs ``base``, its base forecasts from every origin of ``history``
@@ -116,7 +116,7 @@ def forecast_values(
         if config.future_indices and (future is None or len(future) < config.horizon):
             raise InputError(
                 f"this run reads future covariates: future must hold the {config.horizon} rows "
-                "after the history (jaxseq.app.covariates.forecast_rows)"
+                "after the history (jaxseq.app.covariates.future_rows)"
             )
         if config.base_columns and base is None:
             raise InputError("a hybrid forecasts from its base model's forecasts: give base")
@@ -167,7 +167,7 @@ def forecast_run(run: Run, data_path: str | None, steps: int) -> tuple[Forecast,
     series, trailing = covariates.load(config, data_path)
     future = None
     if config.future_indices:
-        future = covariates.forecast_rows(config, series, trailing)
+        future = covariates.future_rows(config, series, trailing)
     history = covariates.rows(config, series)
     base = workflow.base_for(config, series, run.scaler, workflow.training_end(config))
     per_seed = forecast_values(

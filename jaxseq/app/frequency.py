@@ -3,7 +3,7 @@ frequency of a sorted axis of dates.
 
 A frequency is a pandas offset (``"W-SAT"``, ``"MS"``, ``"QS-OCT"``, ``"30min"``, ...) or one of
 its names (``"weekly"``, ``"monthly"``, ...). :func:`describe_offset` names an offset,
-:func:`season_for` gives the conventional season of a frequency (weekly 52, monthly 12,
+:func:`default_season` gives the conventional season of a frequency (weekly 52, monthly 12,
 quarterly 4, daily 7, hourly 24, ...), and :func:`infer` finds the frequency of dates with
 gaps, counting the steps between neighbours on that calendar (months as months, business days
 as business days). :mod:`jaxseq.app.timeaxis` uses these for a loaded series' time column,
@@ -104,7 +104,7 @@ def parse_offset(alias: str):
             return None
 
 
-def season_for(frequency: str | None) -> int | None:
+def default_season(frequency: str | None) -> int | None:
     """The default season of a frequency: a name (``"weekly"`` 52, ``"monthly"`` 12,
     ``"quarterly"`` 4, ``"daily"`` 7, ``"business-daily"`` 5, ``"hourly"`` 24,
     ``"half-hourly"`` 48, ``"minutely"`` 1440 (the daily cycle), ``"yearly"`` 1) or a pandas

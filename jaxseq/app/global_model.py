@@ -19,7 +19,7 @@ This module configures and trains (:func:`panel_config`, :func:`panel_data`,
 returned to each series' units and scored per series and over the panel by
 :mod:`jaxseq.app.panel_scores` (``score_panel``, ``markdown``, ...), and the steps after the
 end of every series are forecast by :mod:`jaxseq.app.panel_forecast` (``forecast_panel``,
-``forecast_rows``); the types they share are in :mod:`jaxseq.app.panel_types`.
+``forecast_records``); the types they share are in :mod:`jaxseq.app.panel_types`.
 """
 
 from __future__ import annotations

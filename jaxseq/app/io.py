@@ -14,7 +14,8 @@ What is done to the time axis, and reported rather than hidden:
   gives the same ``values`` as the sorted one; duplicate times and empty or unparseable cells in
   such a column are refused; labels that are neither (``"t0"``, ``"t1"``) keep the file order;
 * the frequency of dates is inferred (``pandas.infer_freq``, or the most common step when gaps
-  defeat it) and mapped to a default season (:func:`season_for`: weekly 52, monthly 12, ...);
+  defeat it) and mapped to a default season (:func:`jaxseq.app.frequency.default_season`:
+  weekly 52, monthly 12, ...);
 * gaps (steps missing for that frequency) are counted in ``Series.gaps`` and described in
   ``Series.notes``; no rows are inserted, the values stay consecutive steps;
 * values beyond +-1e18 are refused: float32 arithmetic on them (squares in scaling and losses,
@@ -39,7 +40,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jaxseq.app.frequency import season_for as season_for  # io.season_for, as before
 from jaxseq.app.timeaxis import MISSING, TimeAxis, iso_labels, time_axis
 from jaxseq.errors import InputError
 

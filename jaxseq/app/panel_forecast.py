@@ -2,7 +2,7 @@
 
 :func:`forecast_panel` forecasts the next steps of every series of a
 :class:`jaxseq.app.panel_types.PanelResult` in one batched pass, each series scaled with its
-own training scaler and returned to its own units; :func:`forecast_rows` lays the forecasts out
+own training scaler and returned to its own units; :func:`forecast_records` lays the forecasts out
 one row per series, step and target (what ``jaxseq panel`` writes to ``forecast.csv``).
 """
 
@@ -68,9 +68,9 @@ def forecast_panel(
     for i, (key, scaler) in enumerate(zip(pdata.ids, pdata.scalers, strict=True)):
         m, s = scaler.mean[cols], scaler.scale[cols]
         out[key] = forecasting.Forecast(
-            scaled[:, i] * s + m,
+            backtest.to_units(scaled[:, i], m, s),
             list(config.targets),
-            None if q is None else q[:, i] * s[:, None] + m[:, None],
+            None if q is None else backtest.to_units(q[:, i], m[:, None], s[:, None]),
             result.model.levels if q is not None else (),
             windows_calibrated,
             None if offsets is None else offsets * s[:, None],
@@ -78,7 +78,7 @@ def forecast_panel(
     return out
 
 
-def forecast_rows(forecasts: dict[str, forecasting.Forecast]) -> list[dict]:
+def forecast_records(forecasts: dict[str, forecasting.Forecast]) -> list[dict]:
     """One row per series, step and target: id, step, target, mean, low, high (over seeds),
     and for a probabilistic model the seed-averaged quantiles ``q0.1``, ``q0.5``, ..."""
     rows = []

@@ -44,8 +44,8 @@ def predict_panel(
     scaled = backtest.predict_units(
         model, variables, identity, config, pdata.dataset.split(split).X
     )
-    mean, scale = pdata.frame(split, config.target_indices)
-    return scaled * scale[None, :, None] + mean[None, :, None]
+    mean, scale = _series_scaling(config, pdata, split)
+    return backtest.to_units(scaled, mean, scale)
 
 
 def predict_panel_quantiles(
@@ -58,8 +58,8 @@ def predict_panel_quantiles(
     scaled = backtest.predict_quantile_units(
         model, variables, identity, config, pdata.dataset.split(split).X
     )
-    mean, scale = pdata.frame(split, config.target_indices)
-    return scaled * scale[None, :, None, :, None] + mean[None, :, None, :, None]
+    mean, scale = _series_scaling(config, pdata, split)
+    return backtest.to_units(scaled, mean[..., None], scale[..., None])
 
 
 def score_panel_quantiles(
@@ -127,8 +127,8 @@ def panel_offsets(config: RunConfig, pdata: PanelData, qpred, truth, levels) -> 
     from jaxseq import calibration
 
     mean, scale = _series_scaling(config, pdata, "valid")
-    z = (np.asarray(qpred, np.float64) - mean[..., None]) / scale[..., None]
-    return calibration.offsets(z, (np.asarray(truth, np.float64) - mean) / scale, levels)
+    z = backtest.from_units(qpred, mean[..., None], scale[..., None])
+    return calibration.offsets(z, backtest.from_units(truth, mean, scale), levels)
 
 
 def apply_panel_offsets(
@@ -139,8 +139,10 @@ def apply_panel_offsets(
     from jaxseq import calibration
 
     mean, scale = _series_scaling(config, pdata, split)
-    z = (np.asarray(qpred, np.float64) - mean[..., None]) / scale[..., None]
-    return calibration.apply(z, offsets, levels) * scale[..., None] + mean[..., None]
+    z = backtest.from_units(qpred, mean[..., None], scale[..., None])
+    return backtest.to_units(
+        calibration.apply(z, offsets, levels), mean[..., None], scale[..., None]
+    )
 
 
 def _series_scaling(config: RunConfig, pdata: PanelData, split: str):

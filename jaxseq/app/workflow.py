@@ -28,6 +28,7 @@ from jaxseq import distributions as dist
 from jaxseq import normalize as norm
 from jaxseq.app import covariates
 from jaxseq.app.backtest import (
+    from_units,
     observed,
     predict_quantile_units,
     predict_units,
@@ -209,7 +210,7 @@ def base_for(
     base = hybrid.base_forecasts(
         config.base, values, config.horizon, season=season_for(config, series), fit_end=fit_end
     )
-    return (base - scaler.mean[cols]) / scaler.scale[cols]
+    return from_units(base, scaler.mean[cols], scaler.scale[cols])
 
 
 def windows_at(

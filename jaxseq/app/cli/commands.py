@@ -533,7 +533,9 @@ def cmd_panel(args) -> int:
     text = panel_scores.markdown({"global model": result}, title=f"{Path(args.data).name}")
     (out / "panel.md").write_text(text)
     forecasts = panel_forecast.forecast_panel(result, args.steps)
-    pd.DataFrame(panel_forecast.forecast_rows(forecasts)).to_csv(out / "forecast.csv", index=False)
+    pd.DataFrame(panel_forecast.forecast_records(forecasts)).to_csv(
+        out / "forecast.csv", index=False
+    )
     if not args.quiet:
         print(text)
     for key, length in result.data.skipped.items():
