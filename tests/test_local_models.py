@@ -63,17 +63,26 @@ def test_per_replica_data_needs_one_data_set_per_replica():
         train.Trainer(model).fit(_stacked(datasets), seeds=3, epochs=1, per_replica_data=True)
 
 
-def test_local_models_of_a_panel_equal_a_loop_over_its_series():
-    from jaxseq.app import global_model, panel, workflow
+@pytest.fixture(scope="module")
+def fitted():
+    """A 5-series panel (two lengths: two groups, chunks of two), its global model and its
+    local models."""
+    from jaxseq.app import global_model, panel
 
     rng = np.random.default_rng(3)
-    lengths = [90, 90, 120, 90, 120]  # two shapes: two groups, chunks of two
+    lengths = [90, 90, 120, 90, 120]
     arrays = [np.sin(np.arange(n) / (2 + k)) + rng.normal(0, 0.1, n) for k, n in enumerate(lengths)]
     one = panel.from_arrays(arrays)
     result = global_model.fit_panel(
         one, model="linear_multi", window=12, horizon=3, seeds=2, epochs=3
     )
-    local = global_model.fit_local(result, chunk=2)
+    return arrays, result, global_model.fit_local(result, chunk=2)
+
+
+def test_local_models_of_a_panel_equal_a_loop_over_its_series(fitted):
+    from jaxseq.app import workflow
+
+    arrays, result, local = fitted
     config, pdata = result.config, result.data
     trainer = workflow.make_trainer(config, result.model, len(pdata.dataset.train))
     for i in range(len(arrays)):
@@ -95,3 +104,96 @@ def test_local_models_of_a_panel_equal_a_loop_over_its_series():
         got = local.forecasts["test"][:, pdata.rows("test", i)]
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
         assert len(local.history[i]["metrics"]["loss"][0]) == config.seeds
+
+
+def _valid_mae(result, i: int) -> float:
+    """Series ``i``'s validation MAE, the seeds' mean, by hand from the forecasts."""
+    from jaxseq.app import panel_scores
+
+    pdata = result.data
+    truth, _ = panel_scores.truth_and_baseline(result.config, pdata, "valid", result.season)
+    rows = pdata.rows("valid", i)
+    return float(np.abs(result.forecasts["valid"][:, rows] - truth[rows]).mean())
+
+
+def test_the_pick_per_series_reads_validation_alone(fitted):
+    from jaxseq.app import global_model, panel_scores
+
+    _, result, local = fitted
+    results = {"global": result, "local": local}
+    choice, picked = global_model.pick_per_series(results)
+    ids = result.data.ids
+    # one series' MASE scale is shared by both results: the lower MAE is the lower MASE
+    want = {
+        key: min(results, key=lambda label, i=i: _valid_mae(results[label], i))
+        for i, key in enumerate(ids)
+    }
+    assert choice == want
+    for i, key in enumerate(ids):
+        rows = result.data.rows("test", i)
+        np.testing.assert_array_equal(
+            picked.forecasts["test"][:, rows], results[choice[key]].forecasts["test"][:, rows]
+        )
+    # test forecasts made worse (and so test scores) choose nothing
+    spoiled = dataclasses.replace(
+        local, forecasts={**local.forecasts, "test": local.forecasts["test"] + 1e3}
+    )
+    spoiled.scores = panel_scores.score_panel(
+        local.config, local.data, spoiled.forecasts, local.season
+    )
+    assert global_model.pick_per_series({"global": result, "local": spoiled})[0] == choice
+
+
+def test_local_forecasts_use_each_series_own_model(fitted):
+    from jaxseq import data as jdata
+    from jaxseq.app import backtest, panel_forecast
+
+    arrays, result, local = fitted
+    config = result.config
+    got = panel_forecast.forecast_panel(local)
+    for i, key in enumerate(result.data.ids):
+        scaler = result.data.scalers[i]
+        window = scaler.transform(arrays[i][-config.window :, None])[None]
+        identity = jdata.Scaler.identity(1)
+        z = backtest.predict_units(local.model, local.state[i].variables, identity, config, window)
+        want = z[:, 0] * scaler.scale[0] + scaler.mean[0]  # [seeds, horizon, 1]
+        np.testing.assert_allclose(got[key].per_seed, want, rtol=1e-6)
+    # every series given the global model's state forecasts as the global model
+    same = dataclasses.replace(local, state=(result.state,) * len(result.data.ids))
+    as_local = panel_forecast.forecast_panel(same)
+    as_global = panel_forecast.forecast_panel(result)
+    for key in result.data.ids:
+        np.testing.assert_allclose(
+            as_local[key].per_seed, as_global[key].per_seed, rtol=1e-5, atol=1e-6
+        )
+
+
+def test_cli_panel_local_picks_per_series_and_says_which(fitted, tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from jaxseq.app import cli
+
+    arrays, _, _ = fitted
+    path = tmp_path / "wide.csv"
+    pd.DataFrame({f"s{k}": a[:90] for k, a in enumerate(arrays)}).to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = ["panel", "--data", str(path), "--model", "linear_multi", "--window", "12"]
+    args += ["--horizon", "3", "--epochs", "2", "--seeds", "2", "--local", "--out", str(out)]
+    assert cli.main([*args, "--quiet"]) == 0
+    capsys.readouterr()
+    saved = json.loads((out / "panel.json").read_text())
+    choice = saved["pick"]["choice"]
+    assert set(choice) == {f"s{k}" for k in range(5)}
+    for key, label in choice.items():
+        mase = {
+            "global model": saved["per_series"][key]["valid"]["model"]["mase"]["mean"],
+            "one model per series": saved["local"]["per_series"][key]["valid"]["model"]["mase"][
+                "mean"
+            ],
+        }
+        assert label == min(mase, key=mase.get)
+    rows = pd.read_csv(out / "forecast.csv")
+    assert dict(zip(rows["id"], rows["model"], strict=True)) == choice
+    assert "pick per series" in (out / "panel.md").read_text()

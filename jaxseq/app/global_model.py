@@ -356,3 +356,48 @@ def fit_local(
         scores=scores,
         seconds=seconds,
     )
+
+
+def pick_per_series(results: dict[str, PanelResult]) -> tuple[dict[str, str], PanelResult]:
+    """Per series, the result (``{label: PanelResult}`` on the same panel and windows: the
+    global model, one model per series, ...) whose forecasts have the lowest validation MASE
+    (mean over seeds); the test part chooses nothing.
+
+    Returns ``({id: label}, picked)``: ``picked`` holds, for each series, the forecasts of its
+    chosen result, scored like any result (:func:`score_panel`); its ``state`` is that of the
+    first result (forecast with :func:`jaxseq.app.panel_forecast.forecast_picked`) and its
+    ``seconds`` the sum of the results'.
+    """
+    if not results:
+        raise InputError("pick_per_series needs at least one result")
+    first = next(iter(results.values()))
+    pdata = first.data
+    for label, r in results.items():
+        if r.data.ids != pdata.ids or any(
+            r.forecasts[s].shape[1:] != first.forecasts[s].shape[1:] for s in SCORED
+        ):
+            raise InputError(f"result {label!r} was not trained on the same panel and windows")
+    choice = {
+        key: min(
+            results,
+            key=lambda label, key=key: results[label].scores["per_series"][key]["valid"]["model"][
+                "mase"
+            ]["mean"],
+        )
+        for key in pdata.ids
+    }
+    forecasts = {}
+    for s in SCORED:
+        seeds = min(r.forecasts[s].shape[0] for r in results.values())
+        joined = np.array(first.forecasts[s][:seeds])
+        for i, key in enumerate(pdata.ids):
+            rows = pdata.rows(s, i)
+            joined[:, rows] = results[choice[key]].forecasts[s][:seeds, rows]
+        forecasts[s] = joined
+    picked = dataclasses.replace(
+        first,
+        forecasts=forecasts,
+        scores=score_panel(first.config, pdata, forecasts, first.season),
+        seconds=sum(r.seconds for r in results.values()),
+    )
+    return choice, picked

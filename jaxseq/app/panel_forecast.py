@@ -26,17 +26,14 @@ def forecast_panel(
     ``[seeds, steps, targets]`` in that series' units.
 
     ``panel`` (default: the series trained on) may hold newer data of the same ids; each
-    series' last ``window`` steps are scaled with its training scaler. ``steps`` may not
+    series' last ``window`` steps are scaled with its training scaler; a result of one model per
+    series (:func:`jaxseq.app.global_model.fit_local`) forecasts each series with its own
+    model. ``steps`` may not
     exceed the horizon (a one-step model forecasts one step). A probabilistic model's
     forecasts also hold its quantiles (``Forecast.quantiles``, as trained) and the offsets
     that calibrate their seed average (``Forecast.offsets``: the panel's pooled offsets,
     :func:`jaxseq.app.panel_scores.panel_offsets`, times each series' scale)."""
     config, pdata = result.config, result.data
-    if not isinstance(result.state, TrainState):
-        raise InputError(
-            "this result holds one model per series (fit_local); forecast_panel forecasts "
-            "with the global model"
-        )
     steps = config.horizon if steps is None else check_positive_int("steps", steps)
     if steps > config.horizon:
         raise InputError(
@@ -51,18 +48,15 @@ def forecast_panel(
                 f"series {key!r} has {len(v)} steps, the model needs a window of {config.window}"
             )
         windows.append(scaler.transform(v[-config.window :]))
-    identity = data.Scaler.identity(len(config.columns))
-    scaled = backtest.predict_units(
-        result.model, result.state.variables, identity, config, np.stack(windows)
-    )[:, :, :steps]  # [seeds, series, steps, targets]
+    X = np.stack(windows)
+    scaled = _predict(result, backtest.predict_units, X)[:, :, :steps]  # [seeds, series, steps, T]
     cols = config.target_indices
     q = None
     offsets = None
     if result.model.head is not None:  # [seeds, series, steps, targets, L]
-        q = backtest.predict_quantile_units(
-            result.model, result.state.variables, identity, config, np.stack(windows)
-        )[:, :, :steps]
-        offsets = np.asarray(result.scores["quantiles"]["offsets"], np.float64)[:steps]
+        q = _predict(result, backtest.predict_quantile_units, X)[:, :, :steps]
+        if "quantiles" in result.scores:
+            offsets = np.asarray(result.scores["quantiles"]["offsets"], np.float64)[:steps]
     windows_calibrated = len(pdata.dataset.valid) if offsets is not None else 0
     out = {}
     for i, (key, scaler) in enumerate(zip(pdata.ids, pdata.scalers, strict=True)):
@@ -78,9 +72,38 @@ def forecast_panel(
     return out
 
 
-def forecast_records(forecasts: dict[str, forecasting.Forecast]) -> list[dict]:
-    """One row per series, step and target: id, step, target, mean, low, high (over seeds),
-    and for a probabilistic model the seed-averaged quantiles ``q0.1``, ``q0.5``, ..."""
+def _predict(result: PanelResult, predict, X: np.ndarray) -> np.ndarray:
+    """``predict`` (:func:`jaxseq.app.backtest.predict_units` or ``predict_quantile_units``)
+    of each series' scaled window ``X[i]`` by its model: the global model's, all series in one
+    pass, or (one model per series, :func:`jaxseq.app.global_model.fit_local`) series ``i``'s
+    own; ``[seeds, series, ...]`` in scaled units."""
+    identity = data.Scaler.identity(len(result.config.columns))
+    if isinstance(result.state, TrainState):
+        return predict(result.model, result.state.variables, identity, result.config, X)
+    return np.concatenate(
+        [
+            predict(result.model, state.variables, identity, result.config, X[i : i + 1])
+            for i, state in enumerate(result.state)
+        ],
+        axis=1,
+    )
+
+
+def forecast_picked(
+    results: dict[str, PanelResult], choice: dict[str, str], steps: int | None = None
+) -> dict[str, forecasting.Forecast]:
+    """Each series' forecast by the result chosen for it (``choice``, ``{id: label}`` from
+    :func:`jaxseq.app.global_model.pick_per_series`): ``{id: Forecast}``."""
+    by_label = {label: forecast_panel(results[label], steps) for label in set(choice.values())}
+    return {key: by_label[label][key] for key, label in choice.items()}
+
+
+def forecast_records(
+    forecasts: dict[str, forecasting.Forecast], choice: dict[str, str] | None = None
+) -> list[dict]:
+    """One row per series, step and target: id, (with ``choice``, ``{id: label}``, the model
+    that forecast the series,) step, target, mean, low, high (over seeds), and for a
+    probabilistic model the seed-averaged quantiles ``q0.1``, ``q0.5``, ..."""
     rows = []
     for key, f in forecasts.items():
         mean, low, high, quantiles = f.mean, f.low, f.high, f.quantile_mean
@@ -89,6 +112,7 @@ def forecast_records(forecasts: dict[str, forecasting.Forecast]) -> list[dict]:
                 rows.append(
                     {
                         "id": key,
+                        **({} if choice is None else {"model": choice[key]}),
                         "step": k + 1,
                         "target": target,
                         "mean": float(mean[k, j]),

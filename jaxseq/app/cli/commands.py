@@ -528,12 +528,32 @@ def cmd_panel(args) -> int:
             targets=args.target,
             head=head_of(args),
         )
+        results = {"global model": result}
+        choice = None
+        if args.local:
+            results["one model per series"] = global_model.fit_local(result)
+            choice, results["pick per series"] = global_model.pick_per_series(dict(results))
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "panel.json", result.to_json())
-    text = panel_scores.markdown({"global model": result}, title=f"{Path(args.data).name}")
+    summary = result.to_json()
+    if choice is not None:
+        summary["local"] = results["one model per series"].to_json()
+        summary["pick"] = {"choice": choice, **results["pick per series"].to_json()}
+    write_json(out / "panel.json", summary)
+    note = (
+        ""
+        if choice is None
+        else "The pick per series: the global model or the series' own, by validation MASE "
+        f"({sum(v == 'global model' for v in choice.values())} of {len(choice)} global)."
+    )
+    text = panel_scores.markdown(results, title=f"{Path(args.data).name}", note=note)
     (out / "panel.md").write_text(text)
-    forecasts = panel_forecast.forecast_panel(result, args.steps)
-    pd.DataFrame(panel_forecast.forecast_records(forecasts)).to_csv(
+    if choice is None:
+        forecasts = panel_forecast.forecast_panel(result, args.steps)
+    else:
+        forecasts = panel_forecast.forecast_picked(
+            {k: v for k, v in results.items() if k != "pick per series"}, choice, args.steps
+        )
+    pd.DataFrame(panel_forecast.forecast_records(forecasts, choice)).to_csv(
         out / "forecast.csv", index=False
     )
     if not args.quiet:

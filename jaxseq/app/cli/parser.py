@@ -499,6 +499,12 @@ def _panel_parser(sub) -> None:
         "--skip-short", action="store_true", help="leave out series too short (else refused)"
     )
     p.add_argument("--steps", type=_positive_int, help="steps to forecast (default the horizon)")
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="also train one model per series (series and seeds one vmapped axis) and pick, "
+        "per series, it or the global model by validation MASE",
+    )
     _protocol_options(p)
     _head_options(p)
     p.add_argument("--out", default="panel", help="results folder (default ./panel)")
