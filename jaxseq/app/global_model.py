@@ -25,6 +25,7 @@ end of every series are forecast by :mod:`jaxseq.app.panel_forecast` (``forecast
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 
 import jax
@@ -377,15 +378,11 @@ def pick_per_series(results: dict[str, PanelResult]) -> tuple[dict[str, str], Pa
             r.forecasts[s].shape[1:] != first.forecasts[s].shape[1:] for s in SCORED
         ):
             raise InputError(f"result {label!r} was not trained on the same panel and windows")
-    choice = {
-        key: min(
-            results,
-            key=lambda label, key=key: results[label].scores["per_series"][key]["valid"]["model"][
-                "mase"
-            ]["mean"],
-        )
-        for key in pdata.ids
-    }
+
+    def valid_mase(label: str, key: str) -> float:
+        return results[label].scores["per_series"][key]["valid"]["model"]["mase"]["mean"]
+
+    choice = {key: min(results, key=functools.partial(valid_mase, key=key)) for key in pdata.ids}
     forecasts = {}
     for s in SCORED:
         seeds = min(r.forecasts[s].shape[0] for r in results.values())
