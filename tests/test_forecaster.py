@@ -225,3 +225,62 @@ def test_predict_reads_the_known_future_covariates_it_is_given(tmp_path):
     assert (moved > 0).all() and moved.mean() > 1.0
     with pytest.raises(jaxseq.InputError, match="series not fitted: elsewhere"):
         forecaster.predict(future_df=future.assign(unique_id="elsewhere"))
+
+
+GLOBAL = {"horizon": 4, "window": 12, "seeds": 2, "epochs": 3}
+
+
+@pytest.fixture(scope="module")
+def global_fitted():
+    return jaxseq.Forecaster(["linear_multi"], strategy="global+local", **GLOBAL).fit(panel_frame())
+
+
+def test_the_global_strategy_is_jaxseq_panel_and_picks_on_validation(global_fitted):
+    from jaxseq.app import global_model, panel, panel_forecast
+
+    df = panel_frame()
+    loaded = panel.load_panel(df, id_column="unique_id", time_column="ds", columns=["y"])
+    alone = global_model.fit_panel(
+        loaded, model="linear_multi", window=12, horizon=4, seeds=2, epochs=3, targets=["y"]
+    )
+    board = global_fitted.leaderboard()
+    picks = board[board.picked]
+    assert sorted(picks.unique_id) == ["north", "south", "west"]
+    for key, rows in board.groupby("unique_id"):
+        assert rows.valid_mase.min() == rows[rows.picked].valid_mase.iloc[0]
+        assert rows["rank"].tolist() == [1, 2]
+        row = rows[rows.model == "linear_multi"].iloc[0]  # the same global model, by hand
+        want = alone.scores["per_series"][key]["test"]["model"]["issued"]["mase"]
+        assert row.test_mase == pytest.approx(want, rel=1e-6)
+    forecast = global_fitted.predict()
+    by_hand = panel_forecast.forecast_panel(alone)
+    for key, rows in forecast.groupby("unique_id"):
+        assert rows.ds.tolist() == list(pd.date_range("2009-01-01", periods=4, freq="MS"))
+        if rows.model.iloc[0] == "linear_multi":
+            np.testing.assert_allclose(rows.forecast, by_hand[key].mean[:, 0], rtol=1e-5)
+
+
+def test_the_global_strategy_cross_validation_holds_the_truth(global_fitted):
+    cv = global_fitted.cross_validation(part="test")
+    df = panel_frame().set_index(["unique_id", "ds"]).y
+    truth = df.loc[list(zip(cv.unique_id, cv.ds, strict=True))].to_numpy()
+    np.testing.assert_allclose(cv.y.to_numpy(), truth, rtol=1e-6)
+    assert (cv.ds > cv.cutoff).all() and {"linear_multi", "linear_multi (local)"} <= set(cv)
+    with pytest.raises(jaxseq.InputError, match="part='calibrate'"):
+        global_fitted.cross_validation(part="calibrate")
+
+
+def test_the_global_strategy_saves_and_loads(global_fitted, tmp_path):
+    global_fitted.save(tmp_path / "saved")
+    again = jaxseq.load(tmp_path / "saved")
+    pd.testing.assert_frame_equal(again.predict(), global_fitted.predict())
+    pd.testing.assert_frame_equal(again.leaderboard(), global_fitted.leaderboard())
+
+
+def test_a_panel_strategy_refuses_what_it_does_not_take():
+    with pytest.raises(jaxseq.InputError, match="strategy must be one of compare, global"):
+        jaxseq.Forecaster(["linear_multi"], strategy="pooled", **GLOBAL)
+    with pytest.raises(jaxseq.InputError, match="strategy 'global' takes no max_steps"):
+        jaxseq.Forecaster(["linear_multi"], strategy="global", max_steps=9, **GLOBAL)
+    with pytest.raises(jaxseq.InputError, match="no zoo model 'lstm'"):
+        jaxseq.Forecaster(["lstm"], strategy="global", **GLOBAL)

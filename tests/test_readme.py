@@ -63,6 +63,7 @@ def test_the_forecaster_example_runs_on_a_panel_and_on_one_series(tmp_path, monk
         .replace("jaxseq.Forecaster(horizon=12", 'jaxseq.Forecaster(["linear_multi"], horizon=12')
     )
     assert code.count(quick) == 2
+    code = code.replace("epochs=20)", "epochs=2, seeds=2)")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": "__main__"}
     exec(compile(code, "README Forecaster", "exec"), namespace)
@@ -72,5 +73,8 @@ def test_the_forecaster_example_runs_on_a_panel_and_on_one_series(tmp_path, monk
     assert forecast.ds.min() == pd.Timestamp("2022-01-01")
     assert set(namespace["backtest"].columns) >= {"unique_id", "ds", "cutoff", "y", "gru_seq2seq"}
     pd.testing.assert_frame_equal(jaxseq.load(tmp_path / "stores").predict(), forecast)
+    pooled = namespace["pooled"].leaderboard()
+    assert pooled.groupby("unique_id").size().to_dict() == {"north": 4, "south": 4, "west": 4}
+    assert pooled.picked.sum() == 3
     printed = capsys.readouterr().out
-    assert printed.count("unique_id") == 3  # two forecasts and the leaderboard
+    assert printed.count("unique_id") == 4  # two forecasts and two leaderboards

@@ -7,11 +7,15 @@ Shaped like Nixtla's ``NeuralForecast`` and darts' models: ``fit`` on a long tab
 once, baselines, classical models, their ensemble) ranked on validation, the pick per series,
 the seeds' spread and conformal intervals.
 
-Each series is compared by :func:`jaxseq.app.compare.compare` (one pipeline: the same checks,
-numbers and files as ``jaxseq compare``) into a folder of its own under the forecaster's
-folder; ``predict`` forecasts from its pick's run folder (``best/``) as ``jaxseq forecast``
-does, ``cross_validation`` reads the forecasts every candidate made at every origin
-(``forecasts.npz``). Nothing here computes a forecast or a score of its own.
+With ``strategy="compare"`` (the default) each series is compared by
+:func:`jaxseq.app.compare.compare` (one pipeline: the same checks, numbers and files as
+``jaxseq compare``) into a folder of its own under the forecaster's folder; ``predict``
+forecasts from its pick's run folder (``best/``) as ``jaxseq forecast`` does,
+``cross_validation`` reads the forecasts every candidate made at every origin
+(``forecasts.npz``). With ``strategy="global"`` each network is trained once across the
+panel, with ``"global+local"`` also once per series, all series at once, and the pick per
+series is among them (:mod:`jaxseq.app.panel_fit`, as ``jaxseq panel --local``). Nothing here
+computes a forecast or a score of its own.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jaxseq.app import long_table
+from jaxseq.app import long_table, panel_fit
 from jaxseq.app.long_table import ID, TARGET, TIME
+from jaxseq.app.panel_fit import STRATEGIES, PanelFit
 from jaxseq.errors import InputError, check_positive_int
 
 #: ``compare``'s options a Forecaster passes on as they are
@@ -70,6 +75,12 @@ class Forecaster:
             them with :meth:`save`).
         progress: a :class:`jaxseq.app.progress.Reporter` (or anything with ``epoch`` and
             ``done``), called for every series.
+        strategy: ``"compare"`` (every candidate compared on each series on its own),
+            ``"global"`` (each of ``models``, zoo names, trained once on every series) or
+            ``"global+local"`` (also one model per series, series and seeds one ``vmap``'d
+            axis); the pick per series is by validation MASE. The panel strategies take the
+            options ``epochs``, ``batch_size``, ``normalize``, ``valid_size``, ``test_size``,
+            ``stride``, ``season``, ``fill`` and past ``covariates``.
         **options: any of :data:`OPTIONS`, as ``jaxseq compare`` takes them (``max_steps``,
             ``patience``, ``normalize``, ``classical``, ``combine``, ``base``, ...).
     """
@@ -90,6 +101,7 @@ class Forecaster:
         target_col: str = TARGET,
         folder: str | Path | None = None,
         progress=None,
+        strategy: str = "compare",
         **options,
     ):
         unknown = sorted(set(options) - set(OPTIONS))
@@ -98,9 +110,12 @@ class Forecaster:
                 f"Forecaster takes no option {', '.join(map(repr, unknown))}; options are: "
                 f"{', '.join(OPTIONS)}"
             )
+        if strategy not in STRATEGIES:
+            raise InputError(f"strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
         from jaxseq.app.settings import check_settings
 
         self.settings = {
+            "strategy": strategy,
             "models": models if isinstance(models, str) else list(models),
             "horizon": check_positive_int("horizon", horizon),
             "window": check_positive_int("window", window),
@@ -112,10 +127,13 @@ class Forecaster:
             **options,
         }
         check_settings(**{k: v for k, v in self.settings.items() if k in CHECKED})
+        if strategy != "compare":
+            panel_fit.check_settings(self.settings)
         self.columns = {"id_col": id_col, "time_col": time_col, "target_col": target_col}
         self.folder = Path(folder) if folder is not None else None
         self.progress = progress
         self._series: dict[str, str] = {}  # id -> its folder's name
+        self._panel: PanelFit | None = None  # the fit of a panel strategy
 
     # ------------------------------------------------------------------ fitting
 
@@ -129,6 +147,10 @@ class Forecaster:
         if self.folder is None:
             self.folder = Path(tempfile.mkdtemp(prefix="jaxseq-"))
         self.folder.mkdir(parents=True, exist_ok=True)
+        if self.settings["strategy"] != "compare":
+            self._panel = PanelFit.fit(long, self.columns, self.settings, self.progress)
+            self._series = {key: key for key in self._panel.panel.ids}
+            return self
         series = {}
         for k, (key, frame) in enumerate(long_table.series_frames(long, self.columns["id_col"])):
             name = f"{k:05d}"
@@ -163,6 +185,8 @@ class Forecaster:
         the test coverage and mean width of the 80% interval (calibrated as ``compare``
         reports it: rolling conformal; empty for a probabilistic comparison, whose
         quantile scores are in :meth:`results`)."""
+        if self._panel is not None:
+            return self._panel.leaderboard(self.columns["id_col"])
         rows = []
         for key in self._fitted():
             result = self._result(key)
@@ -202,12 +226,14 @@ class Forecaster:
 
         steps = check_positive_int("h", h if h is not None else self.settings["horizon"])
         future = self._future_frames(future_df)
+        if self._panel is not None:
+            return self._panel.predict(steps, self.columns)
         frames = []
         for key in self._fitted():
             folder = self._folder_of(key)
             data = self._data_path(folder, future.get(key))
             forecast, series = candidates.forecast(Run(folder / "best"), str(data), steps)
-            times = long_table.next_times(self._times(series), steps, series.freq)
+            times = long_table.next_times(long_table.series_times(series), steps, series.freq)
             frame = pd.DataFrame(
                 {
                     self.columns["id_col"]: key,
@@ -232,6 +258,8 @@ class Forecaster:
             raise InputError(f"part must be one of {', '.join(PARTS)}; got {part!r}")
         if df is not None:
             self.fit(df)
+        if self._panel is not None:
+            return self._panel.cross_validation(part, self.columns)
         from jaxseq.app.compare import FORECASTS
         from jaxseq.app.io import load_series
 
@@ -241,7 +269,7 @@ class Forecaster:
             series = load_series(
                 folder / "series.csv", time_column=self.columns["time_col"], allow_missing=True
             )
-            times = np.asarray(self._times(series), dtype=object)
+            times = np.asarray(long_table.series_times(series), dtype=object)
             with np.load(folder / FORECASTS) as arrays:
                 origins = arrays[f"{part}_origins"]
                 horizon = arrays[f"{part}_truth"].shape[1]
@@ -265,6 +293,8 @@ class Forecaster:
         """What ``compare.json`` holds for one series (settings, every row)."""
         if key not in self._series:
             raise InputError(f"no series {key!r}; series are: {', '.join(self._series)}")
+        if self._panel is not None:
+            return self._panel.results_of(key)
         return self._result(key)
 
     # ------------------------------------------------------------------ saving
@@ -280,6 +310,8 @@ class Forecaster:
             if path.exists() and (not path.is_dir() or any(path.iterdir())):
                 raise InputError(f"{path} exists and is not an empty folder; save to a new one")
             shutil.copytree(self.folder, path, dirs_exist_ok=True)
+        if self._panel is not None:
+            self._panel.save(path, self.columns)
         settings = {k: v for k, v in self.settings.items() if _serialisable(v)}
         manifest = {"settings": settings, "columns": self.columns, "series": self._series}
         (path / MANIFEST).write_text(json.dumps(manifest, indent=1))
@@ -338,14 +370,6 @@ class Forecaster:
         joined.to_csv(out, index=False)
         return out
 
-    @staticmethod
-    def _times(series) -> pd.Series:
-        if isinstance(series.time, pd.DatetimeIndex):
-            return pd.Series(series.time)
-        labels = pd.Series(series.time_labels())
-        numbers = pd.to_numeric(labels, errors="coerce")
-        return numbers.astype(np.int64) if numbers.notna().all() else labels
-
 
 #: settings :func:`jaxseq.app.compare.check_settings` checks at construction
 CHECKED = (
@@ -387,6 +411,7 @@ def load(path: str | Path) -> Forecaster:
             "calendar",
             "head",
             "models",
+            "strategy",
         )
         if k in settings
     }
@@ -400,10 +425,13 @@ def load(path: str | Path) -> Forecaster:
         future_covariates=fixed.get("future_covariates"),
         calendar=fixed.get("calendar"),
         folder=path,
+        strategy=fixed.get("strategy", "compare"),
         **manifest["columns"],
         **settings,
     )
     forecaster._series = dict(manifest["series"])
+    if forecaster.settings["strategy"] != "compare":
+        forecaster._panel = PanelFit.load(path, forecaster.columns)
     return forecaster
 
 

@@ -361,8 +361,8 @@ def fit_local(
 
 def pick_per_series(results: dict[str, PanelResult]) -> tuple[dict[str, str], PanelResult]:
     """Per series, the result (``{label: PanelResult}`` on the same panel and windows: the
-    global model, one model per series, ...) whose forecasts have the lowest validation MASE
-    (mean over seeds); the test part chooses nothing.
+    global model, one model per series, ...) whose forecast issued (the seeds' average) has
+    the lowest validation MASE, as ``compare`` ranks; the test part chooses nothing.
 
     Returns ``({id: label}, picked)``: ``picked`` holds, for each series, the forecasts of its
     chosen result, scored like any result (:func:`score_panel`); its ``state`` is that of the
@@ -380,7 +380,7 @@ def pick_per_series(results: dict[str, PanelResult]) -> tuple[dict[str, str], Pa
             raise InputError(f"result {label!r} was not trained on the same panel and windows")
 
     def valid_mase(label: str, key: str) -> float:
-        return results[label].scores["per_series"][key]["valid"]["model"]["mase"]["mean"]
+        return results[label].scores["per_series"][key]["valid"]["model"]["issued"]["mase"]
 
     choice = {key: min(results, key=functools.partial(valid_mase, key=key)) for key in pdata.ids}
     forecasts = {}

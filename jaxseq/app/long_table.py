@@ -99,6 +99,16 @@ def series_frames(long: pd.DataFrame, id_col: str = ID) -> Iterator[tuple[str, p
         yield str(key), long.loc[codes == k].drop(columns=[id_col]).reset_index(drop=True)
 
 
+def series_times(series) -> pd.Series:
+    """The time of each step of a loaded series (:class:`jaxseq.app.io.Series`): its dates, or
+    its step labels (integers where they are all numbers)."""
+    if isinstance(series.time, pd.DatetimeIndex):
+        return pd.Series(series.time)
+    labels = pd.Series(series.time_labels())
+    numbers = pd.to_numeric(labels, errors="coerce")
+    return numbers.astype(np.int64) if numbers.notna().all() else labels
+
+
 def next_times(times: pd.Series, steps: int, freq: str | None) -> list:
     """The ``steps`` times after the last of ``times``: dates at ``freq`` (a pandas alias),
     else whole steps after the last step number."""
