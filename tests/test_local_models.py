@@ -189,9 +189,9 @@ def test_cli_panel_local_picks_per_series_and_says_which(fitted, tmp_path, capsy
     for key, label in choice.items():
         mase = {
             "global model": saved["per_series"][key]["valid"]["model"]["issued"]["mase"],
-            "one model per series": saved["local"]["per_series"][key]["valid"]["model"][
-                "issued"
-            ]["mase"],
+            "one model per series": saved["local"]["per_series"][key]["valid"]["model"]["issued"][
+                "mase"
+            ],
         }
         assert label == min(mase, key=mase.get)
     rows = pd.read_csv(out / "forecast.csv")
