@@ -145,7 +145,6 @@ def compare(
         out: folder for the results (nothing is written without it).
         progress: a :class:`jaxseq.app.progress.Reporter` (or anything with ``epoch`` and ``done``).
     """
-    from jaxseq.parallel import default_jobs, run_jobs
 
     began = time.perf_counter()
     check_settings(
@@ -164,67 +163,32 @@ def compare(
         patience=patience,
         schedule=schedule,
     )
-    horizon, window = int(horizon), int(window)
-    with_covariates = bool(covariates or future_covariates or calendar)
-    if with_covariates:  # the header: every column, missing values kept (trailing future rows)
-        series = load_series(source, time_column=time_column, allow_missing=True)
-    else:
-        series = load_series(
-            source, [column] if column else None, time_column=time_column, fill=fill
-        )
-    if column is None and series.values.shape[1] > 1 and not with_covariates:
-        series = dataclasses.replace(
-            series, values=series.values[:, :1], columns=series.columns[:1]
-        )
-    entries = _entries(models, horizon)
+    entries = _entries(models, int(horizon))
     zoo_names = [e for e in entries if isinstance(e, str)]
-    budget = workflow.budget_options(epochs, max_steps, patience, schedule)
-    common = RunConfig(
-        model="",
-        data=_data_path(source),
-        columns=list(series.columns),
-        targets=[series.columns[0]],
-        window=window,
-        horizon=horizon,
-        task="multi_step",
-        seeds=check_positive_int("seeds", seeds),
-        batch_size=check_positive_int("batch_size", batch_size),
+    series, common, protocol = _series_and_settings(
+        source,
+        column=column,
         time_column=time_column,
         fill=fill,
-        normalize=normalize,
-        base=hybrid.check(base) if base is not None else "none",
-        stop_on="first_half",
-        **budget,
-        valid_size=valid_size,
-        test_size=test_size,
-        stride=check_positive_int("stride", stride),
-        season=season,
-        head=dist.spec_of(dist.get(head)),
+        covariates=covariates,
+        future_covariates=future_covariates,
+        calendar=calendar,
+        settings={
+            "horizon": horizon,
+            "window": window,
+            "seeds": seeds,
+            "batch_size": batch_size,
+            "normalize": normalize,
+            "base": base,
+            "budget": workflow.budget_options(epochs, max_steps, patience, schedule),
+            "valid_size": valid_size,
+            "test_size": test_size,
+            "stride": stride,
+            "season": season,
+            "head": head,
+        },
     )
-    if with_covariates:
-        columns, targets, past, future, features = covariates_.resolve(
-            series, None, [column] if column else None, covariates, future_covariates, calendar
-        )
-        common = dataclasses.replace(
-            common,
-            columns=columns,
-            targets=targets,
-            covariates=past,
-            future_covariates=future,
-            calendar=features,
-        )
-        series = workflow.load_for(common, source)
-    protocol = workflow.protocol_for(common, len(series.values))
-    series = refill(series, fill, protocol.train_end)  # no fill reads validation or test values
-    season = workflow.season_for(common, series, season)
-    observed = backtest.observed(series, common.target_indices)
-    normalize = norm.resolve_mode(  # read where the networks stop early, nowhere later
-        normalize,
-        observed[: protocol.train_end],
-        observed[protocol.train_end : protocol.stopping_end()],
-    )
-    common = dataclasses.replace(common, season=season, normalize=normalize)
-    metrics.mase_scale(backtest.observed(series, [0])[: protocol.train_end], season)
+    season = workflow.season_for(common, series)
     out = Path(out) if out is not None else None
     if out is not None and out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder for the comparison")
@@ -234,14 +198,83 @@ def compare(
     common, base_forecasts, notes = _hybrid_base(common, series, protocol, base)
     stages["hybrid_base"] = _stage(progress, "hybrid base", start)
     configs = {name: _network_config(common, name) for name in zoo_names}
+    records, baseline, stages["training"] = _train_candidates(
+        common,
+        series,
+        protocol,
+        entries,
+        configs,
+        base_forecasts,
+        classical=classical,
+        jobs=jobs,
+        progress=progress,
+    )
+    ensembled = time.perf_counter()
+    if combine:
+        records.update(_ensemble(common, series, protocol, season, records, baseline[0]))
+    stages["ensemble"] = _stage(progress, "ensemble", ensembled)
+    scoring = time.perf_counter()
+    forecasts, quantiles = (
+        {
+            split: {name: r[what][split] for name, r in records.items() if r[what]}
+            for split in backtest.SPLITS
+        }
+        for what in ("forecasts", "quantiles")
+    )
+    scored = backtest.score_splits(
+        common,
+        series,
+        protocol,
+        forecasts,
+        season=season,
+        quantiles=quantiles if common.head is not None else None,
+        levels=_levels(common),
+        baseline=baseline,
+    )
+    stages["scoring"] = _stage(progress, "scoring", scoring)
+    result = compare_table.result(
+        common, series, protocol, season, records, scored, time.perf_counter() - start
+    )
+    result["settings"]["stages"] = stages
+    result["settings"]["notes"] = notes
+    if out is not None:
+        write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
+    return result
+
+
+def _train_candidates(
+    common: RunConfig,
+    series: Series,
+    protocol: data.Protocol,
+    entries: list,
+    configs: dict[str, RunConfig],
+    base_forecasts,
+    *,
+    classical: bool,
+    jobs: int | None,
+    progress,
+) -> tuple[dict, tuple, dict]:
+    """Train every network (the zoo's ``configs`` in ``jobs`` worker processes, the
+    baselines and classical models as one more job beside them, then the user's models) and
+    forecast from every origin: ``(records, baseline, seconds)``, ``records`` one per network
+    (:func:`train_and_forecast`), ``baseline`` the baselines' ``(forecasts, skipped)`` and
+    ``seconds`` the stage's wall time, each baseline's and each network's compile and train
+    time."""
+    from jaxseq.parallel import default_jobs, run_jobs
+
     # the baselines are one more job, first: the classical models' fit runs beside the
     # networks' training instead of after it
     shared = {"series": series, "protocol": protocol}
-    baseline_job = {**shared, "config": common, "season": season, "classical": classical}
+    baseline_job = {
+        **shared,
+        "config": common,
+        "season": workflow.season_for(common, series),
+        "classical": classical,
+    }
     jobs_list = [(BASELINES, {"job": "baselines", **baseline_job})]
     jobs_list += [
         (name, {"job": "network", **shared, "config": configs[name], "base": base_forecasts})
-        for name in zoo_names
+        for name in configs
     ]
     on_progress = progress.epoch if progress is not None else None
 
@@ -280,7 +313,7 @@ def compare(
         )
         records[entry.name]["kind"] = "user"
         on_done(entry.name, records[entry.name])
-    stages["training"] = {  # the networks beside the baselines, in `jobs` workers at once
+    seconds = {  # the networks beside the baselines, in `jobs` workers at once
         "wall": time.perf_counter() - trained,
         "baselines": baseline_seconds,
         "networks": {
@@ -288,37 +321,83 @@ def compare(
             for name, r in records.items()
         },
     }
-    ensembled = time.perf_counter()
-    if combine:
-        records.update(_ensemble(common, series, protocol, season, records, baseline[0]))
-    stages["ensemble"] = _stage(progress, "ensemble", ensembled)
-    scoring = time.perf_counter()
-    forecasts, quantiles = (
-        {
-            split: {name: r[what][split] for name, r in records.items() if r[what]}
-            for split in backtest.SPLITS
-        }
-        for what in ("forecasts", "quantiles")
+    return records, baseline, seconds
+
+
+def _series_and_settings(
+    source,
+    *,
+    column: str | None,
+    time_column: str | None,
+    fill: str | None,
+    covariates,
+    future_covariates,
+    calendar,
+    settings: dict,
+) -> tuple[Series, RunConfig, data.Protocol]:
+    """The series as the networks read it (the target first, then the covariates; missing
+    values filled from the training part only), the comparison's shared configuration (its
+    season and normalisation resolved: ``"auto"`` reads the training part and the windows the
+    networks stop early on, nothing later) and the protocol of its origins."""
+    with_covariates = bool(covariates or future_covariates or calendar)
+    if with_covariates:  # the header: every column, missing values kept (trailing future rows)
+        series = load_series(source, time_column=time_column, allow_missing=True)
+    else:
+        series = load_series(
+            source, [column] if column else None, time_column=time_column, fill=fill
+        )
+    if column is None and series.values.shape[1] > 1 and not with_covariates:
+        series = dataclasses.replace(
+            series, values=series.values[:, :1], columns=series.columns[:1]
+        )
+    base = settings["base"]
+    common = RunConfig(
+        model="",
+        data=_data_path(source),
+        columns=list(series.columns),
+        targets=[series.columns[0]],
+        window=int(settings["window"]),
+        horizon=int(settings["horizon"]),
+        task="multi_step",
+        seeds=check_positive_int("seeds", settings["seeds"]),
+        batch_size=check_positive_int("batch_size", settings["batch_size"]),
+        time_column=time_column,
+        fill=fill,
+        normalize=settings["normalize"],
+        base=hybrid.check(base) if base is not None else "none",
+        stop_on="first_half",
+        **settings["budget"],
+        valid_size=settings["valid_size"],
+        test_size=settings["test_size"],
+        stride=check_positive_int("stride", settings["stride"]),
+        season=settings["season"],
+        head=dist.spec_of(dist.get(settings["head"])),
     )
-    scored = backtest.score_splits(
-        common,
-        series,
-        protocol,
-        forecasts,
-        season=season,
-        quantiles=quantiles if common.head is not None else None,
-        levels=_levels(common),
-        baseline=baseline,
+    if with_covariates:
+        columns, targets, past, future, features = covariates_.resolve(
+            series, None, [column] if column else None, covariates, future_covariates, calendar
+        )
+        common = dataclasses.replace(
+            common,
+            columns=columns,
+            targets=targets,
+            covariates=past,
+            future_covariates=future,
+            calendar=features,
+        )
+        series = workflow.load_for(common, source)
+    protocol = workflow.protocol_for(common, len(series.values))
+    series = refill(series, fill, protocol.train_end)  # no fill reads validation or test values
+    season = workflow.season_for(common, series, settings["season"])
+    observed = backtest.observed(series, common.target_indices)
+    normalize = norm.resolve_mode(  # read where the networks stop early, nowhere later
+        settings["normalize"],
+        observed[: protocol.train_end],
+        observed[protocol.train_end : protocol.stopping_end()],
     )
-    stages["scoring"] = _stage(progress, "scoring", scoring)
-    result = compare_table.result(
-        common, series, protocol, season, records, scored, time.perf_counter() - start
-    )
-    result["settings"]["stages"] = stages
-    result["settings"]["notes"] = notes
-    if out is not None:
-        write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
-    return result
+    common = dataclasses.replace(common, season=season, normalize=normalize)
+    metrics.mase_scale(backtest.observed(series, [0])[: protocol.train_end], season)
+    return series, common, protocol
 
 
 def _stage(progress, label: str, since: float) -> float:
