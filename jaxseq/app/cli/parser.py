@@ -125,9 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
+    _models_parser(sub)
+    _train_parser(sub)
+    _evaluate_parser(sub)
+    _compare_parser(sub)
+    _forecast_parser(sub)
+    _impute_parser(sub)
+    _experiments_parser(sub)
+    _bench_parser(sub)
+    _panel_parser(sub)
+    return parser
+
+
+def _models_parser(sub) -> None:
     p = sub.add_parser("models", help="list the model zoo, one line each")
     p.set_defaults(func=cmd_models)
 
+
+def _train_parser(sub) -> None:
     p = sub.add_parser("train", help="train a zoo model on your series (CSV or .npy)")
     p.add_argument("--model", help="zoo name (see `jaxseq models`)")
     p.add_argument("--data", help="a CSV with a header row, or a .npy array")
@@ -182,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_train)
 
+
+def _evaluate_parser(sub) -> None:
     p = sub.add_parser(
         "evaluate",
         help="validation and test errors of a run, in your units, against naive baselines",
@@ -208,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write the result as JSON to this file")
     p.set_defaults(func=cmd_evaluate)
 
+
+def _compare_parser(sub) -> None:
     p = sub.add_parser(
         "compare",
         help="train every applicable model on a series, score them against the baselines",
@@ -250,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_compare)
 
+
+def _forecast_parser(sub) -> None:
     p = sub.add_parser(
         "forecast", help="forecast the steps after the end of a series (CSV out, optional plot)"
     )
@@ -266,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", help="also draw history, forecast and the seed band to this PNG")
     p.set_defaults(func=cmd_forecast)
 
+
+def _impute_parser(sub) -> None:
     p = sub.add_parser(
         "impute", help="fill the gaps (missing values) of a series with a trained run"
     )
@@ -274,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="CSV to write (default RUN/imputed.csv)")
     p.set_defaults(func=cmd_impute)
 
+
+def _experiments_parser(sub) -> None:
     p = sub.add_parser(
         "experiments", help="reproduce the chapter's table (what `make experiments` runs)"
     )
@@ -294,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_experiments)
 
+
+def _bench_parser(sub) -> None:
     p = sub.add_parser(
         "bench", help="time training steps against Flax and Keras (what `make bench` runs)"
     )
@@ -327,8 +354,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="experiments/results")
     p.set_defaults(func=cmd_bench)
-    _panel_parser(sub)
-    return parser
 
 
 def _covariate_options(p) -> None:
