@@ -205,40 +205,10 @@ def build_results(records: dict[str, dict], settings: Settings, host: dict) -> l
     """One record per row of the table, in the chapter's order, with the fields of results.json."""
     from jaxseq import data, evaluate, models
 
-    rows = []
+    rows: list[dict] = []
 
-    def row(
-        name,
-        reference,
-        metric,
-        values,
-        *,
-        notebook,
-        spread,
-        seeds,
-        train_seconds,
-        test=None,
-        extra=None,
-    ):
-        stats = evaluate.summarize(values)
-        rec = {
-            "model": name,
-            "reference": reference,
-            "metric": metric,
-            **stats,
-            "seeds": seeds,
-            "epochs": settings.epochs if seeds else 0,
-            "notebook": notebook,
-            "notebook_spread": list(spread) if spread else None,
-            "train_seconds": train_seconds,
-            "backend": host["backend"],
-            "device": host["device"],
-            "values": [float(v) for v in np.atleast_1d(values)],
-        }
-        if test is not None:
-            rec["test_mean"] = float(np.mean(test))
-        rec.update(extra or {})
-        rows.append(rec)
+    def row(name, reference, metric, values, **fields):
+        rows.append(_row(settings, host, name, reference, metric, values, **fields))
 
     one = data.chapter_data("one_step")
     multi = data.chapter_data("multi_step")
@@ -315,6 +285,45 @@ def build_results(records: dict[str, dict], settings: Settings, host: dict) -> l
     )
     rows.sort(key=lambda r: (r["reference"] is None, r["reference"] or 99, r["model"]))
     return rows
+
+
+def _row(
+    settings: Settings,
+    host: dict,
+    name: str,
+    reference,
+    metric: str,
+    values,
+    *,
+    notebook,
+    spread,
+    seeds: int,
+    train_seconds: float,
+    test=None,
+    extra: dict | None = None,
+) -> dict:
+    """One row of results.json: the seeds' ``values`` summarised beside the notebook's."""
+    from jaxseq import evaluate
+
+    stats = evaluate.summarize(values)
+    rec = {
+        "model": name,
+        "reference": reference,
+        "metric": metric,
+        **stats,
+        "seeds": seeds,
+        "epochs": settings.epochs if seeds else 0,
+        "notebook": notebook,
+        "notebook_spread": list(spread) if spread else None,
+        "train_seconds": train_seconds,
+        "backend": host["backend"],
+        "device": host["device"],
+        "values": [float(v) for v in np.atleast_1d(values)],
+    }
+    if test is not None:
+        rec["test_mean"] = float(np.mean(test))
+    rec.update(extra or {})
+    return rec
 
 
 def verdict(rec: dict) -> str:
