@@ -353,6 +353,7 @@ def fit_sharded(
     callback: Callable[[int, dict[str, np.ndarray]], None] | None = None,
     state: TrainState | None = None,
     start_epoch: int = 0,
+    per_replica_data: bool = False,
 ) -> FitResult:
     """:meth:`Trainer.fit <jaxseq.train.Trainer.fit>` across the devices of ``mesh``.
 
@@ -372,6 +373,10 @@ def fit_sharded(
         callback: ``callback(epoch, metrics)`` after each epoch, metrics as NumPy ``[K]``.
         state, start_epoch: resume, as in ``Trainer.fit``; ``state`` leaves are ``[K, ...]``
             (the given state's buffers are donated to the first epoch, as in ``Trainer.fit``).
+        per_replica_data: each replica trains on its own data set, the splits stacked on a
+            first axis of length K (``Trainer.fit``'s ``per_replica_data``: one small model per
+            series); mode ``"replica"`` only, the data sets split over the devices with the
+            replicas, so a device holds only its replicas' series.
 
     Returns:
         ``FitResult(state, history, keys)``: ``state`` leaves ``[K, ...]`` as global arrays
@@ -385,6 +390,11 @@ def fit_sharded(
     """
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
+    if per_replica_data and mode != "replica":
+        raise InputError(
+            f"per_replica_data splits the replicas' data sets over the devices: mode='replica', "
+            f"got {mode!r}"
+        )
     epochs = check_positive_int("epochs", epochs)
     start_epoch = check_positive_int("start_epoch", start_epoch, minimum=0)
     keys = replica_keys(seeds)
@@ -415,12 +425,14 @@ def fit_sharded(
             "of the mesh's 'data' axis: XLA pads the uneven shards (correct, but slower)",
             stacklevel=2,
         )
-    trainer._check_data(dataset)
+    data_axis = 0 if per_replica_data else None
+    trainer._check_data(dataset, data_axis)
 
     replica_spec = P(REPLICA) if split_replicas else P()
+    data_spec = replica_spec if per_replica_data else P()
     placed = Dataset(
-        _put(Split(np.asarray(dataset.train.X), np.asarray(dataset.train.Y)), mesh, P()),
-        _put(Split(np.asarray(dataset.valid.X), np.asarray(dataset.valid.Y)), mesh, P()),
+        _put(Split(np.asarray(dataset.train.X), np.asarray(dataset.train.Y)), mesh, data_spec),
+        _put(Split(np.asarray(dataset.valid.X), np.asarray(dataset.valid.Y)), mesh, data_spec),
         dataset.test,
         task=dataset.task,
         window=dataset.window,
@@ -431,7 +443,7 @@ def fit_sharded(
     if state is not None:
         _check_state(state, K)
     epoch_fn = (
-        trainer.epoch_fn()
+        trainer.epoch_fn(data_axis)
         if mode == "replica"
         else data_parallel_epoch_fn(trainer, mesh, hybrid=mode == "hybrid")
     )
@@ -444,6 +456,7 @@ def fit_sharded(
         callback=None if callback is None else lambda e, m: callback(e, _to_host(m)),
         epoch_fn=lambda st, k, tr, va: _gathered(epoch_fn(st, k, tr, va)),
         place=lambda tree: _put(tree, mesh, replica_spec),
+        per_replica_data=per_replica_data,
     )
     return result
 

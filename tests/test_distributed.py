@@ -183,6 +183,44 @@ def test_replicas_not_divisible_by_devices_is_a_clear_error(four):
     assert "3 replicas" in message and "4 devices" in message and "multiple of 4" in message
 
 
+# One small model per series, the series split over four devices: five series of two
+# lengths (two groups), two seeds, chunks of two series (a chunk of one series, two replicas,
+# is padded to four) against the same local models on one device.
+LOCAL_MODELS = PRELUDE + textwrap.dedent(
+    """
+    from jaxseq.app import global_model, panel
+    rng = np.random.default_rng(3)
+    arrays = [np.sin(np.arange(n) / (2 + k)) + rng.normal(0, 0.1, n)
+              for k, n in enumerate([90, 90, 120, 90, 120])]
+    result = global_model.fit_panel(panel.from_arrays(arrays), model="linear_multi",
+                                    window=12, horizon=3, seeds=2, epochs=2)
+    one = global_model.fit_local(result, chunk=2, sharded=False)
+    many = global_model.fit_local(result, chunk=2)
+    print("RESULT " + json.dumps({
+        "devices": jax.device_count(),
+        "one": one.forecasts["test"].tolist(),
+        "many": many.forecasts["test"].tolist(),
+        "states": len(many.state),
+        "spread": len(jax.tree_util.tree_leaves(many.state[0].variables)[0].sharding.device_set),
+    }))
+    """
+)
+
+
+def test_local_models_split_over_devices_match_one_device():
+    proc = subprocess.run(
+        [sys.executable, "-c", LOCAL_MODELS],
+        env=_env(4),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    result = _result(proc)
+    assert result["devices"] == 4 and result["states"] == 5  # the padding copies dropped
+    assert result["spread"] > 1  # a series' two replicas trained on devices of their own
+    np.testing.assert_allclose(result["many"], result["one"], rtol=RTOL, atol=ATOL)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("localhost", 0))

@@ -278,7 +278,11 @@ def _fit_sharded(config: RunConfig, dataset, mode: str, keep_best: bool, progres
 
 
 def fit_local(
-    result: PanelResult, *, progress: Callable | None = None, chunk: int = 256
+    result: PanelResult,
+    *,
+    progress: Callable | None = None,
+    chunk: int = 256,
+    sharded: bool | None = None,
 ) -> PanelResult:
     """One model per series with the global model's settings and seeds, on the same windows
     (the classical alternative to a global model), scored the same way.
@@ -286,7 +290,13 @@ def fit_local(
     The series are a ``vmap``'d axis beside the seeds: series with as many windows train
     together, ``chunk`` series (times the seeds) per compiled program, each replica on its own
     series' windows (:meth:`jaxseq.train.Trainer.fit` with ``per_replica_data``), ending where
-    a loop over the series ends. ``progress(id, i, {})`` after each series' chunk."""
+    a loop over the series ends. ``progress(id, i, {})`` after each series' chunk.
+
+    ``sharded`` (default: when JAX sees several devices) splits each chunk's replicas, and
+    their series' windows, over the devices (:func:`jaxseq.distributed.fit_sharded` with
+    ``per_replica_data``); a chunk is padded with copies of its last series to a multiple of
+    the device count, the copies dropped after. The same result as on one device up to float
+    rounding."""
     import time
 
     config, pdata = result.config, result.data
@@ -308,10 +318,15 @@ def fit_local(
         groups.setdefault(tuple(len(splits[s]) for s in SPLITS), []).append(i)
     states: list = [None] * len(per_series)
     histories: list = [None] * len(per_series)
+    devices = jax.device_count()
+    sharded = devices > 1 if sharded is None else sharded
     t = time.perf_counter()
     for members in groups.values():
         for start in range(0, len(members), chunk):
             part = members[start : start + chunk]
+            kept = len(part)
+            while sharded and (len(part) * seeds) % devices:
+                part = [*part, part[-1]]
 
             def stacked(s, part=part):  # replica j * seeds + k reads series part[j]
                 return data.Split(
@@ -324,14 +339,26 @@ def fit_local(
             together = dataclasses.replace(
                 pdata.dataset, train=stacked("train"), valid=stacked("valid"), test=stacked("test")
             )
-            fit = trainer.fit(
-                together,
-                seeds=jnp.tile(keys, (len(part), 1)),
-                epochs=config.epochs,
-                per_replica_data=True,
-            )
+            if sharded:
+                from jaxseq import distributed
+
+                fit = distributed.fit_sharded(
+                    trainer,
+                    together,
+                    seeds=jnp.tile(keys, (len(part), 1)),
+                    epochs=check_positive_int("epochs", config.epochs),
+                    mode="replica",
+                    per_replica_data=True,
+                )
+            else:
+                fit = trainer.fit(
+                    together,
+                    seeds=jnp.tile(keys, (len(part), 1)),
+                    epochs=config.epochs,
+                    per_replica_data=True,
+                )
             history = fit.history.to_json()
-            for j, i in enumerate(part):
+            for j, i in enumerate(part[:kept]):
                 mine = slice(j * seeds, (j + 1) * seeds)
                 states[i] = jax.tree_util.tree_map(lambda v, mine=mine: v[mine], fit.state)
                 histories[i] = _replicas_of(history, mine)
