@@ -284,3 +284,20 @@ def test_a_panel_strategy_refuses_what_it_does_not_take():
         jaxseq.Forecaster(["linear_multi"], strategy="global", max_steps=9, **GLOBAL)
     with pytest.raises(jaxseq.InputError, match="no zoo model 'lstm'"):
         jaxseq.Forecaster(["lstm"], strategy="global", **GLOBAL)
+
+
+def test_compare_strategy_global_is_the_global_forecaster(global_fitted, tmp_path):
+    from jaxseq.app.cli import main
+
+    panel_frame().to_csv(tmp_path / "stores.csv", index=False)
+    argv = ["compare", "--data", str(tmp_path / "stores.csv"), "--id-column", "unique_id"]
+    argv += ["--horizon", "4", "--window", "12", "--seeds", "2", "--epochs", "3"]
+    argv += ["--models", "linear_multi", "--strategy", "global+local", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 0
+    board = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    expected = global_fitted.leaderboard()
+    assert board.model.tolist() == expected.model.tolist()
+    np.testing.assert_allclose(board.valid_mase, expected.valid_mase, rtol=1e-6)
+    forecast = pd.read_csv(tmp_path / "out" / "forecast.csv")
+    np.testing.assert_allclose(forecast.forecast, global_fitted.predict().forecast, rtol=1e-5)
+    assert main([*argv, "--max-steps", "9", "--out", str(tmp_path / "no")]) == 2

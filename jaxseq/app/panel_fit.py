@@ -74,7 +74,7 @@ class PanelFit:
             columns=[target, *settings["covariates"]],
             fill=settings.get("fill"),
         )
-        options = {k: settings[k] for k in OPTIONS if k in settings and k != "fill"}
+        options = {k: settings[k] for k in OPTIONS if settings.get(k) is not None and k != "fill"}
         results: dict[str, PanelResult] = {}
         for name in names:
             result = global_model.fit_panel(
@@ -273,7 +273,9 @@ def check_settings(settings: dict) -> list[str]:
 
     strategy = settings["strategy"]
     given = [k for k in ("future_covariates", "calendar") if settings.get(k)]
-    given += [k for k in settings if k not in _FIXED and k not in OPTIONS]
+    given += [
+        k for k, v in settings.items() if k not in _FIXED and k not in OPTIONS and v is not None
+    ]
     if given:
         raise InputError(
             f"strategy {strategy!r} takes no {', '.join(given)}; it takes "

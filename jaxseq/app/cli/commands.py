@@ -246,6 +246,10 @@ def cmd_compare(args) -> int:
     names = compare.applicable(args.horizon) if chosen == "all" else chosen
     if args.id_column:
         return _compare_panel(args, chosen, names, out)
+    if args.strategy != "compare":
+        raise CommandError(
+            f"--strategy {args.strategy} trains across the series of a long table: give --id-column"
+        )
     with _reporter(args, names, args.epochs) as reporter:
         result = compare.compare(
             args.data,
@@ -296,12 +300,13 @@ def _compare_panel(args, chosen, names, out: Path) -> int:
 
     if args.column and len(args.column) > 1:
         raise CommandError("--column names the one target column of the long table")
+    per_series = args.strategy == "compare"
     options = {
         "epochs": args.epochs,
         "max_steps": args.max_steps,
         "patience": args.patience,
         "schedule": args.schedule,
-        "combine": not args.no_ensemble,
+        "combine": not args.no_ensemble if per_series or args.no_ensemble else None,
         "base": args.base,
         "season": args.season,
         "valid_size": args.valid_size,
@@ -309,7 +314,7 @@ def _compare_panel(args, chosen, names, out: Path) -> int:
         "stride": args.stride,
         "batch_size": args.batch_size,
         "fill": args.fill,
-        "classical": not args.no_classical,
+        "classical": not args.no_classical if per_series or args.no_classical else None,
         "jobs": None if args.jobs == "auto" else args.jobs,
         **({"normalize": args.normalize} if args.normalize else {}),
     }
@@ -328,6 +333,7 @@ def _compare_panel(args, chosen, names, out: Path) -> int:
             target_col=args.column[0] if args.column else "y",
             folder=out,
             progress=reporter,
+            strategy=args.strategy,
             **options,
         ).fit(args.data)
     forecaster.save(out)
@@ -341,9 +347,14 @@ def _compare_panel(args, chosen, names, out: Path) -> int:
                 index=False
             )
         )
+    folders = (
+        "a folder per series (compare.json, best/)"
+        if per_series
+        else "a run folder per candidate (candidates.json)"
+    )
     print(
         f"{len(picks)} series compared, a pick each; wrote {out}/leaderboard.csv, forecast.csv, "
-        "forecaster.json and a folder per series (compare.json, best/)"
+        f"forecaster.json and {folders}"
     )
     return 0
 

@@ -263,6 +263,14 @@ def _compare_parser(sub) -> None:
         "a pick each (leaderboard.csv, forecast.csv; --column is the target, default y; "
         "--time-column default ds)",
     )
+    p.add_argument(
+        "--strategy",
+        choices=("compare", "global", "global+local"),
+        default="compare",
+        help="with --id-column: compare every candidate on each series (default), or train "
+        "each network once across the series (global), and also once per series, all at once "
+        "(global+local); a pick per series either way",
+    )
     p.add_argument("--no-classical", action="store_true", help="skip AutoETS/ARIMA/Theta")
     p.add_argument("--jobs", type=_jobs, default="auto", help="worker processes (default auto)")
     p.add_argument("--out", default="compare", help="results folder (default ./compare)")
