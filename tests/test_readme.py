@@ -78,3 +78,20 @@ def test_the_forecaster_example_runs_on_a_panel_and_on_one_series(tmp_path, monk
     assert pooled.picked.sum() == 3
     printed = capsys.readouterr().out
     assert printed.count("unique_id") == 4  # two forecasts and two leaderboards
+
+
+def test_the_readme_commands_parse():
+    """Every ``jaxseq`` command of the README's shell blocks is one the parser takes."""
+    import shlex
+
+    from jaxseq.app.cli.parser import build_parser
+
+    blocks = re.findall(r"```sh\n(.*?)```", README.read_text(), flags=re.S)
+    text = "\n".join(blocks).replace("\\\n", " ")
+    commands = [shlex.split(line, comments=True) for line in text.splitlines() if "jaxseq " in line]
+    commands = [c[c.index("jaxseq") + 1 :] for c in commands if "jaxseq" in c]
+    assert len(commands) >= 8
+    parser = build_parser()
+    for argv in commands:
+        args = parser.parse_args(argv)
+        assert args.command == argv[0]
