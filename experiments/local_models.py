@@ -97,6 +97,7 @@ def main(argv=None) -> int:
     first = panel.from_arrays(list(arrays[: args.loop_series]))
     common = {**SETTINGS, "seeds": args.seeds, "epochs": args.epochs}
     report: dict = {"settings": {**common, "series": args.series, "steps": args.steps}}
+    candidates = {}
     for name in MODELS:
         print(name, flush=True)
         start = time.perf_counter()
@@ -122,6 +123,13 @@ def main(argv=None) -> int:
             },
         }
         print(report[name], flush=True)
+        candidates[name] = glob
+        candidates[name + " (local)"] = local
+    choice, picked = global_model.pick_per_series(candidates)
+    report["pick_per_series"] = {
+        "test_mase": quartiles(series_mase(picked)),
+        "chosen": {label: sum(v == label for v in choice.values()) for label in candidates},
+    }
     ets, ets_seconds = auto_ets(glob)
     report["auto_ets"] = {"seconds": ets_seconds, "test_mase": quartiles(ets)}
     Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -156,8 +164,14 @@ def markdown(report: dict) -> str:
             )
             + " |"
         )
-    e = report["auto_ets"]
+    e, p = report["auto_ets"], report["pick_per_series"]
+    chosen = ", ".join(f"{label} {n}" for label, n in p["chosen"].items() if n)
     lines += [
+        "",
+        "The pick per series among the six (each model global and local) by validation MASE "
+        "(`global_model.pick_per_series`): test MASE "
+        f"{p['test_mase']['q25']:.3f} / {p['test_mase']['median']:.3f} / "
+        f"{p['test_mase']['q75']:.3f}; chosen: {chosen}.",
         "",
         f"statsforecast AutoETS (non-seasonal), fitted per series and forecast from every test "
         f"origin: {e['seconds']:.1f} s; test MASE {e['test_mase']['q25']:.3f} / "
