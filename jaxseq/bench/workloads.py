@@ -217,23 +217,11 @@ def _e1_models(name: str, seeds: int, keras):
     return model, variables, built
 
 
-def run_evaluator(
-    names: Sequence[str] = E1_MODELS,
-    *,
-    seeds: int = 5,
-    windows: int | None = None,
-    with_keras: bool = True,
-    rounds: int = 3,
-    budget: float = 120.0,
-    chunk: int | None = 2048,
-    log=print,
-) -> dict:
-    """E1: score ``seeds`` replicas of every model on the validation windows, three ways (four
-    with ``chunk``: the same ``vmap``'d evaluation with the windows cut in chunks of ``chunk``,
-    ``evaluate_loss(batch_size=chunk)``, beside the library's default,
-    :func:`jaxseq.train.default_chunk`)."""
+def _e1_contenders(names, seeds: int, windows, with_keras: bool, chunk, log):
+    """E1's contenders, each called once (tracing and compilation): ``(calls, splits,
+    agreement, compile_seconds)``, ``calls[way][model]`` a function scoring every seed."""
     from jaxseq import data, evaluate, models
-    from jaxseq.train import default_chunk, evaluate_loss
+    from jaxseq.train import evaluate_loss
 
     keras = None
     if with_keras:
@@ -290,6 +278,29 @@ def run_evaluator(
                 keras_mse = np.asarray(out, np.float64).reshape(len(built), -1)[:, 0]
                 agreement[name] = float(np.max(np.abs(keras_mse - mse) / np.abs(mse)))
         log(f"  E1 {name}: {seeds} seeds ready")
+    return calls, splits, agreement, compile_seconds
+
+
+def run_evaluator(
+    names: Sequence[str] = E1_MODELS,
+    *,
+    seeds: int = 5,
+    windows: int | None = None,
+    with_keras: bool = True,
+    rounds: int = 3,
+    budget: float = 120.0,
+    chunk: int | None = 2048,
+    log=print,
+) -> dict:
+    """E1: score ``seeds`` replicas of every model on the validation windows, three ways (four
+    with ``chunk``: the same ``vmap``'d evaluation with the windows cut in chunks of ``chunk``,
+    ``evaluate_loss(batch_size=chunk)``, beside the library's default,
+    :func:`jaxseq.train.default_chunk`)."""
+    from jaxseq.train import default_chunk
+
+    calls, splits, agreement, compile_seconds = _e1_contenders(
+        names, seeds, windows, with_keras, chunk, log
+    )
     flat = {
         f"{way}/{name}": call
         for way, per_model in calls.items()
