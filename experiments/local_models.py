@@ -1,4 +1,4 @@
-"""One small model per series for a thousand series at once, against a loop over the series,
+"""One small model per series for many series at once, against a loop over the series,
 statsforecast's AutoETS and one global model.
 
 The panel: 1,000 of the chapter's synthetic series (two sines and noise,
@@ -7,7 +7,7 @@ the 20 before them the test and validation targets. Three models (``linear_multi
 ``gru_seq2seq``, ``wavenet``), three seeds each, 10 epochs, batch 32: per model, one global
 model on every series (:func:`jaxseq.app.global_model.fit_panel`), then one model per series
 with the series a ``vmap``'d axis beside the seeds (:func:`global_model.fit_local`, chunks of
-256 series, all of one shape) and the same models and steps in a loop, one series per compiled
+``--chunk`` series, all of one shape) and the same models and steps in a loop, one series per compiled
 program (``chunk=1``: the loop over series a user would otherwise write, on the first
 ``--loop-series`` series and scaled to the panel; the two are equal to float tolerance,
 ``tests/test_local_models.py``). AutoETS (non-seasonal, as the series have no calendar
@@ -17,7 +17,7 @@ season) is fitted on each series' training part and forecast from every test ori
 Accuracy: each series' test MASE (the seeds' mean; scaled by its training part's naive MAE),
 its distribution over series (quartiles) per model and method.
 
-Run: ``python experiments/local_models.py`` (about 15 minutes here); writes
+Run: ``python experiments/local_models.py [--series N --loop-series M]``; writes
 ``results/local_models/local_models.{json,md}``.
 """
 
@@ -87,6 +87,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--loop-series", type=int, default=50)
+    parser.add_argument("--chunk", type=int, default=64, help="series per compiled program")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "local_models"))
     args = parser.parse_args(argv)
     from jaxseq import data
@@ -96,7 +97,9 @@ def main(argv=None) -> int:
     whole = panel.from_arrays(list(arrays))
     first = panel.from_arrays(list(arrays[: args.loop_series]))
     common = {**SETTINGS, "seeds": args.seeds, "epochs": args.epochs}
-    report: dict = {"settings": {**common, "series": args.series, "steps": args.steps}}
+    report: dict = {
+        "settings": {**common, "series": args.series, "steps": args.steps, "chunk": args.chunk}
+    }
     candidates = {}
     for name in MODELS:
         print(name, flush=True)
@@ -104,7 +107,7 @@ def main(argv=None) -> int:
         glob = global_model.fit_panel(whole, model=name, **common)
         glob_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        local = global_model.fit_local(glob, chunk=256)
+        local = global_model.fit_local(glob, chunk=args.chunk)
         local_seconds = time.perf_counter() - start
         small = global_model.fit_panel(first, model=name, **common)
         start = time.perf_counter()
@@ -140,7 +143,7 @@ def main(argv=None) -> int:
 def markdown(report: dict) -> str:
     s = report["settings"]
     lines = [
-        "# One model per series, a thousand series at once",
+        "# One model per series, many series at once",
         "",
         f"{s['series']:,} of the chapter's synthetic series of {s['steps']} steps; window "
         f"{s['window']}, horizon {s['horizon']}, {s['valid_size']} validation and "
