@@ -233,20 +233,10 @@ class Forecaster:
             folder = self._folder_of(key)
             data = self._data_path(folder, future.get(key))
             forecast, series = candidates.forecast(Run(folder / "best"), str(data), steps)
-            times = long_table.next_times(long_table.series_times(series), steps, series.freq)
-            frame = pd.DataFrame(
-                {
-                    self.columns["id_col"]: key,
-                    self.columns["time_col"]: times,
-                    "model": self._result(key)["settings"]["best"],
-                    "forecast": forecast.mean[:, 0],
-                }
+            best = self._result(key)["settings"]["best"]
+            frames.append(
+                long_table.forecast_frame(key, series, best, forecast, steps, self.columns)
             )
-            quantiles = forecast.quantile_mean
-            if quantiles is not None:
-                for j, level in enumerate(forecast.levels):
-                    frame[f"forecast-q-{level:g}"] = quantiles[:, 0, j]
-            frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
     def cross_validation(self, df=None, part: str = "test") -> pd.DataFrame:

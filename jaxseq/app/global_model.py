@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxseq import data
+from jaxseq import data, distributed
 from jaxseq.app import workflow
 from jaxseq.app.panel import Panel
 from jaxseq.app.panel_scores import (
@@ -323,6 +323,7 @@ def fit_local(
     histories: list = [None] * len(per_series)
     devices = jax.device_count()
     sharded = devices > 1 if sharded is None else sharded
+    epochs = check_positive_int("epochs", config.epochs)
     t = time.perf_counter()
     for members in groups.values():
         for start in range(0, len(members), chunk):
@@ -342,24 +343,19 @@ def fit_local(
             together = dataclasses.replace(
                 pdata.dataset, train=stacked("train"), valid=stacked("valid"), test=stacked("test")
             )
-            if sharded:
-                from jaxseq import distributed
-
-                fit = distributed.fit_sharded(
+            tiled = jnp.tile(keys, (len(part), 1))
+            fit = (
+                distributed.fit_sharded(
                     trainer,
                     together,
-                    seeds=jnp.tile(keys, (len(part), 1)),
-                    epochs=check_positive_int("epochs", config.epochs),
+                    seeds=tiled,
+                    epochs=epochs,
                     mode="replica",
                     per_replica_data=True,
                 )
-            else:
-                fit = trainer.fit(
-                    together,
-                    seeds=jnp.tile(keys, (len(part), 1)),
-                    epochs=config.epochs,
-                    per_replica_data=True,
-                )
+                if sharded
+                else trainer.fit(together, seeds=tiled, epochs=epochs, per_replica_data=True)
+            )
             history = fit.history.to_json()
             for j, i in enumerate(part[:kept]):
                 mine = slice(j * seeds, (j + 1) * seeds)
@@ -390,9 +386,9 @@ def fit_local(
 
 
 def pick_per_series(results: dict[str, PanelResult]) -> tuple[dict[str, str], PanelResult]:
-    """Per series, the result (``{label: PanelResult}`` on the same panel and windows: the
-    global model, one model per series, ...) whose forecast issued (the seeds' average) has
-    the lowest validation MASE, as ``compare`` ranks; the test part chooses nothing.
+    """Per series, the result (``{label: PanelResult}`` on the same panel, windows and seeds:
+    the global model, one model per series, ...) whose forecast issued (the seeds' average)
+    has the lowest validation MASE, as ``compare`` ranks; the test part chooses nothing.
 
     Returns ``({id: label}, picked)``: ``picked`` holds, for each series, the forecasts of its
     chosen result, scored like any result (:func:`score_panel`); its ``state`` is that of the
@@ -405,9 +401,11 @@ def pick_per_series(results: dict[str, PanelResult]) -> tuple[dict[str, str], Pa
     pdata = first.data
     for label, r in results.items():
         if r.data.ids != pdata.ids or any(
-            r.forecasts[s].shape[1:] != first.forecasts[s].shape[1:] for s in SCORED
+            r.forecasts[s].shape != first.forecasts[s].shape for s in SCORED
         ):
-            raise InputError(f"result {label!r} was not trained on the same panel and windows")
+            raise InputError(
+                f"result {label!r} was not trained on the same panel, windows and seeds"
+            )
 
     def valid_mase(label: str, key: str) -> float:
         return results[label].scores["per_series"][key]["valid"]["model"]["issued"]["mase"]
@@ -415,11 +413,10 @@ def pick_per_series(results: dict[str, PanelResult]) -> tuple[dict[str, str], Pa
     choice = {key: min(results, key=functools.partial(valid_mase, key=key)) for key in pdata.ids}
     forecasts = {}
     for s in SCORED:
-        seeds = min(r.forecasts[s].shape[0] for r in results.values())
-        joined = np.array(first.forecasts[s][:seeds])
+        joined = np.array(first.forecasts[s])
         for i, key in enumerate(pdata.ids):
             rows = pdata.rows(s, i)
-            joined[:, rows] = results[choice[key]].forecasts[s][:seeds, rows]
+            joined[:, rows] = results[choice[key]].forecasts[s][:, rows]
         forecasts[s] = joined
     picked = dataclasses.replace(
         first,

@@ -109,6 +109,24 @@ def series_times(series) -> pd.Series:
     return numbers.astype(np.int64) if numbers.notna().all() else labels
 
 
+def forecast_frame(key: str, series, model: str, forecast, steps: int, columns: dict):
+    """One series' forecast as rows of the long table: ``unique_id, ds, model, forecast``
+    (the seeds' average) and, where the forecast has quantiles, ``forecast-q-<level>``; ``ds``
+    the ``steps`` times after the end of ``series`` (:class:`jaxseq.app.io.Series`)."""
+    frame = pd.DataFrame(
+        {
+            columns["id_col"]: key,
+            columns["time_col"]: next_times(series_times(series), steps, series.freq),
+            "model": model,
+            "forecast": forecast.mean[:, 0],
+        }
+    )
+    if forecast.quantile_mean is not None:
+        for j, level in enumerate(forecast.levels):
+            frame[f"forecast-q-{level:g}"] = forecast.quantile_mean[:, 0, j]
+    return frame
+
+
 def next_times(times: pd.Series, steps: int, freq: str | None) -> list:
     """The ``steps`` times after the last of ``times``: dates at ``freq`` (a pandas alias),
     else whole steps after the last step number."""

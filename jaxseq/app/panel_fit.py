@@ -100,23 +100,12 @@ class PanelFit:
         """Each series' next ``steps`` values by its pick: ``unique_id, ds, model, forecast``
         (the seeds' average) and, for quantile models, ``forecast-q-<level>`` columns."""
         forecasts = panel_forecast.forecast_picked(self.results, self.choice, steps)
-        frames = []
-        for key, forecast in forecasts.items():
-            series = self.panel.get(key)
-            frame = pd.DataFrame(
-                {
-                    columns["id_col"]: key,
-                    columns["time_col"]: long_table.next_times(
-                        long_table.series_times(series), steps, series.freq
-                    ),
-                    "model": self.choice[key],
-                    "forecast": forecast.mean[:, 0],
-                }
+        frames = [
+            long_table.forecast_frame(
+                key, self.panel.get(key), self.choice[key], forecast, steps, columns
             )
-            if forecast.quantile_mean is not None:
-                for j, level in enumerate(forecast.levels):
-                    frame[f"forecast-q-{level:g}"] = forecast.quantile_mean[:, 0, j]
-            frames.append(frame)
+            for key, forecast in forecasts.items()
+        ]
         return pd.concat(frames, ignore_index=True)
 
     def leaderboard(self, id_col: str) -> pd.DataFrame:
