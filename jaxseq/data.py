@@ -343,7 +343,8 @@ def windows_at(
         parts.append(base[index[:, :window] + 1])  # [n, window, horizon, b]
     if parts:
         leads = np.concatenate(parts, axis=-1)
-        X = np.concatenate([X, leads.reshape(len(origins), window, -1)], axis=-1)
+        leads = leads.reshape(len(origins), window, horizon * leads.shape[-1])
+        X = np.concatenate([X, leads], axis=-1)
     return X.astype(np.float32), Y.astype(np.float32)
 
 

@@ -524,6 +524,7 @@ class Trainer:
         epoch_fn: Callable | None = None,
         place: Callable | None = None,
         per_replica_data: bool = False,
+        validate: bool = True,
     ) -> FitResult:
         """Train for ``epochs`` epochs (default 20), or for a ``budget`` of optimizer steps in
         whole epochs (counted from epoch 0: a resumed run trains what is left); ``callback(epoch, metrics)`` after each (for progress), and
@@ -546,6 +547,9 @@ class Trainer:
         axis of length K (``X`` ``[K, n, window, features]``; the same ``n`` for all): replica
         ``k`` trains and stops early on data set ``k`` alone, exactly as if it were trained
         by itself (one small model per series, many series in one compiled program).
+
+        ``validate=False`` (without a monitor): no validation metrics, the validation split
+        is not read (a refit for a fixed number of epochs, :mod:`jaxseq.app.refit`).
         """
         keys = replica_keys(seeds)
         data_axis = 0 if per_replica_data else None
@@ -568,7 +572,9 @@ class Trainer:
         if tracked and (dataset.monitored is None or len(dataset.monitored) == 0):
             raise InputError(f"monitor {self.monitor!r} needs a validation split with windows")
         train = _device_split(dataset.train)
-        valid = _device_split(dataset.monitored)
+        if not validate and tracked:
+            raise InputError("a trainer with a monitor follows the validation split: validate")
+        valid = _device_split(dataset.monitored) if validate else None
         place = place or (lambda tree: tree)
         history = History(steps_per_epoch=per_epoch)
         t0 = time.perf_counter()

@@ -131,6 +131,8 @@ def test_the_pick_forecasts_the_interval_of_its_point_errors(ensemble_pick, tmp_
 
 
 def test_an_ensemble_run_folder_evaluates_to_the_comparison(ensemble_pick, tmp_path):
+    """`evaluate best` gives the ensemble's test scores `compare` reported (its networks as
+    refitted); it names the refitted networks, whose validation scores are in-sample."""
     out, _, result = ensemble_pick
     assert (
         main(
@@ -146,12 +148,13 @@ def test_an_ensemble_run_folder_evaluates_to_the_comparison(ensemble_pick, tmp_p
     )
     evaluated = json.loads((tmp_path / "e.json").read_text())
     row = next(r for r in result["rows"] if r["model"] == "ensemble")
-    for split in ("valid", "test"):
-        np.testing.assert_allclose(
-            evaluated[split]["rows"]["ensemble"]["issued"]["mae"],
-            row[split]["issued"]["mae"],
-            rtol=1e-6,
-        )
+    np.testing.assert_allclose(
+        evaluated["test"]["rows"]["ensemble"]["issued"]["mae"],
+        row["test"]["issued"]["mae"],
+        rtol=1e-6,
+    )
+    refitted = result["settings"]["refit"]
+    assert refitted and sorted(evaluated["settings"]["trained_through_validation"]) == refitted
 
 
 def test_a_baseline_pick_round_trips_into_forecast(tmp_path):

@@ -151,6 +151,23 @@ def baseline_forecasts(
     return split, skipped
 
 
+def score_at(
+    config: RunConfig,
+    series: Series,
+    protocol: data.Protocol,
+    split: str,
+    forecasts: dict[str, np.ndarray],
+    season: int,
+) -> dict[str, dict]:
+    """Each forecast's scores at the ``split`` origins (``{name: [seeds, windows, horizon,
+    targets]}``; :func:`jaxseq.metrics.score_seeds`, MASE scaled by the training part's
+    seasonal naive MAE), in the data's units."""
+    values = observed(series, config.target_indices)
+    scale = metrics.mase_scale(values[: protocol.train_end], season)
+    truth = truth_at(values, protocol.origins(split), config.horizon, range(values.shape[1]))
+    return {m: metrics.score_seeds(p, truth, scale) for m, p in forecasts.items()}
+
+
 def score_splits(
     config: RunConfig,
     series: Series,
@@ -194,7 +211,7 @@ def score_splits(
     for name in ("valid", "test"):
         origins = protocol.origins(name)
         truth = truth_at(values, origins, config.horizon, range(len(cols)))
-        rows = {m: metrics.score_seeds(p, truth, scale) for m, p in forecasts[name].items()}
+        rows = score_at(config, series, protocol, name, forecasts[name], season)
         rows.update({b: metrics.score_seeds(p[None], truth, scale) for b, p in base[name].items()})
         out[name] = {
             "windows": int(len(origins)),

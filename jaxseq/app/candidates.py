@@ -65,8 +65,8 @@ def forecasts_at(
     """Forecasts from ``origins`` in the data's units, ``[seeds, windows, horizon, targets]``
     (a baseline has one seed); with ``quantiles`` the quantiles ``[..., L]`` (networks with
     a probabilistic head and their ensembles). Fitted baselines are fitted on
-    ``series[:fit_end]``; a hybrid network's base model on its own training part, as it was
-    trained."""
+    ``series[:fit_end]``; a hybrid network's base model on the data it was trained on
+    (:func:`jaxseq.app.workflow.trained_until`)."""
     config = run.config if isinstance(run, Run) else run
     origins = np.asarray(origins, np.int64)
     if config.kind == "network":
@@ -74,7 +74,7 @@ def forecasts_at(
         model, state = workflow.load_run_state(run)
         if quantiles and model.head is None:
             raise InputError(f"{config.model} gives point forecasts only: it has no quantiles")
-        X = workflow.windows_at(config, series, run.scaler, origins, workflow.training_end(config))
+        X = workflow.windows_at(config, series, run.scaler, origins, workflow.trained_until(config))
         predict = predict_quantile_units if quantiles else predict_units
         return predict(model, state.variables, run.scaler, config, X)
     if config.kind == "ensemble":
@@ -243,8 +243,24 @@ def evaluate(
         "refit_every": refit_every,
         "normalize": config.normalize,
         "head": config.head,
+        # networks retrained through the validation part (compare's refit): their validation
+        # scores are in-sample, their test scores are compare's
+        "trained_through_validation": refitted_networks(run),
     }
     return {"settings": settings, **result}
+
+
+def refitted_networks(run: Run) -> list[str]:
+    """The networks of a run folder retrained on its validation part too
+    (:attr:`jaxseq.app.runs.RunConfig.refit`): the run itself, or an ensemble's members."""
+    config = run.config
+    if config.kind == "network":
+        return [config.model] if config.refit else []
+    return [
+        m["name"]
+        for m in config.members
+        if m["kind"] == "network" and network_member(run, m).config.refit
+    ]
 
 
 # --------------------------------------------------------------------------- saving

@@ -44,6 +44,7 @@ from jaxseq import normalize as norm
 from jaxseq.app import backtest, candidates, compare_table, workflow
 from jaxseq.app import covariates as covariates_
 from jaxseq.app.io import Series, load_series, refill, write_csv
+from jaxseq.app.refit import refit_data, refit_network
 from jaxseq.app.runs import RunConfig, write_json
 from jaxseq.app.settings import check_settings
 from jaxseq.errors import InputError, check_positive_int
@@ -93,6 +94,7 @@ def compare(
     future_covariates: Sequence[str] | None = None,
     calendar: bool | str | Sequence[str] | None = None,
     combine: bool = True,
+    refit: bool = True,
     base: str | None = None,
     jobs: int | None = None,
     out: str | Path | None = None,
@@ -126,6 +128,11 @@ def compare(
         classical: also score statsforecast's AutoETS, AutoARIMA and AutoTheta when installed.
         combine: also rank an ensemble of the top candidates (:mod:`jaxseq.ensemble`; in a
             probabilistic comparison, of the networks with quantiles).
+        refit: retrain the ensemble's networks on the training and validation parts together
+            for each replica's kept epochs before they forecast the test part and go to
+            ``best/`` (:mod:`jaxseq.app.refit`; chosen on validation windows,
+            ``docs/forecasting.md``); the table's other networks and the validation scores
+            are those of the runs that were ranked.
         base: train the networks as hybrids over this base model's forecasts
             (:mod:`jaxseq.hybrid`; ``"none"``: plain networks). The default,
             :data:`jaxseq.hybrid.DEFAULT` for point forecasts, falls back to plain networks
@@ -213,6 +220,11 @@ def compare(
     if combine:
         records.update(_ensemble(common, series, protocol, season, records, baseline[0]))
     stages["ensemble"] = _stage(progress, "ensemble", ensembled)
+    once: dict[str, np.ndarray] = {}
+    if refit and "ensemble" in records:
+        refitted = time.perf_counter()
+        once = _refit_members(common, series, protocol, records, configs, baseline[0])
+        stages["refit"] = _stage(progress, "refit", refitted)
     scoring = time.perf_counter()
     forecasts, quantiles = (
         {
@@ -236,6 +248,9 @@ def compare(
         common, series, protocol, season, records, scored, time.perf_counter() - start
     )
     result["settings"]["stages"] = stages
+    if once:
+        scores = backtest.score_at(common, series, protocol, "test", once, season)
+        compare_table.add_trained_once(result, scores)
     result["settings"]["notes"] = notes
     if out is not None:
         write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
@@ -445,6 +460,33 @@ def _ensemble(common: RunConfig, series, protocol, season, records, baseline) ->
         "history": {},
     }
     return {"ensemble": record}
+
+
+def _refit_members(common: RunConfig, series, protocol, records, configs, baseline) -> dict:
+    """Refit the ensemble's networks (:func:`jaxseq.app.refit.refit_network`) in ``records``
+    and ``configs``, and combine the ensemble's test forecasts again; returns the test
+    forecasts as they were before (the ensemble's and each refitted member's), to report."""
+    shared = refit_data(common, series, protocol)
+    choice = records["ensemble"]["combination"]
+    weights = choice.as_dict()
+    once = {"ensemble": records["ensemble"]["forecasts"]["test"]}
+    for name in weights:
+        if records.get(name, {}).get("kind") != "zoo":
+            continue
+        once[name] = records[name]["forecasts"]["test"]
+        records[name] = refit_network(configs[name], series, shared, records[name])
+        if "epochs" in records[name]["refit"]:
+            configs[name] = dataclasses.replace(configs[name], refit=True)
+    members = {
+        n: records[n]["forecasts"]["test"] if n in records else baseline["test"][n][None]
+        for n in weights
+    }
+    records["ensemble"]["forecasts"]["test"] = ensemble.combine(members, weights)
+    if common.head is not None:
+        records["ensemble"]["quantiles"]["test"] = ensemble.combine(
+            {m: records[m]["quantiles"]["test"] for m in weights}, weights
+        )
+    return once
 
 
 def _hybrid_base(common: RunConfig, series: Series, protocol, requested: str | None):

@@ -26,6 +26,8 @@ def result(config: RunConfig, series: Series, protocol, season, records, scored,
         if kind in ("zoo", "user"):
             row["train_seconds"] = record["train_seconds"]
             row["training"] = _training(record["history"])
+            if "refit" in record:
+                row["refit"] = record["refit"]
         if kind == "ensemble":
             choice = record["combination"]
             row["members"] = choice.as_dict()
@@ -85,6 +87,16 @@ def result(config: RunConfig, series: Series, protocol, season, records, scored,
         "seconds": round(seconds, 1),
     }
     return {"settings": settings, "rows": rows}
+
+
+def add_trained_once(result: dict, scores: dict[str, dict]) -> None:
+    """Beside the test scores of the ensemble and its refitted networks
+    (:mod:`jaxseq.app.refit`), the ones they had before the refit (``test_trained_once``), and
+    each refitted network's epochs (``refit``)."""
+    for row in result["rows"]:
+        if row["model"] in scores:
+            row["test_trained_once"] = scores[row["model"]]
+    result["settings"]["refit"] = sorted(n for n in scores if n != "ensemble")
 
 
 def _pick(rows: list[dict], probabilistic: bool) -> dict:
@@ -194,6 +206,14 @@ def markdown(result: dict) -> str:
         if r["kind"] == "ensemble":
             members = ", ".join(f"{m} {w:.2f}" for m, w in r["members"].items())
             lines += ["", f"Ensemble ({r['weighting']} weights): {members}."]
+            if "test_trained_once" in r:
+                once = r["test_trained_once"]["issued"]
+                lines[-1] += (
+                    f" Its networ{'ks were' if len(s['refit']) > 1 else 'k was'} retrained on the "
+                    "training and validation parts for the epochs each replica kept before "
+                    f"forecasting the test part (`jaxseq.app.refit`); trained once: test MASE "
+                    f"{once['mase']:.3f}, MAE {once['mae']:.4g}."
+                )
     masked = {part: s[part].get("masked_targets", 0) for part in ("valid", "test")}
     if any(masked.values()):
         lines += [
@@ -221,7 +241,10 @@ def stage_markdown(stages: dict) -> list[str]:
     networks = training.get("networks", {})
     parts = [f"load {stages['load']:.1f}", f"hybrid base {stages['hybrid_base']:.1f}"]
     parts.append(f"networks and baselines {training.get('wall', 0):.1f} (in parallel)")
-    parts += [f"ensemble {stages['ensemble']:.1f}", f"scoring {stages['scoring']:.1f}"]
+    parts.append(f"ensemble {stages['ensemble']:.1f}")
+    if "refit" in stages:
+        parts.append(f"refit {stages['refit']:.1f}")
+    parts.append(f"scoring {stages['scoring']:.1f}")
     if "writing" in stages:
         parts.append(f"writing {stages['writing']:.1f}")
     each = [f"{n} {t:.1f}" for n, t in sorted(baselines.items(), key=lambda kv: -kv[1])]

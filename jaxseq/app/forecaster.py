@@ -48,6 +48,7 @@ OPTIONS = (
     "fill",
     "classical",
     "combine",
+    "refit",
     "base",
     "jobs",
 )

@@ -169,7 +169,7 @@ def forecast_run(run: Run, data_path: str | None, steps: int) -> tuple[Forecast,
     if config.future_indices:
         future = covariates.future_rows(config, series, trailing)
     history = covariates.rows(config, series)
-    base = workflow.base_for(config, series, run.scaler, workflow.training_end(config))
+    base = workflow.base_for(config, series, run.scaler, workflow.trained_until(config))
     per_seed = forecast_values(
         model, state.variables, run.scaler, config, history, steps, future=future, base=base
     )

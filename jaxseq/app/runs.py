@@ -86,6 +86,10 @@ class RunConfig:
     #: ``"first_half"`` in time, the second half then ranking, combining and calibrating on
     #: windows that chose no epoch (:meth:`jaxseq.data.Protocol.halved`; ``compare``'s)
     stop_on: str = "validation"
+    #: a network retrained on the training and validation parts together for each replica's
+    #: kept epochs, its scaling and hybrid base fitted there too (``compare``'s chosen
+    #: networks, :mod:`jaxseq.app.refit`): its validation windows are in its training data
+    refit: bool = False
 
     @property
     def target_indices(self) -> list[int]:

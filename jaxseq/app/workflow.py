@@ -197,6 +197,14 @@ def training_end(config: RunConfig) -> int:
     return protocol_for(config, len(load_for(config).values)).train_end
 
 
+def trained_until(config: RunConfig) -> int:
+    """The step after the last target a network run's weights, scaling and hybrid base were
+    fitted on: the training part's end, or the validation part's for a refitted network
+    (:attr:`RunConfig.refit`)."""
+    protocol = protocol_for(config, len(load_for(config).values))
+    return protocol.valid_end if config.refit else protocol.train_end
+
+
 def base_for(
     config: RunConfig, series: Series, scaler: data.Scaler, fit_end: int
 ) -> np.ndarray | None:

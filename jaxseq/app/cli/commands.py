@@ -203,6 +203,11 @@ def cmd_evaluate(args) -> int:
         f"{s['stride']}); model: mean [min - max] over seeds; MASE scaled by the training "
         "part's seasonal naive MAE"
     )
+    if s["trained_through_validation"]:
+        print(
+            f"note: {', '.join(s['trained_through_validation'])} retrained on the validation "
+            "part too (compare's refit): its validation errors are in-sample"
+        )
     for split in ("valid", "test"):
         block = result[split]
         first, last = block["origins"]
@@ -263,6 +268,7 @@ def cmd_compare(args) -> int:
             patience=args.patience,
             schedule=args.schedule,
             combine=not args.no_ensemble,
+            refit=not args.no_refit,
             base=args.base,
             season=args.season,
             valid_size=args.valid_size,
@@ -307,6 +313,7 @@ def _compare_panel(args, chosen, names, out: Path) -> int:
         "patience": args.patience,
         "schedule": args.schedule,
         "combine": not args.no_ensemble if per_series or args.no_ensemble else None,
+        "refit": not args.no_refit if per_series or args.no_refit else None,
         "base": args.base,
         "season": args.season,
         "valid_size": args.valid_size,

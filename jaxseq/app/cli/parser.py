@@ -247,6 +247,12 @@ def _compare_parser(sub) -> None:
     p.add_argument(
         "--no-ensemble", action="store_true", help="do not rank an ensemble of the top candidates"
     )
+    p.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="keep the ensemble's networks as trained on the training part (default: retrained "
+        "on the training and validation parts for the epochs each replica kept)",
+    )
     p.add_argument("--batch-size", type=_count("batch_size"), default=32)
     p.add_argument(
         "--fill",
