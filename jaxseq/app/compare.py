@@ -226,23 +226,7 @@ def compare(
         once = _refit_members(common, series, protocol, records, configs, baseline[0])
         stages["refit"] = _stage(progress, "refit", refitted)
     scoring = time.perf_counter()
-    forecasts, quantiles = (
-        {
-            split: {name: r[what][split] for name, r in records.items() if r[what]}
-            for split in backtest.SPLITS
-        }
-        for what in ("forecasts", "quantiles")
-    )
-    scored = backtest.score_splits(
-        common,
-        series,
-        protocol,
-        forecasts,
-        season=season,
-        quantiles=quantiles if common.head is not None else None,
-        levels=_levels(common),
-        baseline=baseline,
-    )
+    scored = _scores(common, series, protocol, season, records, baseline)
     stages["scoring"] = _stage(progress, "scoring", scoring)
     result = compare_table.result(
         common, series, protocol, season, records, scored, time.perf_counter() - start
@@ -255,6 +239,29 @@ def compare(
     if out is not None:
         write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
     return result
+
+
+def _scores(common: RunConfig, series, protocol, season: int, records, baseline) -> dict:
+    """Every candidate's scores on every part (:func:`jaxseq.app.backtest.score_splits`):
+    the networks' and the ensemble's forecasts in ``records``, the baselines' in
+    ``baseline``; quantile scores too in a probabilistic comparison."""
+    forecasts, quantiles = (
+        {
+            split: {name: r[what][split] for name, r in records.items() if r[what]}
+            for split in backtest.SPLITS
+        }
+        for what in ("forecasts", "quantiles")
+    )
+    return backtest.score_splits(
+        common,
+        series,
+        protocol,
+        forecasts,
+        season=season,
+        quantiles=quantiles if common.head is not None else None,
+        levels=_levels(common),
+        baseline=baseline,
+    )
 
 
 def _train_candidates(

@@ -203,7 +203,7 @@ def machine() -> dict:
 
 def build_results(records: dict[str, dict], settings: Settings, host: dict) -> list[dict]:
     """One record per row of the table, in the chapter's order, with the fields of results.json."""
-    from jaxseq import data, evaluate, models
+    from jaxseq import data, evaluate
 
     rows: list[dict] = []
 
@@ -237,6 +237,28 @@ def build_results(records: dict[str, dict], settings: Settings, host: dict) -> l
         train_seconds=0.0,
         test=[evaluate.mse_float64(lstsq(one.test.X), one.test.Y)],
     )
+    _model_rows(records, settings, row)
+    naive10 = evaluate.mse_float64(evaluate.naive_forecast(multi.valid.X, 10), multi.valid.Y)
+    row(
+        "naive_multi",
+        NAIVE_MULTI["reference"],
+        "mse",
+        [naive10],
+        notebook=NAIVE_MULTI["notebook"],
+        spread=NAIVE_MULTI["spread"],
+        seeds=0,
+        train_seconds=0.0,
+        test=[evaluate.mse_float64(evaluate.naive_forecast(multi.test.X, 10), multi.test.Y)],
+    )
+    rows.sort(key=lambda r: (r["reference"] is None, r["reference"] or 99, r["model"]))
+    return rows
+
+
+def _model_rows(records: dict[str, dict], settings: Settings, row: Callable) -> None:
+    """The trained models' rows (``row(name, reference, metric, values, **fields)`` each), and
+    deep_rnn_dense's iterative ten-step row beside it."""
+    from jaxseq import models
+
     for name in settings.models:
         if name not in records:
             continue
@@ -271,20 +293,6 @@ def build_results(records: dict[str, dict], settings: Settings, host: dict) -> l
                 test=rec["iterative"]["test"],
                 extra={"note": "deep_rnn_dense applied 10 times, each prediction appended"},
             )
-    naive10 = evaluate.mse_float64(evaluate.naive_forecast(multi.valid.X, 10), multi.valid.Y)
-    row(
-        "naive_multi",
-        NAIVE_MULTI["reference"],
-        "mse",
-        [naive10],
-        notebook=NAIVE_MULTI["notebook"],
-        spread=NAIVE_MULTI["spread"],
-        seeds=0,
-        train_seconds=0.0,
-        test=[evaluate.mse_float64(evaluate.naive_forecast(multi.test.X, 10), multi.test.Y)],
-    )
-    rows.sort(key=lambda r: (r["reference"] is None, r["reference"] or 99, r["model"]))
-    return rows
 
 
 def _row(

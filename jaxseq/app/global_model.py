@@ -277,6 +277,41 @@ def _fit_sharded(config: RunConfig, dataset, mode: str, keep_best: bool, progres
     return net, jax.device_get(result.state), result.history.to_json()
 
 
+def _series_splits(pdata) -> list[dict[str, data.Split]]:
+    """Each series' own windows of every split of a panel data set, in the panel's order."""
+    return [
+        {
+            s: data.Split(
+                *(a[pdata.rows(s, i)] for a in (pdata.dataset.split(s).X, pdata.dataset.split(s).Y))
+            )
+            for s in SPLITS
+        }
+        for i in range(len(pdata.ids))
+    ]
+
+
+def _same_shape(per_series: list[dict[str, data.Split]]) -> list[list[int]]:
+    """The series grouped by their windows per split (those that can share a program)."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, splits in enumerate(per_series):
+        groups.setdefault(tuple(len(splits[s]) for s in SPLITS), []).append(i)
+    return list(groups.values())
+
+
+def _stacked(dataset: data.Dataset, part: list[dict[str, data.Split]], seeds: int):
+    """A data set with one stack of windows per replica: replica ``j * seeds + k`` reads
+    series ``part[j]`` (:meth:`jaxseq.train.Trainer.fit` with ``per_replica_data``)."""
+
+    def stacked(s):
+        return data.Split(
+            *(np.repeat(np.stack([getattr(p[s], a) for p in part]), seeds, 0) for a in ("X", "Y"))
+        )
+
+    return dataclasses.replace(
+        dataset, train=stacked("train"), valid=stacked("valid"), test=stacked("test")
+    )
+
+
 def fit_local(
     result: PanelResult,
     *,
@@ -307,42 +342,20 @@ def fit_local(
     trainer = workflow.make_trainer(config, result.model, len(pdata.dataset.train))
     keys = replica_keys(config.seeds)
     seeds = keys.shape[0]
-    per_series = [
-        {
-            s: data.Split(
-                *(a[pdata.rows(s, i)] for a in (pdata.dataset.split(s).X, pdata.dataset.split(s).Y))
-            )
-            for s in SPLITS
-        }
-        for i in range(len(pdata.ids))
-    ]
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, splits in enumerate(per_series):
-        groups.setdefault(tuple(len(splits[s]) for s in SPLITS), []).append(i)
+    per_series = _series_splits(pdata)
     states: list = [None] * len(per_series)
     histories: list = [None] * len(per_series)
     devices = jax.device_count()
     sharded = devices > 1 if sharded is None else sharded
     epochs = check_positive_int("epochs", config.epochs)
     t = time.perf_counter()
-    for members in groups.values():
+    for members in _same_shape(per_series):
         for start in range(0, len(members), chunk):
             part = members[start : start + chunk]
             kept = len(part)
             while sharded and (len(part) * seeds) % devices:
                 part = [*part, part[-1]]
-
-            def stacked(s, part=part):  # replica j * seeds + k reads series part[j]
-                return data.Split(
-                    *(
-                        np.repeat(np.stack([getattr(per_series[i][s], a) for i in part]), seeds, 0)
-                        for a in ("X", "Y")
-                    )
-                )
-
-            together = dataclasses.replace(
-                pdata.dataset, train=stacked("train"), valid=stacked("valid"), test=stacked("test")
-            )
+            together = _stacked(pdata.dataset, [per_series[i] for i in part], seeds)
             tiled = jnp.tile(keys, (len(part), 1))
             fit = (
                 distributed.fit_sharded(
