@@ -223,7 +223,7 @@ def compare(
     once: dict[str, np.ndarray] = {}
     if refit and "ensemble" in records:
         refitted = time.perf_counter()
-        once = _refit_members(common, series, protocol, records, configs, baseline[0])
+        once = _refit_members(common, series, protocol, records, configs, baseline[0], jobs)
         stages["refit"] = _stage(progress, "refit", refitted)
     scoring = time.perf_counter()
     scored = _scores(common, series, protocol, season, records, baseline)
@@ -469,20 +469,31 @@ def _ensemble(common: RunConfig, series, protocol, season, records, baseline) ->
     return {"ensemble": record}
 
 
-def _refit_members(common: RunConfig, series, protocol, records, configs, baseline) -> dict:
-    """Refit the ensemble's networks (:func:`jaxseq.app.refit.refit_network`) in ``records``
-    and ``configs``, and combine the ensemble's test forecasts again; returns the test
-    forecasts as they were before (the ensemble's and each refitted member's), to report."""
+def _refit_members(
+    common: RunConfig, series, protocol, records, configs, baseline, jobs: int | None
+) -> dict:
+    """Refit the ensemble's networks (:func:`jaxseq.app.refit.refit_network`, in ``jobs``
+    worker processes as they trained) in ``records`` and ``configs``, and combine the
+    ensemble's test forecasts again; returns the test forecasts as they were before (the
+    ensemble's and each refitted member's), to report."""
+    from jaxseq.parallel import default_jobs, run_jobs
+
     shared = refit_data(common, series, protocol)
-    choice = records["ensemble"]["combination"]
-    weights = choice.as_dict()
+    weights = records["ensemble"]["combination"].as_dict()
+    networks = [n for n in weights if records.get(n, {}).get("kind") == "zoo"]
     once = {"ensemble": records["ensemble"]["forecasts"]["test"]}
-    for name in weights:
-        if records.get(name, {}).get("kind") != "zoo":
-            continue
-        once[name] = records[name]["forecasts"]["test"]
-        records[name] = refit_network(configs[name], series, shared, records[name])
-        if "epochs" in records[name]["refit"]:
+    once.update({n: records[n]["forecasts"]["test"] for n in networks})
+    refitted = run_jobs(
+        _refit_job,
+        [
+            (n, {"config": configs[n], "series": series, "shared": shared, "record": records[n]})
+            for n in networks
+        ],
+        workers=default_jobs() if jobs is None else check_positive_int("jobs", jobs),
+    )
+    for name, record in refitted.items():
+        records[name] = record
+        if "epochs" in record["refit"]:
             configs[name] = dataclasses.replace(configs[name], refit=True)
     members = {
         n: records[n]["forecasts"]["test"] if n in records else baseline["test"][n][None]
@@ -494,6 +505,11 @@ def _refit_members(common: RunConfig, series, protocol, records, configs, baseli
             {m: records[m]["quantiles"]["test"] for m in weights}, weights
         )
     return once
+
+
+def _refit_job(progress=None, **kwargs) -> dict:
+    """One network's refit, a worker's job (:func:`jaxseq.app.refit.refit_network`)."""
+    return refit_network(**kwargs)
 
 
 def _hybrid_base(common: RunConfig, series: Series, protocol, requested: str | None):
