@@ -32,6 +32,13 @@ epoch; the selection and check halves are then halves of that.
 
 Run: ``python experiments/ensemble_choice.py [--results experiments/results/benchmark]``.
 Writes ``ensemble_choice.md`` and ``.json`` into the results folder.
+
+``--shifted``: read the comparisons of ``experiments/refit_choice.py`` instead (each series cut
+at the end of its validation part, the last validation-length steps a stand-in test part):
+each rule chooses on the comparison's ranking windows and is scored on its stand-in test part,
+so the gap between the two is the one a real test part has (validation windows only; the
+ensemble's networks there are refitted, the other networks as trained once). Writes
+``ensemble_choice_shifted.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -53,22 +60,23 @@ SIMPLE = baselines.BASELINES
 CLASSICAL = baselines.CLASSICAL
 
 
-def load(folder: Path) -> dict:
-    """``{name: [seeds, windows, horizon, targets]}`` validation forecasts, the truth and the
-    MASE scale of one comparison (its ``compare.json`` and ``forecasts.npz``)."""
+def load(folder: Path, part: str = "valid") -> dict:
+    """``{name: [seeds, windows, horizon, targets]}`` forecasts at the ``part`` origins, the
+    truth and the MASE scale of one comparison (its ``compare.json`` and ``forecasts.npz``)."""
     result = json.loads((folder / "compare.json").read_text())
     saved = np.load(folder / "forecasts.npz")
-    valid = {
+    forecasts = {
         key.split("/", 1)[1]: saved[key].astype(np.float64)
         for key in saved.files
-        if key.startswith("valid/") and not key.endswith("/quantiles")
+        if key.startswith(f"{part}/") and not key.endswith("/quantiles")
     }
-    valid.pop("ensemble", None)
+    forecasts.pop("ensemble", None)
     rows = {r["model"]: r for r in result["rows"]}
     # MASE = MAE / scale: the scale from any row's issued scores
     row = rows["naive"]["valid"]["issued"]
     scale = row["mae"] / row["mase"]
-    return {"valid": valid, "truth": saved["valid_truth"].astype(np.float64), "scale": [scale]}
+    truth = saved[f"{part}_truth"].astype(np.float64)
+    return {"valid": forecasts, "truth": truth, "scale": [scale]}
 
 
 def family(name: str) -> str:
@@ -238,12 +246,62 @@ def study(results: Path) -> dict:
     return out
 
 
-def markdown(out: dict) -> str:
+def study_shifted(results: Path) -> dict:
+    """Each rule chosen on a shifted comparison's ranking windows, scored on its stand-in
+    test part, over the best single candidate chosen the same way (module docstring)."""
+    out = {}
+    for folder in sorted(p.parent for p in results.glob("*/forecasts.npz")):
+        d, t = load(folder, "valid"), load(folder, "test")
+        test = {k: v for k, v in t["valid"].items() if k in d["valid"]}
+        single = RULES["single"](d["valid"], d["truth"], d["scale"])
+        reference = mase(ensemble.combine(test, single.as_dict()), t["truth"], d["scale"])
+        # the lowest stand-in test MASE of the classical models, chosen in hindsight
+        classical = min(mase(test[c], t["truth"], d["scale"]) for c in CLASSICAL if c in test)
+        row = {}
+        for rule, choose in RULES.items():
+            c = choose(d["valid"], d["truth"], d["scale"])
+            check = mase(ensemble.combine(test, c.as_dict()), t["truth"], d["scale"])
+            row[rule] = {
+                "check_mase": check,
+                "ratio": check / reference,
+                "vs_best_classical": check / classical,
+                "members": c.as_dict(),
+            }
+        out[folder.name] = row
+    return out
+
+
+def classical_markdown(out: dict) -> list[str]:
+    """Per rule, its stand-in test MASE over the best classical model's in hindsight."""
+    lines = [
+        "",
+        "Against the best classical model on the same stand-in test part (chosen in hindsight):",
+        "",
+        "| rule | geometric mean rule / best classical | series where the rule matches or beats it |",
+        "|---|---|---|",
+    ]
+    for rule in RULES:
+        ratios = [row[rule]["vs_best_classical"] for row in out.values()]
+        wins = sum(r <= 1 for r in ratios)
+        lines.append(f"| {rule} | {geometric_mean(ratios):.3f} | {wins} of {len(ratios)} |")
+    return lines
+
+
+SHIFTED = (
+    "Each rule chooses on a shifted comparison's ranking windows (`experiments/refit_choice.py`: "
+    "the series cut at the end of its validation part) and is scored on its stand-in test part "
+    "(MASE of the forecast issued), over the best single candidate chosen the same way. "
+    "Validation windows only; test parts not read."
+)
+
+
+def markdown(out: dict, note: str | None = None) -> str:
     rules = list(RULES)
     lines = [
         "# The ensemble's rule, chosen on validation",
         "",
-        "Each rule chooses on the first half of a series' validation origins and is scored on "
+        note
+        or "Each rule chooses on the first half of a series' validation origins and is scored on "
         "the second half (MASE of the forecast issued), over the best single candidate chosen "
         "on the first half. Test parts not read.",
         "",
@@ -259,9 +317,16 @@ def markdown(out: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", default="experiments/results/benchmark")
+    parser.add_argument("--results", default=None)
+    parser.add_argument("--shifted", action="store_true", help="module docstring")
     args = parser.parse_args(argv)
-    results = Path(args.results)
+    if args.shifted:
+        results = Path(args.results or "experiments/results/choice_refit")
+        out = study_shifted(results)
+        table = markdown(out, SHIFTED) + "\n".join(classical_markdown(out)) + "\n"
+        write_study(results, "ensemble_choice_shifted", out, table)
+        return 0
+    results = Path(args.results or "experiments/results/benchmark")
     out = study(results)
     write_study(results, "ensemble_choice", out, markdown(out))
     return 0
