@@ -91,19 +91,20 @@ def train_model(name: str, seeds: int, epochs: int, batch_size: int, progress=No
     """Train ``seeds`` replicas of one zoo model on the chapter's data and evaluate them.
 
     Runs in the calling process (or a worker). ``progress(name, epoch, metrics)`` is called
-    after every epoch. Returns plain data: metrics per replica, learning curves, timings and
+    after every epoch, each metric averaged over the replicas. Returns plain data: metrics per replica, learning curves, timings and
     the predictions the figures need.
     """
     import jax
 
     from jaxseq import data, evaluate, models
+    from jaxseq.app import workflow
     from jaxseq.train import Trainer
 
     model = models.get(name)
     dataset = data.chapter_data(model.task)
     trainer = Trainer(model, batch_size=batch_size)
     start = time.perf_counter()
-    callback = (lambda e, m: progress(name, e, m)) if progress else None
+    callback = workflow.epoch_callback(progress, name)
     result = trainer.fit(dataset, seeds=seeds, epochs=epochs, callback=callback)
     variables = result.state.variables
     jax.block_until_ready(variables)
@@ -160,10 +161,7 @@ def _figure_data(model, variables, dataset) -> dict:
 
 
 def _train_job(name: str, seeds: int, epochs: int, batch_size: int, progress) -> dict:
-    def report(model, epoch, metrics):
-        progress(model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()})
-
-    return train_model(name, seeds, epochs, batch_size, report)
+    return train_model(name, seeds, epochs, batch_size, progress)
 
 
 def run_models(settings: Settings, on_progress: Callable, on_done: Callable) -> dict[str, dict]:

@@ -262,17 +262,13 @@ def _fit_sharded(config: RunConfig, dataset, mode: str, keep_best: bool, progres
         raise InputError("sharded training keeps the last epoch: drop keep_best (--keep-best)")
     net = workflow.build_model(config)
 
-    def report(epoch, metrics):
-        if progress is not None:
-            progress(config.model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()})
-
     result = distributed.fit_sharded(
         workflow.make_trainer(config, net, len(dataset.train)),
         dataset,
         seeds=replica_keys(config.seeds),
         epochs=config.epochs or 1,
         mode=mode,
-        callback=report,
+        callback=workflow.epoch_callback(progress, config.model),
     )
     return net, jax.device_get(result.state), result.history.to_json()
 

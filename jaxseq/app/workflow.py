@@ -460,10 +460,6 @@ def train_run(
             history["metrics"].setdefault(k, []).append(np.asarray(v).tolist())
         run.save(epoch + 1, result_state, history)
 
-    def report(epoch, metrics):
-        if progress is not None:
-            progress(config.model, epoch, {k: float(np.mean(v)) for k, v in metrics.items()})
-
     try:
         result = trainer.fit(
             ds,
@@ -471,7 +467,7 @@ def train_run(
             budget=budget,
             state=state,
             start_epoch=start,
-            callback=report,
+            callback=epoch_callback(progress, config.model),
             on_epoch_end=checkpoint,
         )
     except TrainingDiverged as error:
@@ -578,20 +574,29 @@ def fit_state(
     model = model or build_model(config)
     trainer = make_trainer(config, model, len(dataset.train), keep_best=keep_best)
 
-    def report(epoch, metrics):
-        if progress is not None:
-            progress(config.model, epoch, {k: float(np.nanmean(v)) for k, v in metrics.items()})
-
     try:
         result = trainer.fit(
             dataset,
             seeds=replica_keys(config.seeds),
             budget=budget_for(config, len(dataset.train)),
-            callback=report,
+            callback=epoch_callback(progress, config.model),
         )
     except TrainingDiverged as error:
         raise InputError(f"{config.model}: {error}") from None
     return model, result.state, result.history.to_json()
+
+
+def epoch_callback(progress: Callable | None, name: str) -> Callable | None:
+    """A trainer's ``callback(epoch, metrics)`` that shows ``name``'s epoch on ``progress``
+    (``progress(name, epoch, metrics)``, :class:`jaxseq.app.progress.Reporter`'s ``epoch``),
+    each metric averaged over the replicas still training (a stopped one's are NaN)."""
+    if progress is None:
+        return None
+
+    def report(epoch: int, metrics: dict) -> None:
+        progress(name, epoch, {k: float(np.nanmean(v)) for k, v in metrics.items()})
+
+    return report
 
 
 def selection_metric(model: models.Model) -> str:
