@@ -461,24 +461,24 @@ def train_run(
         run.save(epoch + 1, result_state, history)
 
     try:
-        result = trainer.fit(
+        _, fitted, fit_history = fit_state(
+            config,
             ds,
-            seeds=keys,
-            budget=budget,
+            progress=progress,
+            model=model,
             state=state,
             start_epoch=start,
-            callback=epoch_callback(progress, config.model),
             on_epoch_end=checkpoint,
         )
-    except TrainingDiverged as error:
+    except InputError:
         if not resume and created and run.latest_epoch() is None:
             shutil.rmtree(run.path, ignore_errors=True)  # nothing worth keeping was written
-        raise InputError(str(error)) from None
+        raise
     if trainer.monitor is not None:  # each replica's kept and last epoch
-        summary = {k: v for k, v in result.history.to_json().items() if k not in ("metrics",)}
+        summary = {k: v for k, v in fit_history.items() if k not in ("metrics",)}
         write_json(run.path / "history.json", {**history, **summary})
     if model.head is not None:
-        calibrate_run(run, model, result.state, series)
+        calibrate_run(run, model, fitted, series)
     return run
 
 
@@ -564,13 +564,18 @@ def fit_state(
     progress: Callable | None = None,
     keep_best: bool = False,
     model: models.Model | None = None,
+    state: TrainState | TrackedState | None = None,
+    start_epoch: int = 0,
+    on_epoch_end: Callable | None = None,
 ):
     """Train ``config.seeds`` replicas on ``dataset`` for the run's budget
     (:func:`budget_for`). With ``keep_best`` or a patience each replica keeps its parameters
     from the epoch of its lowest validation error (:func:`selection_metric`) and, with a
-    patience, stops on its own. ``model`` defaults to the run's zoo model. Returns ``(model,
-    state, history)``; the history of a tracked run holds each replica's ``best_epoch`` and
-    ``stop_epoch`` (1-based) and ``steps_per_epoch``."""
+    patience, stops on its own. ``model`` defaults to the run's zoo model; ``state`` and
+    ``start_epoch`` resume, ``on_epoch_end`` checkpoints (:meth:`jaxseq.train.Trainer.fit`).
+    Returns ``(model, state, history)``; the history of a tracked run holds each replica's
+    ``best_epoch`` and ``stop_epoch`` (1-based) and ``steps_per_epoch``. A replica whose
+    loss became non-finite ends it with an :class:`InputError` naming the model."""
     model = model or build_model(config)
     trainer = make_trainer(config, model, len(dataset.train), keep_best=keep_best)
 
@@ -579,7 +584,10 @@ def fit_state(
             dataset,
             seeds=replica_keys(config.seeds),
             budget=budget_for(config, len(dataset.train)),
+            state=state,
+            start_epoch=start_epoch,
             callback=epoch_callback(progress, config.model),
+            on_epoch_end=on_epoch_end,
         )
     except TrainingDiverged as error:
         raise InputError(f"{config.model}: {error}") from None
