@@ -319,6 +319,9 @@ def test_a_second_compare_on_the_same_shapes_compiles_nothing_new(tmp_path):
     cache = tmp_path / "cache"
     env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     env["JAXSEQ_CACHE"] = str(cache)
+    # every program cached, however fast it compiles: with the default threshold (0.5 s) a
+    # small program near it is stored or not depending on the machine's load
+    env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
     argv = [sys.executable, "-m", "jaxseq", "compare", "--data", str(data), "--horizon", "3"]
     argv += ["--window", "12", "--models", "linear_multi,gru_seq2seq", "--seeds", "2"]
     argv += ["--max-steps", "20", "--no-classical", "--jobs", "1", "--quiet"]
