@@ -211,8 +211,8 @@ def score_splits(
     for name in ("valid", "test"):
         origins = protocol.origins(name)
         truth = truth_at(values, origins, config.horizon, range(len(cols)))
-        rows = score_at(config, series, protocol, name, forecasts[name], season)
-        rows.update({b: metrics.score_seeds(p[None], truth, scale) for b, p in base[name].items()})
+        every = {**forecasts[name], **{b: p[None] for b, p in base[name].items()}}
+        rows = score_at(config, series, protocol, name, every, season)
         out[name] = {
             "windows": int(len(origins)),
             "origins": [int(origins[0]), int(origins[-1])],

@@ -441,32 +441,43 @@ def _ensemble(common: RunConfig, series, protocol, season, records, baseline) ->
     valid_truth = workflow.truth_at(
         values, protocol.origins("valid"), common.horizon, range(values.shape[1])
     )
-    pool = {
-        split: {n: r["forecasts"][split] for n, r in records.items() if r["kind"] == "zoo"}
-        for split in backtest.SPLITS
-    }
-    if common.head is None:
-        for split in pool:
-            pool[split].update({b: f[None] for b, f in baseline[split].items()})
-    if len(pool["valid"]) < 2:
+    pool = _pool(common, records, baseline, "valid")
+    if len(pool) < 2:
         return {}
-    choice = ensemble.choose(pool["valid"], valid_truth, scale)
+    choice = ensemble.choose(pool, valid_truth, scale)
     weights = choice.as_dict()
-    quantiles = {}
-    if common.head is not None:
-        quantiles = {
-            split: ensemble.combine({m: records[m]["quantiles"][split] for m in weights}, weights)
-            for split in backtest.SPLITS
-        }
+    combined = {
+        split: _combined(common, records, baseline, weights, split) for split in backtest.SPLITS
+    }
     record = {
         "kind": "ensemble",
         "combination": choice,
-        "forecasts": {split: ensemble.combine(pool[split], weights) for split in pool},
-        "quantiles": quantiles,
+        "forecasts": {split: point for split, (point, _) in combined.items()},
+        "quantiles": {split: q for split, (_, q) in combined.items() if q is not None},
         "train_seconds": sum(records[m]["train_seconds"] for m in weights if m in records),
         "history": {},
     }
     return {"ensemble": record}
+
+
+def _pool(common: RunConfig, records, baseline, split: str) -> dict[str, np.ndarray]:
+    """The ensemble's candidates' forecasts at the ``split`` origins ``{name: [seeds, windows,
+    horizon, targets]}``: the zoo's networks and, for point forecasts, the baselines (a user's
+    model is not one, so the ensemble's run folder can always be rebuilt)."""
+    pool = {n: r["forecasts"][split] for n, r in records.items() if r["kind"] == "zoo"}
+    if common.head is None:
+        pool.update({b: f[None] for b, f in baseline[split].items()})
+    return pool
+
+
+def _combined(common: RunConfig, records, baseline, weights: dict, split: str):
+    """The ensemble's forecasts at the ``split`` origins from its members' (``weights``), and
+    in a probabilistic comparison its combined quantiles (else ``None``)."""
+    point = ensemble.combine(_pool(common, records, baseline, split), weights)
+    if common.head is None:
+        return point, None
+    quantiles = {m: records[m]["quantiles"][split] for m in weights}
+    return point, ensemble.combine(quantiles, weights)
 
 
 def _refit_members(
@@ -495,15 +506,10 @@ def _refit_members(
         records[name] = record
         if "epochs" in record["refit"]:
             configs[name] = dataclasses.replace(configs[name], refit=True)
-    members = {
-        n: records[n]["forecasts"]["test"] if n in records else baseline["test"][n][None]
-        for n in weights
-    }
-    records["ensemble"]["forecasts"]["test"] = ensemble.combine(members, weights)
-    if common.head is not None:
-        records["ensemble"]["quantiles"]["test"] = ensemble.combine(
-            {m: records[m]["quantiles"]["test"] for m in weights}, weights
-        )
+    point, quantiles = _combined(common, records, baseline, weights, "test")
+    records["ensemble"]["forecasts"]["test"] = point
+    if quantiles is not None:
+        records["ensemble"]["quantiles"]["test"] = quantiles
     return once
 
 

@@ -209,7 +209,7 @@ def markdown(result: dict) -> str:
             if "test_trained_once" in r:
                 once = r["test_trained_once"]["issued"]
                 lines[-1] += (
-                    f" Its networ{'ks were' if len(s['refit']) > 1 else 'k was'} retrained on the "
+                    f" Its networks ({', '.join(s['refit'])}) were retrained on the "
                     "training and validation parts for the epochs each replica kept before "
                     f"forecasting the test part (`jaxseq.app.refit`); trained once: test MASE "
                     f"{once['mase']:.3f}, MAE {once['mae']:.4g}."
