@@ -41,12 +41,13 @@ values at or after that origin.
 
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
 
 import numpy as np
 
-from jaxseq import arima_origins, data, evaluate
+from jaxseq import arima_origins, data, deadline, evaluate
 from jaxseq.errors import InputError, check_positive_int
 
 #: The simple baselines :func:`all_baselines` always runs.
@@ -55,6 +56,12 @@ BASELINES = ("naive", "seasonal_naive", "drift", "linear_least_squares")
 CLASSICAL = ("auto_ets", "auto_arima", "auto_theta")
 
 INSTALL_HINT = "pip install 'jaxseq[classical]'"
+
+#: Seconds each classical model may take in ``compare`` (fit and forecasts from every origin)
+#: before it is skipped with a note. The slowest fit of the benchmark, AutoARIMA on 4,032
+#: half-hourly steps with season 48, took 578 s; every other took under 20 s
+#: (``experiments/results/benchmark/*/compare.json``, ``settings.stages``).
+CLASSICAL_BUDGET = 120.0
 
 
 # --------------------------------------------------------------------------- checks
@@ -268,6 +275,7 @@ def classical(
     fit_end: int,
     models=CLASSICAL,
     timings: dict[str, float] | None = None,
+    budget: float | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """statsforecast's AutoETS, AutoARIMA and AutoTheta, each fitted once per target on
     ``series[:fit_end]`` and applied from every origin without refitting.
@@ -278,12 +286,16 @@ def classical(
         fit_end: the models are fitted on ``series[:fit_end]``.
         models: names among :data:`CLASSICAL`.
         timings: a dict that receives each model's seconds (fits and forecasts).
+        budget: seconds each model may take (its fits and forecasts on every target), or
+            ``None`` for no limit; a model still running then is stopped and skipped
+            (:func:`jaxseq.deadline.time_limit`; enforced in a process's main thread).
 
     Returns:
         ``(forecasts, skipped)``: ``forecasts[name]`` is ``[n, horizon, targets]`` float64 for
         every model that worked on every target; ``skipped[name]`` is a one-line reason for
-        each model that raised (a season or length it refuses, a failed optimisation) or gave
-        non-finite forecasts. A failure skips that model only, never the comparison.
+        each model that raised (a season or length it refuses, a failed optimisation), gave
+        non-finite forecasts or ran out of its ``budget``. A failure skips that model only,
+        never the comparison.
 
     Raises:
         InputError: statsforecast is not installed, an unknown model name, or bad arguments.
@@ -303,24 +315,47 @@ def classical(
     season = check_positive_int("season", season)
     series, origins, horizon = _prepare(series, origins, horizon, who="the classical baselines")
     fit_end = _check_fit_end(fit_end, series, origins, need=2)
+    budget = check_budget(budget)
     forecasts: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
     for name in dict.fromkeys(models):
         start = time.perf_counter()
         try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
+            with (
+                deadline.time_limit(budget),
+                warnings.catch_warnings(),
+                np.errstate(all="ignore"),
+            ):
                 warnings.filterwarnings("ignore", module=r"statsforecast(\.|$)")
                 columns = [
                     fit_forward(name, season, series[:, j], origins, horizon, fit_end)
                     for j in range(series.shape[1])
                 ]
             forecasts[name] = np.stack(columns, axis=-1)
+        except deadline.OverBudget:
+            skipped[name] = (
+                f"stopped at its {budget:g} s budget ({len(series):,} steps, season {season}); "
+                "a larger classical budget, or 0 for none, runs it to the end"
+            )
         except Exception as error:  # the model's own refusal: report it, keep the others
             first_line = (str(error).strip().splitlines() or [""])[0][:200]
             skipped[name] = f"{type(error).__name__}: {first_line}".rstrip(": ")
         if timings is not None:
             timings[name] = time.perf_counter() - start
     return forecasts, skipped
+
+
+def check_budget(budget) -> float | None:
+    """A classical model's time budget in seconds: a positive number, or ``None`` / ``0`` for
+    no limit; anything else is an :class:`InputError`."""
+    if budget is None:
+        return None
+    seconds = float(budget) if isinstance(budget, numbers.Real) else float("nan")
+    if isinstance(budget, bool) or not seconds >= 0 or seconds == float("inf"):
+        raise InputError(
+            f"classical_budget must be a number of seconds >= 0 (0: no limit), got {budget!r}"
+        )
+    return seconds if seconds > 0 else None
 
 
 # --------------------------------------------------------------------------- all at once
@@ -336,6 +371,7 @@ def all_baselines(
     fit_end: int,
     classical_models=CLASSICAL,
     timings: dict[str, float] | None = None,
+    classical_budget: float | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Every simple baseline (:data:`BASELINES`), and the classical ones (:data:`CLASSICAL`,
     or the names in ``classical_models``; ``None`` for none) when statsforecast is installed.
@@ -349,7 +385,7 @@ def all_baselines(
     Returns:
         ``(forecasts, skipped)``: ``forecasts[name]`` ``[n, horizon, targets]`` float64,
         ``skipped[name]`` a one-line reason; ``timings``, when given, receives each one's
-        seconds.
+        seconds. ``classical_budget`` is :func:`classical`'s ``budget``.
     """
     season = check_positive_int("season", season)
     window = check_positive_int("window", window)
@@ -378,6 +414,7 @@ def all_baselines(
                 fit_end=fit_end,
                 models=names,
                 timings=timings,
+                budget=classical_budget,
             )
             forecasts.update(extra)
             skipped.update(failed)

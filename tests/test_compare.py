@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jaxseq import cells, metrics
+from jaxseq import baselines, cells, metrics
 from jaxseq.app import compare
 from jaxseq.app.cli import main
 from jaxseq.app.runs import Run
@@ -61,6 +61,7 @@ def test_compare_writes_every_row_ranked_by_validation_mase(compared):
     # the pick is the ensemble of the best-ranked candidates
     assert (result["settings"]["best"], result["settings"]["best_kind"]) == ("ensemble", "ensemble")
     assert result["settings"]["season"] == 12  # monthly, from the time column
+    assert result["settings"]["classical_budget"] == baselines.CLASSICAL_BUDGET
     assert result["settings"]["test"]["windows"] == 30 - 4 + 1
     for r in result["rows"]:
         for split in ("valid", "test"):

@@ -28,10 +28,14 @@ BAD = [
     ("fill", "--fill", "mean"),
     ("base", "--base", "prophet"),
     ("schedule", "--schedule", "linear"),
+    ("classical_budget", "--classical-budget", -1),
+    ("classical_budget", "--classical-budget", "soon"),
 ]
+#: settings of a comparison only (training one model or a panel takes none of them)
+COMPARE_ONLY = {"classical_budget"}
 #: the options each command line takes (the rest are not its settings)
 CLI_TAKES = {
-    "train": {o for _, o, _ in BAD},
+    "train": {o for k, o, _ in BAD if k not in COMPARE_ONLY},
     "compare": {o for _, o, _ in BAD},
     "panel": {
         "--seeds",
@@ -67,11 +71,20 @@ def test_python_entry_points_refuse_with_one_message(keyword, option, value, csv
     calls = {
         "compare": lambda: compare.compare(str(csv_path), **{**ok, keyword: value}),
         "Forecaster": lambda: jaxseq.Forecaster(**{**ok, keyword: value}),
-        "make_config": lambda: workflow.make_config(
-            "linear_multi", str(csv_path), None, None, **{"seeds": 1, **ok, keyword: value}
-        ),
     }
-    if keyword not in ("fill", "base", "max_steps", "patience", "schedule", "stride"):
+    if keyword not in COMPARE_ONLY:
+        calls["make_config"] = lambda: workflow.make_config(
+            "linear_multi", str(csv_path), None, None, **{"seeds": 1, **ok, keyword: value}
+        )
+    if keyword not in (
+        "fill",
+        "base",
+        "max_steps",
+        "patience",
+        "schedule",
+        "stride",
+        *COMPARE_ONLY,
+    ):
         one = panel.from_arrays([np.sin(np.arange(60) / 3)] * 2)
         calls["fit_panel"] = lambda: global_model.fit_panel(
             one, model="linear_multi", **{**ok, keyword: value}

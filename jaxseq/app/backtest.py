@@ -101,6 +101,7 @@ def baseline_forecasts(
     classical: bool = True,
     refit_every: int | None = None,
     timings: dict[str, float] | None = None,
+    classical_budget: float | None = baselines.CLASSICAL_BUDGET,
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
     """Every baseline's forecasts at the origins of each part of :data:`SPLITS`, in the data's
     units: ``({split: {name: [windows, horizon, targets]}}, skipped)``. Each fitted baseline
@@ -109,7 +110,9 @@ def baseline_forecasts(
     before every K test origins on the schedule and data a refitted network uses
     (:meth:`jaxseq.data.Protocol.refit_blocks`: the training part ending one validation length
     before the block). ``skipped`` names each baseline that could not run and why;
-    ``timings``, when given, receives each baseline's seconds (refits added)."""
+    ``timings``, when given, receives each baseline's seconds (refits added);
+    ``classical_budget`` is the seconds each classical model may take per fit
+    (:func:`jaxseq.baselines.classical`; ``None`` or 0: no limit)."""
     values = np.asarray(series.values, np.float64)[:, config.target_indices]
     parts = {name: protocol.origins(name) for name in SPLITS}
     if refit_every is not None:
@@ -127,6 +130,7 @@ def baseline_forecasts(
             fit_end=fit_end,
             classical_models=models,
             timings=seconds,
+            classical_budget=classical_budget,
         )
         if timings is not None:
             for name, t in seconds.items():
@@ -180,12 +184,13 @@ def score_splits(
     levels: tuple[float, ...] | None = None,
     baseline: tuple[dict[str, dict[str, np.ndarray]], dict[str, str]] | None = None,
     refit_every: int | None = None,
+    classical_budget: float | None = baselines.CLASSICAL_BUDGET,
 ) -> dict:
     """Scores of model forecasts (``{split: {name: [seeds, windows, horizon, targets]}}``) and
     of every baseline on the same origins, in the data's units, MASE scaled by the training
     part's seasonal naive MAE. ``baseline``: the baselines' forecasts and skip notes as
     :func:`baseline_forecasts` gives them (default: computed here, refitted on the networks'
-    schedule with ``refit_every``).
+    schedule with ``refit_every``, each classical model within ``classical_budget`` seconds).
 
     With ``quantiles`` (``{split: {name: [seeds, windows, horizon, targets, L]}}`` at
     ``levels``) each split also holds ``"quantiles"``: the levels and, per model and for
@@ -205,7 +210,13 @@ def score_splits(
     values = observed(series, cols)
     scale = metrics.mase_scale(values[: protocol.train_end], season)
     base, skipped = baseline or baseline_forecasts(
-        config, series, protocol, season=season, classical=classical, refit_every=refit_every
+        config,
+        series,
+        protocol,
+        season=season,
+        classical=classical,
+        refit_every=refit_every,
+        classical_budget=classical_budget,
     )
     out = {}
     for name in ("valid", "test"):

@@ -173,13 +173,15 @@ def evaluate(
     stride: int | None = None,
     refit_every: int | None = None,
     classical: bool = True,
+    classical_budget: float | None = baselines.CLASSICAL_BUDGET,
     progress=None,
 ) -> dict:
     """Validation and test errors of a run folder of any kind at every origin (a
     rolling-origin backtest), in the data's units, beside the baselines (naive, seasonal
     naive, drift, least squares and, with statsforecast installed, AutoETS/AutoARIMA/
     AutoTheta) on the same origins. Fitted baselines, members too, are fitted on the training
-    part, as ``compare`` fitted them.
+    part, as ``compare`` fitted them; a classical baseline is skipped with a note after
+    ``classical_budget`` seconds (:func:`jaxseq.baselines.classical`).
 
     ``stride`` spaces the origins (default the run's, 1). ``refit_every=K`` retrains a
     network (same settings and seeds, a fresh start) every K test origins on all the data
@@ -192,6 +194,7 @@ def evaluate(
     the forecast issued, and their means per horizon step.
     """
     config = run.config
+    classical_budget = baselines.check_budget(classical_budget)
     if stride is not None:
         config = dataclasses.replace(config, stride=check_positive_int("stride", stride))
     if refit_every is not None and config.kind != "network":
@@ -229,6 +232,7 @@ def evaluate(
         quantiles=quantiles,
         levels=_levels(config),
         refit_every=refit_every,
+        classical_budget=classical_budget,
     )
     settings = {
         "model": config.model,

@@ -37,7 +37,7 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from jaxseq import cells, data, ensemble, hybrid, metrics, stopping
+from jaxseq import baselines, cells, data, ensemble, hybrid, metrics, stopping
 from jaxseq import distributions as dist
 from jaxseq import models as zoo
 from jaxseq import normalize as norm
@@ -89,6 +89,7 @@ def compare(
     time_column: str | None = None,
     fill: str | None = None,
     classical: bool = True,
+    classical_budget: float | None = baselines.CLASSICAL_BUDGET,
     head=None,
     covariates: Sequence[str] | None = None,
     future_covariates: Sequence[str] | None = None,
@@ -126,6 +127,9 @@ def compare(
             and standard deviation), ``"window"`` (each input window in its own frame) or
             ``"none"``.
         classical: also score statsforecast's AutoETS, AutoARIMA and AutoTheta when installed.
+        classical_budget: seconds each classical model may take (its fit and its forecasts
+            from every origin) before it is stopped and skipped with a note
+            (:data:`jaxseq.baselines.CLASSICAL_BUDGET` by default; ``None`` or 0: no limit).
         combine: also rank an ensemble of the top candidates (:mod:`jaxseq.ensemble`; in a
             probabilistic comparison, of the networks with quantiles).
         refit: retrain the ensemble's networks on the training and validation parts together
@@ -169,6 +173,7 @@ def compare(
         max_steps=max_steps,
         patience=patience,
         schedule=schedule,
+        classical_budget=classical_budget,
     )
     entries = _entries(models, int(horizon))
     zoo_names = [e for e in entries if isinstance(e, str)]
@@ -213,6 +218,7 @@ def compare(
         configs,
         base_forecasts,
         classical=classical,
+        classical_budget=baselines.check_budget(classical_budget),
         jobs=jobs,
         progress=progress,
     )
@@ -236,6 +242,7 @@ def compare(
         scores = backtest.score_at(common, series, protocol, "test", once, season)
         compare_table.add_trained_once(result, scores)
     result["settings"]["notes"] = notes
+    result["settings"]["classical_budget"] = baselines.check_budget(classical_budget)
     if out is not None:
         write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
     return result
@@ -273,6 +280,7 @@ def _train_candidates(
     base_forecasts,
     *,
     classical: bool,
+    classical_budget: float | None,
     jobs: int | None,
     progress,
 ) -> tuple[dict, tuple, dict]:
@@ -292,6 +300,7 @@ def _train_candidates(
         "config": common,
         "season": workflow.season_for(common, series),
         "classical": classical,
+        "classical_budget": classical_budget,
     }
     jobs_list = [(BASELINES, {"job": "baselines", **baseline_job})]
     jobs_list += [

@@ -47,6 +47,7 @@ OPTIONS = (
     "batch_size",
     "fill",
     "classical",
+    "classical_budget",
     "combine",
     "refit",
     "base",
@@ -378,6 +379,7 @@ CHECKED = (
     "max_steps",
     "patience",
     "schedule",
+    "classical_budget",
 )
 #: settings passed to :func:`jaxseq.app.compare.compare` (the rest are the table's columns)
 PASSED = ("models", "horizon", "window", "seeds", "head", "calendar", *OPTIONS)

@@ -5,8 +5,8 @@ it)."""
 
 from __future__ import annotations
 
+from jaxseq import baselines, hybrid, stopping
 from jaxseq import distributions as dist
-from jaxseq import hybrid, stopping
 from jaxseq import normalize as norm
 from jaxseq.app.io import check_fill
 from jaxseq.errors import check_positive_int
@@ -28,11 +28,13 @@ def check_settings(
     max_steps=None,
     patience=None,
     schedule: str | None = None,
+    classical_budget=None,
 ) -> None:
     """Refuse a bad setting with a :class:`jaxseq.InputError` naming it and the fix: counts
     that are not positive integers (``horizon``, ``window``, ``seeds``, ``stride``,
     ``batch_size``, ``season``, ``epochs``, ``max_steps``, ``patience``), an unknown
-    normalisation, fill, hybrid base, probabilistic head or learning-rate schedule."""
+    normalisation, fill, hybrid base, probabilistic head or learning-rate schedule, a
+    classical model's time budget that is not a number of seconds >= 0."""
     for name, value in (
         ("horizon", horizon),
         ("window", window),
@@ -56,3 +58,4 @@ def check_settings(
         hybrid.check(base)
     dist.get(head)
     stopping.Schedule(schedule or stopping.SCHEDULE)
+    baselines.check_budget(classical_budget)

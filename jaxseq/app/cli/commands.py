@@ -195,6 +195,7 @@ def cmd_evaluate(args) -> int:
         stride=args.stride,
         refit_every=args.refit_every,
         classical=not args.no_classical,
+        classical_budget=args.classical_budget,
     )
     s = result["settings"]
     print(
@@ -283,12 +284,16 @@ def cmd_compare(args) -> int:
             calendar=args.calendar,
             head=head_of(args),
             classical=not args.no_classical,
+            classical_budget=args.classical_budget,
             jobs=None if args.jobs == "auto" else args.jobs,
             out=out,
             progress=reporter,
         )
     if not args.quiet:
         print(compare_table.markdown(result))
+    else:
+        for name, why in result["settings"]["skipped"].items():
+            print(f"note: {name} skipped: {why}")
     best, kind = result["settings"]["best"], result["settings"]["best_kind"]
     folder = ", best/" if result["settings"].get("best_folder") else ""
     print(
@@ -322,6 +327,7 @@ def _compare_panel(args, chosen, names, out: Path) -> int:
         "batch_size": args.batch_size,
         "fill": args.fill,
         "classical": not args.no_classical if per_series or args.no_classical else None,
+        "classical_budget": args.classical_budget if per_series else None,
         "jobs": None if args.jobs == "auto" else args.jobs,
         **({"normalize": args.normalize} if args.normalize else {}),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from jaxseq import hybrid, stopping
+from jaxseq import baselines, hybrid, stopping
 from jaxseq import normalize as norm
 from jaxseq.app.cli.commands import (
     cmd_bench,
@@ -105,6 +105,30 @@ def _size(text: str) -> int | float:
 
 def _jobs(text: str) -> int | str:
     return text if text == "auto" else _positive_int(text)
+
+
+def _classical_seconds(text: str) -> float | None:
+    """A classical model's budget in seconds, checked as :func:`jaxseq.baselines.check_budget`
+    checks it everywhere (0: no limit)."""
+    value: int | float | str = text
+    for number in (int, float):
+        try:
+            value = number(text)
+            break
+        except ValueError:
+            pass
+    return baselines.check_budget(value)
+
+
+def _classical_budget(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--classical-budget",
+        type=_checked(_classical_seconds),
+        default=baselines.CLASSICAL_BUDGET,
+        metavar="SECONDS",
+        help="seconds each classical model may take before it is skipped with a note "
+        f"(default {baselines.CLASSICAL_BUDGET:g}; 0 runs it to the end)",
+    )
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -222,6 +246,7 @@ def _evaluate_parser(sub) -> None:
         "before them",
     )
     p.add_argument("--no-classical", action="store_true", help="skip AutoETS/ARIMA/Theta")
+    _classical_budget(p)
     p.add_argument("--out", help="also write the result as JSON to this file")
     p.set_defaults(func=cmd_evaluate)
 
@@ -278,6 +303,7 @@ def _compare_parser(sub) -> None:
         "(global+local); a pick per series either way",
     )
     p.add_argument("--no-classical", action="store_true", help="skip AutoETS/ARIMA/Theta")
+    _classical_budget(p)
     p.add_argument("--jobs", type=_jobs, default="auto", help="worker processes (default auto)")
     p.add_argument("--out", default="compare", help="results folder (default ./compare)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
