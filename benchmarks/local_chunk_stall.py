@@ -1,6 +1,6 @@
 """Does training one GRU per series, many series at once, finish? By chunk size.
 
-``jaxseq.app.global_model.fit_local`` on the chapter's synthetic series (200 steps, window
+``jaxseq.app.panel.training.fit_local`` on the chapter's synthetic series (200 steps, window
 24, horizon 10, 3 seeds, one epoch of ``gru_seq2seq``), with ``chunk`` series per compiled
 program, in a fresh process each. A run *stalls* when its CPU time stops growing for
 ``--quiet-seconds`` while it has not finished (every thread waiting: what
@@ -23,12 +23,13 @@ from pathlib import Path
 CHILD = """
 import sys
 from jaxseq import data
-from jaxseq.app import global_model, panel
+from jaxseq.app.panel import table as panel_table, training as panel_training
 n = int(sys.argv[1])
 arrays = data.generate_time_series(n, 200, seed=7)[..., 0]
-glob = global_model.fit_panel(panel.from_arrays(list(arrays)), model="gru_seq2seq", window=24,
-                              horizon=10, valid_size=20, test_size=20, seeds=3, epochs=1)
-global_model.fit_local(glob, chunk=n)
+glob = panel_training.fit_panel(
+    panel_table.from_arrays(list(arrays)), model="gru_seq2seq", window=24,
+    horizon=10, valid_size=20, test_size=20, seeds=3, epochs=1)
+panel_training.fit_local(glob, chunk=n)
 print("done", flush=True)
 """
 

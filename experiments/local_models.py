@@ -5,8 +5,8 @@ The panel: 1,000 of the chapter's synthetic series (two sines and noise,
 :func:`jaxseq.data.generate_time_series`) of 200 steps; window 24, horizon 10, the last 20 and
 the 20 before them the test and validation targets. Three models (``linear_multi``,
 ``gru_seq2seq``, ``wavenet``), three seeds each, 10 epochs, batch 32: per model, one global
-model on every series (:func:`jaxseq.app.global_model.fit_panel`), then one model per series
-with the series a ``vmap``'d axis beside the seeds (:func:`global_model.fit_local`, chunks of
+model on every series (:func:`jaxseq.app.panel.training.fit_panel`), then one model per series
+with the series a ``vmap``'d axis beside the seeds (:func:`panel_training.fit_local`, chunks of
 ``--chunk`` series, all of one shape) and the same models and steps in a loop, one series per compiled
 program (``chunk=1``: the loop over series a user would otherwise write, on the first
 ``--loop-series`` series and scaled to the panel; the two are equal to float tolerance,
@@ -92,11 +92,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "local_models"))
     args = parser.parse_args(argv)
     from jaxseq import data
-    from jaxseq.app import global_model, panel
+    from jaxseq.app.panel import table as panel_table
+    from jaxseq.app.panel import training as panel_training
 
     arrays = data.generate_time_series(args.series, args.steps, seed=7)[..., 0]
-    whole = panel.from_arrays(list(arrays))
-    first = panel.from_arrays(list(arrays[: args.loop_series]))
+    whole = panel_table.from_arrays(list(arrays))
+    first = panel_table.from_arrays(list(arrays[: args.loop_series]))
     common = {**SETTINGS, "seeds": args.seeds, "epochs": args.epochs}
     report: dict = {
         "settings": {**common, "series": args.series, "steps": args.steps, "chunk": args.chunk}
@@ -107,14 +108,14 @@ def main(argv=None) -> int:
     for name in names:
         print(name, flush=True)
         start = time.perf_counter()
-        glob = global_model.fit_panel(whole, model=name, **common)
+        glob = panel_training.fit_panel(whole, model=name, **common)
         glob_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        local = global_model.fit_local(glob, chunk=args.chunk)
+        local = panel_training.fit_local(glob, chunk=args.chunk)
         local_seconds = time.perf_counter() - start
-        small = global_model.fit_panel(first, model=name, **common)
+        small = panel_training.fit_panel(first, model=name, **common)
         start = time.perf_counter()
-        global_model.fit_local(small, chunk=1)
+        panel_training.fit_local(small, chunk=1)
         loop_seconds = (time.perf_counter() - start) * args.series / args.loop_series
         report[name] = {
             "seconds": {
@@ -131,7 +132,7 @@ def main(argv=None) -> int:
         print(report[name], flush=True)
         candidates[name] = glob
         candidates[name + " (local)"] = local
-    choice, picked = global_model.pick_per_series(candidates)
+    choice, picked = panel_training.pick_per_series(candidates)
     report["pick_per_series"] = {
         "test_mase": quartiles(series_mase(picked)),
         "chosen": {label: sum(v == label for v in choice.values()) for label in candidates},
@@ -176,7 +177,7 @@ def markdown(report: dict) -> str:
         "",
         f"The pick per series among the {len(p['chosen'])} candidates (each model global and "
         "local) by validation MASE "
-        "(`global_model.pick_per_series`): test MASE "
+        "(`panel_training.pick_per_series`): test MASE "
         f"{p['test_mase']['q25']:.3f} / {p['test_mase']['median']:.3f} / "
         f"{p['test_mase']['q75']:.3f}; chosen: {chosen}.",
         "",

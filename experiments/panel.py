@@ -1,4 +1,4 @@
-"""One global model on many series (:mod:`jaxseq.app.global_model`), on two panels.
+"""One global model on many series (:mod:`jaxseq.app.panel.training`), on two panels.
 
 * **chapter**: the chapter's 10,000 synthetic series (``data.generate_time_series(10000, 80,
   seed=42)``) as a panel: each series has its own protocol (window 50, horizon 10, the last 10
@@ -6,9 +6,9 @@
   chapter's split has one example per series), its own scaler, window normalisation inside
   the model; one ``lstm_seq2seq`` on all of them, against seasonal naive (season 1: naive).
 * **macrodata**: the 12 quarterly US macro series of statsmodels' ``macrodata`` (1959-2009,
-  203 quarters) as a panel by column (``panel.from_columns``), window 16, horizon 4, 20
+  203 quarters) as a panel by column (``panel_table.from_columns``), window 16, horizon 4, 20
   validation and 20 test quarters, season 4; the global model against seasonal naive and
-  against one model per series (same settings and seeds, :func:`global_model.fit_local`).
+  against one model per series (same settings and seeds, :func:`panel_training.fit_local`).
 * both panels again with a quantile head (0.1, 0.5, 0.9): the global model's 80% interval on
   the test part, raw and calibrated on every series' validation windows at once.
 
@@ -29,7 +29,10 @@ from pathlib import Path
 import pandas as pd
 
 from jaxseq import data
-from jaxseq.app import global_model, io, panel, panel_scores
+from jaxseq.app import io
+from jaxseq.app.panel import scores as panel_scores
+from jaxseq.app.panel import table as panel_table
+from jaxseq.app.panel import training as panel_training
 
 QUANTILES = (0.1, 0.5, 0.9)
 MACRO_COLUMNS = (
@@ -48,7 +51,7 @@ MACRO_COLUMNS = (
 )
 
 
-def macro_panel() -> panel.Panel:
+def macro_panel() -> panel_table.Panel:
     """statsmodels' macrodata, one series per column, on its quarterly dates."""
     import statsmodels.api as sm
 
@@ -57,7 +60,7 @@ def macro_panel() -> panel.Panel:
         f"{int(y)}-{3 * int(q) - 2:02d}-01" for y, q in zip(frame.year, frame.quarter, strict=True)
     ]
     wide = pd.DataFrame({"date": dates, **{c: frame[c].values for c in MACRO_COLUMNS}})
-    return panel.from_columns(io.load_series(wide, list(MACRO_COLUMNS), time_column="date"))
+    return panel_table.from_columns(io.load_series(wide, list(MACRO_COLUMNS), time_column="date"))
 
 
 def main() -> None:
@@ -73,7 +76,7 @@ def main() -> None:
     started = time.perf_counter()
 
     def fit(the_panel, *, window, horizon, held_out, epochs, head=None):
-        return global_model.fit_panel(
+        return panel_training.fit_panel(
             the_panel,
             model=args.model,
             window=window,
@@ -85,7 +88,7 @@ def main() -> None:
             head=head,
         )
 
-    chapter_panel = panel.from_arrays(data.generate_time_series(10_000, 80, seed=42))
+    chapter_panel = panel_table.from_arrays(data.generate_time_series(10_000, 80, seed=42))
     chapter_settings = dict(window=50, horizon=10, held_out=10, epochs=args.chapter_epochs)
     macro_settings = dict(window=16, horizon=4, held_out=20, epochs=args.macro_epochs)
 
@@ -93,7 +96,7 @@ def main() -> None:
     chapter = fit(chapter_panel, **chapter_settings)
     print("macrodata: 12 series, global then one model per series", flush=True)
     macro = fit(macro_panel(), **macro_settings)
-    local = global_model.fit_local(macro)
+    local = panel_training.fit_local(macro)
     print("both panels again with a quantile head: raw and calibrated intervals", flush=True)
     chapter_q = fit(chapter_panel, **chapter_settings, head=QUANTILES)
     macro_q = fit(macro_panel(), **macro_settings, head=QUANTILES)

@@ -188,14 +188,14 @@ def test_replicas_not_divisible_by_devices_is_a_clear_error(four):
 # is padded to four) against the same local models on one device.
 LOCAL_MODELS = PRELUDE + textwrap.dedent(
     """
-    from jaxseq.app import global_model, panel
+    from jaxseq.app.panel import table as panel_table, training as panel_training
     rng = np.random.default_rng(3)
     arrays = [np.sin(np.arange(n) / (2 + k)) + rng.normal(0, 0.1, n)
               for k, n in enumerate([90, 90, 120, 90, 120])]
-    result = global_model.fit_panel(panel.from_arrays(arrays), model="linear_multi",
+    result = panel_training.fit_panel(panel_table.from_arrays(arrays), model="linear_multi",
                                     window=12, horizon=3, seeds=2, epochs=2)
-    one = global_model.fit_local(result, chunk=2, sharded=False)
-    many = global_model.fit_local(result, chunk=2)
+    one = panel_training.fit_local(result, chunk=2, sharded=False)
+    many = panel_training.fit_local(result, chunk=2)
     print("RESULT " + json.dumps({
         "devices": jax.device_count(),
         "one": one.forecasts["test"].tolist(),

@@ -236,11 +236,13 @@ def global_fitted():
 
 
 def test_the_global_strategy_is_jaxseq_panel_and_picks_on_validation(global_fitted):
-    from jaxseq.app import global_model, panel, panel_forecast
+    from jaxseq.app.panel import forecast as panel_forecast
+    from jaxseq.app.panel import table as panel_table
+    from jaxseq.app.panel import training as panel_training
 
     df = panel_frame()
-    loaded = panel.load_panel(df, id_column="unique_id", time_column="ds", columns=["y"])
-    alone = global_model.fit_panel(
+    loaded = panel_table.load_panel(df, id_column="unique_id", time_column="ds", columns=["y"])
+    alone = panel_training.fit_panel(
         loaded, model="linear_multi", window=12, horizon=4, seeds=2, epochs=3, targets=["y"]
     )
     board = global_fitted.leaderboard()

@@ -1,4 +1,4 @@
-"""One global model on a panel (:mod:`jaxseq.app.global_model`): copies of one series against each
+"""One global model on a panel (:mod:`jaxseq.app.panel.training`): copies of one series against each
 other and against the single-series path, per-series metrics against NumPy, series of
 different lengths and start dates, windows that never cross series, errors, the CLI and a tiny
 P1. Small data and the linear model (one compiled epoch per data shape)."""
@@ -14,7 +14,11 @@ import pandas as pd
 import pytest
 
 from jaxseq import data
-from jaxseq.app import cli, global_model, panel, panel_forecast, panel_scores, workflow
+from jaxseq.app import cli, workflow
+from jaxseq.app.panel import forecast as panel_forecast
+from jaxseq.app.panel import scores as panel_scores
+from jaxseq.app.panel import table as panel_table
+from jaxseq.app.panel import training as panel_training
 from jaxseq.bench import harness as bench
 from jaxseq.errors import InputError
 
@@ -31,8 +35,8 @@ def _series(length: int, seed: int) -> np.ndarray:
 def copies():
     """Three copies of one series, trained together, 2 seeds, 3 epochs."""
     one = _series(40, 1)
-    result = global_model.fit_panel(
-        panel.from_arrays([one, one, one], ids=["a", "b", "c"]), seeds=2, epochs=3, **SETTINGS
+    result = panel_training.fit_panel(
+        panel_table.from_arrays([one, one, one], ids=["a", "b", "c"]), seeds=2, epochs=3, **SETTINGS
     )
     return one, result
 
@@ -57,7 +61,7 @@ def test_copies_equal_the_single_series_trained_on_its_windows_repeated(copies):
     order (series-major): the same arrays, the same shuffles, the same parameters."""
     one, result = copies
     config = result.config
-    single = workflow.dataset_for(config, panel.from_arrays([one]).series[0])
+    single = workflow.dataset_for(config, panel_table.from_arrays([one]).series[0])
     tiled = {
         s: data.Split(
             np.concatenate([single.split(s).X] * 3), np.concatenate([single.split(s).Y] * 3)
@@ -73,8 +77,8 @@ def test_copies_equal_the_single_series_trained_on_its_windows_repeated(copies):
 def test_a_panel_of_one_series_is_the_single_series_path(copies):
     one, result = copies
     config = result.config
-    alone = global_model.fit_panel(panel.from_arrays([one]), seeds=2, epochs=3, **SETTINGS)
-    single = workflow.dataset_for(config, panel.from_arrays([one]).series[0])
+    alone = panel_training.fit_panel(panel_table.from_arrays([one]), seeds=2, epochs=3, **SETTINGS)
+    single = workflow.dataset_for(config, panel_table.from_arrays([one]).series[0])
     model, state, _ = workflow.fit_state(config, single)
     want = workflow.predict_units(model, state.variables, single.scaler, config, single.test.X)
     np.testing.assert_allclose(alone.forecasts["test"], want, rtol=1e-6, atol=1e-7)
@@ -84,8 +88,8 @@ def test_sharded_panel_training_matches_one_device(copies):
     """Data parallel over the devices there are (one on this CPU; the mesh, the sharding
     constraints and the gathering still run): the same forecasts up to float rounding."""
     one, result = copies
-    sharded = global_model.fit_panel(
-        panel.from_arrays([one, one, one], ids=["a", "b", "c"]),
+    sharded = panel_training.fit_panel(
+        panel_table.from_arrays([one, one, one], ids=["a", "b", "c"]),
         seeds=2,
         epochs=3,
         sharded="data",
@@ -122,7 +126,9 @@ def _reference(values, protocol, pred, horizon, season):
 
 def test_per_series_and_aggregate_metrics_match_numpy():
     arrays = [_series(40, 1), _series(31, 2), _series(52, 3)]
-    result = global_model.fit_panel(panel.from_arrays(arrays), seeds=2, epochs=2, **SETTINGS)
+    result = panel_training.fit_panel(
+        panel_table.from_arrays(arrays), seeds=2, epochs=2, **SETTINGS
+    )
     assert result.season == 1  # no frequency: seasonal naive is the naive forecast
     mases, errors = [], []
     for i, key in enumerate(result.data.ids):
@@ -158,8 +164,8 @@ def _long(lengths: dict[str, int], starts: dict[str, str]) -> pd.DataFrame:
 def test_series_of_different_lengths_and_start_dates():
     lengths = {"north": 60, "south": 41, "east": 50}
     starts = {"north": "2001-01-01", "south": "2003-06-01", "east": "2002-02-01"}
-    loaded = panel.load_panel(_long(lengths, starts), id_column="store", time_column="date")
-    result = global_model.fit_panel(loaded, seeds=1, epochs=2, **SETTINGS)
+    loaded = panel_table.load_panel(_long(lengths, starts), id_column="store", time_column="date")
+    result = panel_training.fit_panel(loaded, seeds=1, epochs=2, **SETTINGS)
     assert result.season == 12  # monthly dates
     for i, key in enumerate(result.data.ids):
         n = lengths[key]
@@ -182,9 +188,9 @@ def test_no_window_crosses_from_one_series_into_another():
         o + np.arange(n, dtype=np.float32) / 100
         for o, n in zip(offsets, (20, 33, 25, 40), strict=True)
     ]
-    loaded = panel.from_arrays(arrays)
-    config = global_model.panel_config(loaded, normalize="none", **SETTINGS)
-    pdata = global_model.panel_data(loaded, config)  # normalize "none": values as given
+    loaded = panel_table.from_arrays(arrays)
+    config = panel_training.panel_config(loaded, normalize="none", **SETTINGS)
+    pdata = panel_training.panel_data(loaded, config)  # normalize "none": values as given
     for split in ("train", "valid", "test"):
         ds = pdata.dataset.split(split)
         index, origins = pdata.series_index(split), pdata.origins(split)
@@ -200,16 +206,16 @@ def test_no_window_crosses_from_one_series_into_another():
 
 def test_a_series_too_short_is_refused_by_id_or_skipped():
     arrays = [_series(40, 1), _series(12, 2), _series(30, 3)]
-    loaded = panel.from_arrays(arrays, ids=["long", "tiny", "mid"])
-    config = global_model.panel_config(loaded, **SETTINGS)
+    loaded = panel_table.from_arrays(arrays, ids=["long", "tiny", "mid"])
+    config = panel_training.panel_config(loaded, **SETTINGS)
     with pytest.raises(InputError, match=r"^series 'tiny' has 12 steps, too short .*skip_short"):
-        global_model.panel_data(loaded, config)
-    kept = global_model.panel_data(loaded, config, skip_short=True)
+        panel_training.panel_data(loaded, config)
+    kept = panel_training.panel_data(loaded, config, skip_short=True)
     assert kept.ids == ("long", "mid") and kept.skipped == {"tiny": 12}
     with pytest.raises(InputError, match="every series of the panel is too short"):
-        global_model.panel_data(panel.from_arrays([arrays[1]]), config, skip_short=True)
+        panel_training.panel_data(panel_table.from_arrays([arrays[1]]), config, skip_short=True)
     with pytest.raises(InputError, match="target column 'sales' is not among the input columns"):
-        global_model.panel_config(loaded, targets=["sales"], **SETTINGS)
+        panel_training.panel_config(loaded, targets=["sales"], **SETTINGS)
 
 
 def _run_cli(args, capsys):
@@ -280,14 +286,14 @@ def test_p1_bench_workload_reports_windows_per_second():
 TWO_DEVICES = """
 import json, sys
 import jax, numpy as np
-from jaxseq.app import global_model
-from jaxseq.app import panel
+from jaxseq.app.panel import training as panel_training
+from jaxseq.app.panel import table as panel_table
 t = np.arange(40)
 series = [np.sin(t / 3 + k) + k for k in range(3)]
 settings = dict(model="linear_multi", window=6, horizon=2, valid_size=4, test_size=4,
                 seeds=2, epochs=3, batch_size=8)
-one = global_model.fit_panel(panel.from_arrays(series), **settings)
-two = global_model.fit_panel(panel.from_arrays(series), sharded="data", **settings)
+one = panel_training.fit_panel(panel_table.from_arrays(series), **settings)
+two = panel_training.fit_panel(panel_table.from_arrays(series), sharded="data", **settings)
 print("RESULT " + json.dumps({"devices": jax.device_count(),
                               "one": one.forecasts["test"].tolist(),
                               "two": two.forecasts["test"].tolist()}))
@@ -318,8 +324,12 @@ def test_panel_data_parallel_over_two_devices_matches_one():
 
 def test_a_probabilistic_panel_scores_each_series_against_a_numpy_pinball():
     series = [_series(40, 1), _series(46, 2)]
-    result = global_model.fit_panel(
-        panel.from_arrays(series, ids=["a", "b"]), seeds=2, epochs=2, head=(0.1, 0.9), **SETTINGS
+    result = panel_training.fit_panel(
+        panel_table.from_arrays(series, ids=["a", "b"]),
+        seeds=2,
+        epochs=2,
+        head=(0.1, 0.9),
+        **SETTINGS,
     )
     q = result.scores["quantiles"]
     assert q["levels"] == [0.1, 0.5, 0.9]
@@ -352,8 +362,12 @@ def test_a_probabilistic_panel_is_calibrated_on_every_series_windows_scale_free(
     """Pooled conformal calibration by hand: every series' validation scores divided by the
     series' scale, their ceil((n + 1) 0.8)-th smallest, moved back by each series' scale."""
     series = [_series(40, 1), 10 * _series(46, 2) + 5]
-    result = global_model.fit_panel(
-        panel.from_arrays(series, ids=["a", "b"]), seeds=2, epochs=2, head=(0.1, 0.9), **SETTINGS
+    result = panel_training.fit_panel(
+        panel_table.from_arrays(series, ids=["a", "b"]),
+        seeds=2,
+        epochs=2,
+        head=(0.1, 0.9),
+        **SETTINGS,
     )
     pdata, config = result.data, result.config
     q = {

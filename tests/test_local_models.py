@@ -67,16 +67,17 @@ def test_per_replica_data_needs_one_data_set_per_replica():
 def fitted():
     """A 5-series panel (two lengths: two groups, chunks of two), its global model and its
     local models."""
-    from jaxseq.app import global_model, panel
+    from jaxseq.app.panel import table as panel_table
+    from jaxseq.app.panel import training as panel_training
 
     rng = np.random.default_rng(3)
     lengths = [90, 90, 120, 90, 120]
     arrays = [np.sin(np.arange(n) / (2 + k)) + rng.normal(0, 0.1, n) for k, n in enumerate(lengths)]
-    one = panel.from_arrays(arrays)
-    result = global_model.fit_panel(
+    one = panel_table.from_arrays(arrays)
+    result = panel_training.fit_panel(
         one, model="linear_multi", window=12, horizon=3, seeds=2, epochs=3
     )
-    return arrays, result, global_model.fit_local(result, chunk=2)
+    return arrays, result, panel_training.fit_local(result, chunk=2)
 
 
 def test_local_models_of_a_panel_equal_a_loop_over_its_series(fitted):
@@ -108,7 +109,7 @@ def test_local_models_of_a_panel_equal_a_loop_over_its_series(fitted):
 
 def _valid_mae(result, i: int) -> float:
     """Series ``i``'s validation MAE of the seeds' average forecast, by hand."""
-    from jaxseq.app import panel_scores
+    from jaxseq.app.panel import scores as panel_scores
 
     pdata = result.data
     truth, _ = panel_scores.truth_and_baseline(result.config, pdata, "valid", result.season)
@@ -117,11 +118,12 @@ def _valid_mae(result, i: int) -> float:
 
 
 def test_the_pick_per_series_reads_validation_alone(fitted):
-    from jaxseq.app import global_model, panel_scores
+    from jaxseq.app.panel import scores as panel_scores
+    from jaxseq.app.panel import training as panel_training
 
     _, result, local = fitted
     results = {"global": result, "local": local}
-    choice, picked = global_model.pick_per_series(results)
+    choice, picked = panel_training.pick_per_series(results)
     ids = result.data.ids
     # one series' MASE scale is shared by both results: the lower MAE is the lower MASE
     want = {
@@ -141,12 +143,13 @@ def test_the_pick_per_series_reads_validation_alone(fitted):
     spoiled.scores = panel_scores.score_panel(
         local.config, local.data, spoiled.forecasts, local.season
     )
-    assert global_model.pick_per_series({"global": result, "local": spoiled})[0] == choice
+    assert panel_training.pick_per_series({"global": result, "local": spoiled})[0] == choice
 
 
 def test_local_forecasts_use_each_series_own_model(fitted):
     from jaxseq import data as jdata
-    from jaxseq.app import backtest, panel_forecast
+    from jaxseq.app import backtest
+    from jaxseq.app.panel import forecast as panel_forecast
 
     arrays, result, local = fitted
     config = result.config

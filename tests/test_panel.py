@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from statsmodels.datasets import grunfeld, macrodata
 
-from jaxseq.app import io, panel
+from jaxseq.app import io
+from jaxseq.app.panel import table as panel_table
 from jaxseq.data import generate_time_series
 from jaxseq.errors import InputError
 
@@ -45,7 +46,7 @@ def test_grunfeld_firms_become_yearly_series_in_year_order():
     data = grunfeld.load_pandas().data
     shuffled = data.sample(frac=1.0, random_state=0)
     for frame in (data, shuffled):
-        p = panel.load_panel(frame, id_column="firm", time_column="year", columns=["invest"])
+        p = panel_table.load_panel(frame, id_column="firm", time_column="year", columns=["invest"])
         assert len(p) == data.firm.nunique() == 11  # statsmodels 0.14+ ships 11 firms
         assert set(p.ids) == set(data.firm)
         assert p.lengths().tolist() == [20] * 11
@@ -60,7 +61,9 @@ def test_grunfeld_firms_become_yearly_series_in_year_order():
 
 def test_grunfeld_with_firm_and_year_as_index_levels():
     data = grunfeld.load_pandas().data.set_index(["firm", "year"])
-    p = panel.load_panel(data, id_column="firm", time_column="year", columns=["invest", "value"])
+    p = panel_table.load_panel(
+        data, id_column="firm", time_column="year", columns=["invest", "value"]
+    )
     assert len(p) == 11 and p.columns == ("invest", "value") and p.frequency == "yearly"
 
 
@@ -68,7 +71,7 @@ def test_macrodata_columns_become_quarterly_series():
     data = macrodata.load_pandas().data
     data["date"] = [f"{int(y)}Q{int(q)}" for y, q in zip(data.year, data.quarter, strict=True)]
     wide = io.load_series(data, ["realgdp", "realcons", "realinv"], time_column="date")
-    p = panel.from_columns(wide)
+    p = panel_table.from_columns(wide)
     assert p.ids == ("realgdp", "realcons", "realinv") and p.id_column is None
     assert p.lengths().tolist() == [len(data)] * 3
     assert p.frequency == "quarterly" and p.season == 4 and p.columns == ("value",)
@@ -76,7 +79,7 @@ def test_macrodata_columns_become_quarterly_series():
         s = p.get(key)
         assert s.time.equals(wide.time) and s.values.shape == (len(data), 1)
         np.testing.assert_array_equal(s.values[:, 0], wide.values[:, k])
-    two = panel.from_columns(wide, ["realinv", "realgdp"], min_length=100)
+    two = panel_table.from_columns(wide, ["realinv", "realgdp"], min_length=100)
     assert two.ids == ("realinv", "realgdp")
 
 
@@ -84,7 +87,7 @@ def test_macrodata_columns_become_quarterly_series():
 
 
 def test_lengths_and_start_dates_may_differ(tmp_path):
-    p = panel.load_panel(
+    p = panel_table.load_panel(
         _csv(tmp_path, _long({"A": A, "B": B})), id_column="store", time_column="date"
     )
     assert p.ids == ("A", "B") and p.id_column == "store" and p.columns == ("y",)
@@ -98,7 +101,7 @@ def test_lengths_and_start_dates_may_differ(tmp_path):
 def test_rows_shuffled_across_ids_give_each_series_in_time_order(tmp_path):
     frame = _long({"A": A, "B": B, "C": A[3:]})
     shuffled = frame.sample(frac=1.0, random_state=1)
-    p = panel.load_panel(_csv(tmp_path, shuffled), id_column="store", time_column="date")
+    p = panel_table.load_panel(_csv(tmp_path, shuffled), id_column="store", time_column="date")
     first_seen = tuple(dict.fromkeys(shuffled.store))
     assert p.ids == first_seen
     for k, (key, times) in enumerate({"A": A, "B": B, "C": A[3:]}.items()):
@@ -111,7 +114,7 @@ def test_rows_shuffled_across_ids_give_each_series_in_time_order(tmp_path):
 
 def test_ids_stay_text(tmp_path):
     frame = _long({"007": A[:3], "NA": A[:3], "12": A[:3]})
-    p = panel.load_panel(_csv(tmp_path, frame), id_column="store", time_column="date")
+    p = panel_table.load_panel(_csv(tmp_path, frame), id_column="store", time_column="date")
     assert p.ids == ("007", "NA", "12")
     assert p.get(12) is p.get("12")
 
@@ -121,11 +124,11 @@ def test_parquet_and_a_datetime_index(tmp_path):
         {"shop": [1, 2, 1, 2, 1, 2], "y": np.arange(6.0)},
         index=pd.DatetimeIndex(np.repeat(pd.date_range("2001-01-01", periods=3, freq="W-SAT"), 2)),
     )
-    p = panel.load_panel(frame, id_column="shop")  # the index is the time axis
+    p = panel_table.load_panel(frame, id_column="shop")  # the index is the time axis
     assert p.ids == ("1", "2") and p.frequency == "weekly" and p.season == 52
     path = tmp_path / "shops.parquet"
     frame.reset_index(names="week").to_parquet(path)
-    q = panel.load_panel(path, id_column="shop", time_column="week")
+    q = panel_table.load_panel(path, id_column="shop", time_column="week")
     assert q.ids == ("1", "2") and q.frequency == "weekly"
     np.testing.assert_array_equal(q.get("2").values[:, 0], [1.0, 3.0, 5.0])
 
@@ -139,8 +142,8 @@ def test_missing_values_are_filled_within_each_series(tmp_path):
         InputError,
         match=r"^series 'B' \(id column 'store'\): sales.csv: 1 missing value\(s\) \(first in column 'y', data row 6\)",
     ):
-        panel.load_panel(path, id_column="store", time_column="date")
-    p = panel.load_panel(path, id_column="store", time_column="date", fill="interpolate")
+        panel_table.load_panel(path, id_column="store", time_column="date")
+    p = panel_table.load_panel(path, id_column="store", time_column="date", fill="interpolate")
     np.testing.assert_array_equal(p.get("B").values[:, 0], [100, 101, 102, 103])
     assert p.get("B").filled[:, 0].tolist() == [False, True, False, False]
 
@@ -152,7 +155,7 @@ def test_a_duplicate_time_within_one_id_names_the_id_and_the_file_rows(tmp_path)
         InputError,
         match=r"^series 'B' \(id column 'store'\): sales.csv: duplicate timestamp 2001-02-01 \(data rows 5 and 7\); each time must appear once",
     ):
-        panel.load_panel(_csv(tmp_path, frame), id_column="store", time_column="date")
+        panel_table.load_panel(_csv(tmp_path, frame), id_column="store", time_column="date")
 
 
 def test_a_bad_value_names_the_id_and_the_file_row(tmp_path):
@@ -161,7 +164,7 @@ def test_a_bad_value_names_the_id_and_the_file_row(tmp_path):
     with pytest.raises(
         InputError, match=r"^series 'B' .*column 'y' is not numeric \(data row 5 holds 'lots'\)"
     ):
-        panel.load_panel(_csv(tmp_path, frame), id_column="store", time_column="date")
+        panel_table.load_panel(_csv(tmp_path, frame), id_column="store", time_column="date")
 
 
 def test_unknown_id_column(tmp_path):
@@ -169,9 +172,9 @@ def test_unknown_id_column(tmp_path):
     with pytest.raises(
         InputError, match=r"^no id column 'shop' in sales.csv; columns are: store, date, y$"
     ):
-        panel.load_panel(path, id_column="shop", time_column="date")
+        panel_table.load_panel(path, id_column="shop", time_column="date")
     with pytest.raises(InputError, match=r"^no id column 'shop' in the DataFrame; columns are"):
-        panel.load_panel(_long({"A": A}), id_column="shop")
+        panel_table.load_panel(_long({"A": A}), id_column="shop")
 
 
 def test_too_short_series_are_refused(tmp_path):
@@ -180,9 +183,9 @@ def test_too_short_series_are_refused(tmp_path):
         InputError,
         match=r"^series 'B' \(id column 'store'\) has 6 steps; at least 12 are needed \(min_length: window \+ horizon \+ test steps\): drop it or shorten the window \(1 more series are shorter too\)$",
     ):
-        panel.load_panel(path, id_column="store", time_column="date", min_length=12)
+        panel_table.load_panel(path, id_column="store", time_column="date", min_length=12)
     with pytest.raises(InputError, match=r"min_length must be an integer >= 1, got 0"):
-        panel.load_panel(path, id_column="store", min_length=0)
+        panel_table.load_panel(path, id_column="store", min_length=0)
 
 
 def test_an_empty_id_cell_names_its_data_row(tmp_path):
@@ -192,12 +195,12 @@ def test_an_empty_id_cell_names_its_data_row(tmp_path):
         InputError,
         match=r"^sales.csv: id column 'store' is empty in data row 3; every row needs an id",
     ):
-        panel.load_panel(path, id_column="store", time_column="date")
+        panel_table.load_panel(path, id_column="store", time_column="date")
     frame = pd.DataFrame({"store": ["A", None], "y": [1.0, 2.0]})
     with pytest.raises(
         InputError, match=r"^the DataFrame: id column 'store' is empty in data row 2"
     ):
-        panel.load_panel(frame, id_column="store")
+        panel_table.load_panel(frame, id_column="store")
 
 
 def test_frequencies_that_differ_are_refused_naming_the_ids(tmp_path):
@@ -207,7 +210,7 @@ def test_frequencies_that_differ_are_refused_naming_the_ids(tmp_path):
         InputError,
         match=r"^series frequencies differ \(id column 'store'\): 'monthly' for 'A', 'C'; 'weekly' for 'B'; no inferred frequency for 'D'; every series needs the same frequency",
     ):
-        panel.load_panel(_csv(tmp_path, frame), id_column="store", time_column="date")
+        panel_table.load_panel(_csv(tmp_path, frame), id_column="store", time_column="date")
 
 
 @pytest.mark.parametrize(
@@ -229,31 +232,31 @@ def test_frequencies_that_differ_are_refused_naming_the_ids(tmp_path):
 )
 def test_bad_arguments_are_refused(tmp_path, kwargs, message):
     with pytest.raises(InputError, match=message):
-        panel.load_panel(_csv(tmp_path, _long({"A": A})), id_column="store", **kwargs)
+        panel_table.load_panel(_csv(tmp_path, _long({"A": A})), id_column="store", **kwargs)
 
 
 def test_bad_sources_are_refused(tmp_path):
     with pytest.raises(InputError, match=r"^no such file: .*nothing.csv"):
-        panel.load_panel(tmp_path / "nothing.csv", id_column="store")
+        panel_table.load_panel(tmp_path / "nothing.csv", id_column="store")
     with pytest.raises(
         InputError,
         match=r"^source must be a CSV or Parquet path or a pandas DataFrame, got ndarray",
     ):
-        panel.load_panel(np.zeros(3), id_column="store")
+        panel_table.load_panel(np.zeros(3), id_column="store")
     (tmp_path / "empty.csv").write_text("\n\n")
     with pytest.raises(InputError, match=r"^empty.csv is empty"):
-        panel.load_panel(tmp_path / "empty.csv", id_column="store")
+        panel_table.load_panel(tmp_path / "empty.csv", id_column="store")
     with pytest.raises(InputError, match=r"^the DataFrame holds no rows of data"):
-        panel.load_panel(pd.DataFrame({"store": [], "y": []}), id_column="store")
+        panel_table.load_panel(pd.DataFrame({"store": [], "y": []}), id_column="store")
 
 
 def test_get_names_at_most_ten_known_ids():
-    p = panel.from_arrays([np.arange(3.0)] * 15, ids=[f"s{i}" for i in range(15)])
+    p = panel_table.from_arrays([np.arange(3.0)] * 15, ids=[f"s{i}" for i in range(15)])
     with pytest.raises(
         InputError, match=r"^no series 'x' in the panel; ids are: 's0', 's1', .*'s9' and 5 more$"
     ):
         p.get("x")
-    q = panel.load_panel(_long({"A": A[:3]}), id_column="store", time_column="date")
+    q = panel_table.load_panel(_long({"A": A[:3]}), id_column="store", time_column="date")
     with pytest.raises(
         InputError, match=r"^no series 'B' in the panel \(id column 'store'\); ids are: 'A'$"
     ):
@@ -267,7 +270,7 @@ def test_from_columns_keeps_the_time_axis_and_the_filled_mask():
     frame = pd.DataFrame({"t": A.strftime("%Y-%m"), "a": np.arange(12.0), "b": -np.arange(12.0)})
     frame.loc[3, "b"] = np.nan
     wide = io.load_series(frame, time_column="t", fill="ffill")
-    p = panel.from_columns(wide)
+    p = panel_table.from_columns(wide)
     assert p.ids == ("a", "b") and p.frequency == "monthly"
     assert p.get("b").filled[:, 0].tolist() == [i == 3 for i in range(12)]
     assert p.get("a").filled[:, 0].sum() == 0
@@ -280,17 +283,17 @@ def test_from_columns_refusals():
         InputError,
         match=r"^columns names 'c', which is no column of the series; its columns are: a, b$",
     ):
-        panel.from_columns(wide, ["a", "c"])
+        panel_table.from_columns(wide, ["a", "c"])
     with pytest.raises(InputError, match=r"^columns names 'a' twice"):
-        panel.from_columns(wide, ["a", "a"])
+        panel_table.from_columns(wide, ["a", "a"])
     with pytest.raises(InputError, match=r"^columns is empty"):
-        panel.from_columns(wide, [])
+        panel_table.from_columns(wide, [])
     with pytest.raises(
         InputError, match=r"^the series has 3 steps; at least 5 are needed \(min_length"
     ):
-        panel.from_columns(wide, min_length=5)
+        panel_table.from_columns(wide, min_length=5)
     with pytest.raises(InputError, match=r"^series must be a jaxseq.app.io.Series"):
-        panel.from_columns(np.zeros((3, 2)))
+        panel_table.from_columns(np.zeros((3, 2)))
 
 
 # --------------------------------------------------------------------------- from_arrays
@@ -299,10 +302,10 @@ def test_from_columns_refusals():
 def test_from_arrays_of_the_chapters_ten_thousand_series_is_fast():
     x = generate_time_series(10_000, 51, seed=0)  # [10000, 51, 1]
     start = time.perf_counter()
-    p = panel.from_arrays(x)
+    p = panel_table.from_arrays(x)
     stacked = time.perf_counter() - start
     start = time.perf_counter()
-    q = panel.from_arrays(list(x[:, :, 0]))  # 10000 arrays [51]
+    q = panel_table.from_arrays(list(x[:, :, 0]))  # 10000 arrays [51]
     listed = time.perf_counter() - start
     assert stacked < 5 and listed < 5, (stacked, listed)
     for one in (p, q):
@@ -315,11 +318,11 @@ def test_from_arrays_of_the_chapters_ten_thousand_series_is_fast():
 
 def test_from_arrays_copies_and_takes_lengths_that_differ():
     a, b = np.arange(5.0), np.arange(3.0)
-    p = panel.from_arrays([a, b], ids=["x", "y"])
+    p = panel_table.from_arrays([a, b], ids=["x", "y"])
     assert p.ids == ("x", "y") and p.lengths().tolist() == [5, 3]
     a[0] = 99.0
     assert p.get("x").values[0, 0] == 0.0
-    wide = panel.from_arrays([np.ones((4, 3)), np.zeros((2, 3))])
+    wide = panel_table.from_arrays([np.ones((4, 3)), np.zeros((2, 3))])
     assert wide.columns == ("0", "1", "2") and wide.get("1").values.shape == (2, 3)
 
 
@@ -349,21 +352,21 @@ def test_from_arrays_copies_and_takes_lengths_that_differ():
 )
 def test_from_arrays_refusals(arrays, message):
     with pytest.raises(InputError, match=message):
-        panel.from_arrays(arrays)
+        panel_table.from_arrays(arrays)
 
 
 def test_from_arrays_ids_must_match_and_be_unique():
     with pytest.raises(InputError, match=r"^ids has 1 entries for 2 arrays"):
-        panel.from_arrays([np.ones(2), np.ones(2)], ids=["a"])
+        panel_table.from_arrays([np.ones(2), np.ones(2)], ids=["a"])
     with pytest.raises(InputError, match=r"^ids repeat 'a'; each series needs its own id"):
-        panel.from_arrays([np.ones(2), np.ones(2)], ids=["a", "a"])
+        panel_table.from_arrays([np.ones(2), np.ones(2)], ids=["a", "a"])
 
 
 def test_a_panel_needs_series_with_the_same_columns():
     one = io.Series(np.zeros((3, 1), np.float32), ("y",))
     other = io.Series(np.zeros((3, 1), np.float32), ("z",))
     with pytest.raises(InputError, match=r"^series 'b' has columns z and series 'a' y"):
-        panel.Panel(("a", "b"), (one, other), None)
+        panel_table.Panel(("a", "b"), (one, other), None)
     with pytest.raises(InputError, match=r"^a panel needs at least one series"):
-        panel.Panel((), (), None)
-    assert "2 series" in repr(panel.Panel(("a", "b"), (one, one), None))
+        panel_table.Panel((), (), None)
+    assert "2 series" in repr(panel_table.Panel(("a", "b"), (one, one), None))

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 import jaxseq
-from jaxseq.app import compare, global_model, panel, workflow
+from jaxseq.app import compare, workflow
 from jaxseq.app.cli import main
+from jaxseq.app.panel import table as panel_table
+from jaxseq.app.panel import training as panel_training
 from jaxseq.app.settings import check_settings
 
 #: (python keyword, command-line option, bad value)
@@ -85,8 +87,8 @@ def test_python_entry_points_refuse_with_one_message(keyword, option, value, csv
         "stride",
         *COMPARE_ONLY,
     ):
-        one = panel.from_arrays([np.sin(np.arange(60) / 3)] * 2)
-        calls["fit_panel"] = lambda: global_model.fit_panel(
+        one = panel_table.from_arrays([np.sin(np.arange(60) / 3)] * 2)
+        calls["fit_panel"] = lambda: panel_training.fit_panel(
             one, model="linear_multi", **{**ok, keyword: value}
         )
     for name, call in calls.items():

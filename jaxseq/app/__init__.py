@@ -4,14 +4,15 @@ Built on the library (``jaxseq.cells`` ... ``jaxseq.evaluate``), never the other
 
 - reading: ``io`` reads a user's CSV/Parquet/.npy series or DataFrame and checks its values;
   ``timeaxis`` parses, sorts and checks its time column; ``frequency`` names its frequency and
-  default season; ``calendar`` and ``covariates`` derive the extra inputs; ``panel`` reads many
-  series (long format, columns as series);
+  default season; ``calendar`` and ``covariates`` derive the extra inputs; ``long_table``
+  converts what a user holds to one long table;
 - one series: ``workflow`` configures and fits one run (``runs.RunConfig``) and calibrates its
   intervals; ``backtest`` turns forecasts into the data's units and scores them beside the
   baselines; ``compare`` ranks the zoo on a series; ``forecasting`` forecasts and imputes from a
   saved run; ``runs`` saves and loads run folders;
-- many series: ``global_model`` fits one model on a panel; ``panel_scores`` and
-  ``panel_forecast`` score it per series and forecast from it;
+- many series: the ``panel`` package (``types``, ``table``, ``scores``, ``forecast``,
+  ``training``, ``fit``): reads many series, trains one global model or one model per series,
+  scores per series and forecasts, and runs the front door's panel strategies;
 - ``experiments`` reproduces the chapter's table; ``cli`` is the command line (``parser`` and
   ``commands``); ``progress`` and ``plots`` draw.
 """

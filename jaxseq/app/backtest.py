@@ -6,7 +6,7 @@ The pieces of a rolling-origin backtest that do not train: :func:`predict_units`
 the validation and test forecasts (MAE, RMSE, MASE, sMAPE; pinball, CRPS and interval coverage
 for quantiles, also after conformal calibration) beside every baseline on the same origins.
 :func:`jaxseq.app.candidates.evaluate` (a saved run), :mod:`jaxseq.app.compare` (the zoo)
-and :mod:`jaxseq.app.global_model` (a panel) are built on them.
+and :mod:`jaxseq.app.panel.training` (a panel) are built on them.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ forecasts from its pick's run folder (``best/``) as ``jaxseq forecast`` does,
 ``cross_validation`` reads the forecasts every candidate made at every origin
 (``forecasts.npz``). With ``strategy="global"`` each network is trained once across the
 panel, with ``"global+local"`` also once per series, all series at once, and the pick per
-series is among them (:mod:`jaxseq.app.panel_fit`, as ``jaxseq panel --local``). Nothing here
+series is among them (:mod:`jaxseq.app.panel.fit`, as ``jaxseq panel --local``). Nothing here
 computes a forecast or a score of its own.
 """
 
@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jaxseq.app import long_table, panel_fit
+from jaxseq.app import long_table
 from jaxseq.app.long_table import ID, TARGET, TIME
-from jaxseq.app.panel_fit import STRATEGIES, PanelFit
+from jaxseq.app.panel import fit as panel_fit
+from jaxseq.app.panel.fit import STRATEGIES, PanelFit
 from jaxseq.errors import InputError, check_positive_int
 
 #: ``compare``'s options a Forecaster passes on as they are

@@ -9,8 +9,8 @@ Whatever a user holds is converted here, at the door, once:
   the time is the time column, else a ``DatetimeIndex``/``PeriodIndex``, else step numbers;
 - a ``pandas.Series`` (one series; its index the time when it is one of dates);
 - a numpy array: ``[time]`` one series, ``[time, series]`` one per column (``"0"``, ``"1"``, ...);
-- a CSV or Parquet path: read (ids as text, as :func:`jaxseq.app.panel.read_table`), then as a
-  ``DataFrame``.
+- a CSV or Parquet path: read (ids as text, as :func:`jaxseq.app.panel.table.read_table`), then
+  as a ``DataFrame``.
 
 Nothing is checked here that the single-series loader checks (time order, duplicates,
 missing values, overflow: :func:`jaxseq.app.io.load_series` refuses them per series, naming
@@ -43,9 +43,9 @@ def to_long(
     numbers), ``target_col`` and any other columns as they were (covariates), rows in the
     order given (each series' rows are sorted by the loader)."""
     if isinstance(data, str | Path):
-        from jaxseq.app import panel
+        from jaxseq.app.panel import table as panel_table
 
-        _, data = panel.read_table(data, id_col)
+        _, data = panel_table.read_table(data, id_col)
     if isinstance(data, pd.Series):
         frame = data.to_frame(target_col)
         frame = _time_from_index(frame, time_col)

@@ -13,7 +13,7 @@
   the compiled function) against a Python loop of single-window forecasts (one compiled
   program, called per origin, each forecast brought back to NumPy as a loop would).
 - **P1**, a panel: one global model trained on the chapter's 10,000 series as a panel
-  (:mod:`jaxseq.app.global_model`), one seed and 8 seeds at once; training windows per second.
+  (:mod:`jaxseq.app.panel.training`), one seed and 8 seeds at once; training windows per second.
 - **S8**, seeds at once: K replicas trained by ``vmap`` in one step against K single-replica
   steps run one after the other, K = 1, 2, 4, 8; throughput in sequences per second both ways.
 
@@ -423,26 +423,28 @@ def run_panel_throughput(
     budget: float = 60.0,
 ) -> dict:
     """P1: one training epoch of a global model over every window of the chapter's series as a
-    panel (:func:`jaxseq.app.global_model.panel_data`: each series its own protocol and scaler,
+    panel (:func:`jaxseq.app.panel.training.panel_data`: each series its own protocol and scaler,
     10 validation and 10 test steps), one seed and K seeds at once by ``vmap``, interleaved.
 
     ``length`` 80 leaves one training window per series (origin 50, as the chapter's split);
     windows per second count every replica's training windows (the epoch without its
     validation pass)."""
     from jaxseq import data
-    from jaxseq.app import global_model, panel, workflow
+    from jaxseq.app import workflow
+    from jaxseq.app.panel import table as panel_table
+    from jaxseq.app.panel import training as panel_training
     from jaxseq.train import replica_keys
 
     arrays = data.generate_time_series(n_series, length, seed=42)
-    config = global_model.panel_config(
-        panel.from_arrays(arrays),
+    config = panel_training.panel_config(
+        panel_table.from_arrays(arrays),
         name,
         window=window,
         horizon=horizon,
         valid_size=horizon,
         test_size=horizon,
     )
-    pdata = global_model.panel_data(panel.from_arrays(arrays), config)
+    pdata = panel_training.panel_data(panel_table.from_arrays(arrays), config)
     train = jax.device_put(pdata.dataset.train)
     trainer = workflow.make_trainer(config, workflow.build_model(config), len(train))
     epoch = trainer.epoch_fn()

@@ -510,20 +510,24 @@ def cmd_bench(args) -> int:
 
 
 # --------------------------------------------------------------------------- panel
-# `jaxseq panel`: one global model on many series (jaxseq.app.global_model). Kept in this block.
+# `jaxseq panel`: one global model on many series (jaxseq.app.panel.training). Kept in this block.
 
 
 def cmd_panel(args) -> int:
     import pandas as pd
 
-    from jaxseq.app import global_model, io, panel, panel_forecast, panel_scores
+    from jaxseq.app import io
+    from jaxseq.app.panel import forecast as panel_forecast
+    from jaxseq.app.panel import scores as panel_scores
+    from jaxseq.app.panel import table as panel_table
+    from jaxseq.app.panel import training as panel_training
     from jaxseq.app.runs import write_json
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file; give a folder for the panel's results")
     if args.id_column:
-        loaded = panel.load_panel(
+        loaded = panel_table.load_panel(
             args.data,
             id_column=args.id_column,
             time_column=args.time_column,
@@ -532,9 +536,9 @@ def cmd_panel(args) -> int:
         )
     else:  # a wide file: every value column is a series of its own
         wide = io.load_series(args.data, args.column, time_column=args.time_column, fill=args.fill)
-        loaded = panel.from_columns(wide)
+        loaded = panel_table.from_columns(wide)
     with _reporter(args, [args.model], args.epochs) as reporter:
-        result = global_model.fit_panel(
+        result = panel_training.fit_panel(
             loaded,
             model=args.model,
             window=args.window,
@@ -555,8 +559,8 @@ def cmd_panel(args) -> int:
         results = {"global model": result}
         choice = None
         if args.local:
-            results["one model per series"] = global_model.fit_local(result)
-            choice, results["pick per series"] = global_model.pick_per_series(dict(results))
+            results["one model per series"] = panel_training.fit_local(result)
+            choice, results["pick per series"] = panel_training.pick_per_series(dict(results))
     out.mkdir(parents=True, exist_ok=True)
     summary = result.to_json()
     if choice is not None:

@@ -533,7 +533,7 @@ def _protocol_options(p, normalize: str | None = "window") -> None:
 
 
 # --------------------------------------------------------------------------- panel
-# `jaxseq panel`: one global model on many series (jaxseq.app.global_model).
+# `jaxseq panel`: one global model on many series (jaxseq.app.panel.training).
 
 
 def _panel_parser(sub) -> None:

@@ -1,7 +1,7 @@
 """Forecasts after the end of every series of a trained panel, and their rows for a CSV.
 
 :func:`forecast_panel` forecasts the next steps of every series of a
-:class:`jaxseq.app.panel_types.PanelResult` in one batched pass, each series scaled with its
+:class:`jaxseq.app.panel.types.PanelResult` in one batched pass, each series scaled with its
 own training scaler and returned to its own units; :func:`forecast_records` lays the forecasts out
 one row per series, step and target (what ``jaxseq panel`` writes to ``forecast.csv``).
 """
@@ -12,8 +12,8 @@ import numpy as np
 
 from jaxseq import data
 from jaxseq.app import backtest, forecasting
-from jaxseq.app.panel import Panel
-from jaxseq.app.panel_types import PanelResult
+from jaxseq.app.panel.table import Panel
+from jaxseq.app.panel.types import PanelResult
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.train import TrainState
 
@@ -27,12 +27,12 @@ def forecast_panel(
 
     ``panel`` (default: the series trained on) may hold newer data of the same ids; each
     series' last ``window`` steps are scaled with its training scaler; a result of one model per
-    series (:func:`jaxseq.app.global_model.fit_local`) forecasts each series with its own
+    series (:func:`jaxseq.app.panel.training.fit_local`) forecasts each series with its own
     model. ``steps`` may not
     exceed the horizon (a one-step model forecasts one step). A probabilistic model's
     forecasts also hold its quantiles (``Forecast.quantiles``, as trained) and the offsets
     that calibrate their seed average (``Forecast.offsets``: the panel's pooled offsets,
-    :func:`jaxseq.app.panel_scores.panel_offsets`, times each series' scale)."""
+    :func:`jaxseq.app.panel.scores.panel_offsets`, times each series' scale)."""
     config, pdata = result.config, result.data
     steps = config.horizon if steps is None else check_positive_int("steps", steps)
     if steps > config.horizon:
@@ -75,7 +75,7 @@ def forecast_panel(
 def _predict(result: PanelResult, predict, X: np.ndarray) -> np.ndarray:
     """``predict`` (:func:`jaxseq.app.backtest.predict_units` or ``predict_quantile_units``)
     of each series' scaled window ``X[i]`` by its model: the global model's, all series in one
-    pass, or (one model per series, :func:`jaxseq.app.global_model.fit_local`) series ``i``'s
+    pass, or (one model per series, :func:`jaxseq.app.panel.training.fit_local`) series ``i``'s
     own; ``[seeds, series, ...]`` in scaled units."""
     identity = data.Scaler.identity(len(result.config.columns))
     if isinstance(result.state, TrainState):
@@ -93,7 +93,7 @@ def forecast_picked(
     results: dict[str, PanelResult], choice: dict[str, str], steps: int | None = None
 ) -> dict[str, forecasting.Forecast]:
     """Each series' forecast by the result chosen for it (``choice``, ``{id: label}`` from
-    :func:`jaxseq.app.global_model.pick_per_series`): ``{id: Forecast}``."""
+    :func:`jaxseq.app.panel.training.pick_per_series`): ``{id: Forecast}``."""
     by_label = {label: forecast_panel(results[label], steps) for label in set(choice.values())}
     return {key: by_label[label][key] for key, label in choice.items()}
 

@@ -1,6 +1,6 @@
 """A panel's forecasts in each series' units, and their scores per series and over the panel.
 
-The windows of a :class:`jaxseq.app.panel_types.PanelData` belong to their series:
+The windows of a :class:`jaxseq.app.panel.types.PanelData` belong to their series:
 :func:`predict_panel` returns a model's forecasts to each series' units,
 ``yhat_i = zhat * sigma_i + mu_i``, and :func:`score_panel` scores them per series (MAE, RMSE,
 MASE with the series' own seasonal naive scale ``s_i``, sMAPE; the seasonal naive baseline on
@@ -27,7 +27,7 @@ import numpy as np
 
 from jaxseq import baselines, data, metrics, models
 from jaxseq.app import backtest
-from jaxseq.app.panel_types import PanelData, PanelResult
+from jaxseq.app.panel.types import PanelData, PanelResult
 from jaxseq.app.runs import RunConfig
 from jaxseq.errors import InputError
 from jaxseq.evaluate import summarize

@@ -1,7 +1,7 @@
 """The types a global model's modules share: a panel's windows (:class:`PanelData`) and a
 trained global model with its forecasts and scores (:class:`PanelResult`). At the bottom of
-the panel modules: :mod:`jaxseq.app.global_model` builds them, :mod:`jaxseq.app.panel_scores`
-and :mod:`jaxseq.app.panel_forecast` read them, and none of those import each other for them.
+the panel modules: :mod:`jaxseq.app.panel.training` builds them, :mod:`jaxseq.app.panel.scores`
+and :mod:`jaxseq.app.panel.forecast` read them, and none of those import each other for them.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Many series, one global model: every series of a :class:`jaxseq.app.panel.Panel` trains one
-network, seeds at once by ``vmap``.
+"""Many series, one global model: every series of a :class:`jaxseq.app.panel.table.Panel`
+trains one network, seeds at once by ``vmap``.
 
 Each series ``i`` keeps the single-series protocol of :mod:`jaxseq.app.workflow`:
 
@@ -17,9 +17,9 @@ which rows belong to which series, so no window mixes two series and results spl
 This module configures and trains (:func:`panel_config`, :func:`panel_data`,
 :func:`fit_panel`, :func:`fit_local`); the forecasts of the validation and test windows are
 returned to each series' units and scored per series and over the panel by
-:mod:`jaxseq.app.panel_scores` (``score_panel``, ``markdown``, ...), and the steps after the
-end of every series are forecast by :mod:`jaxseq.app.panel_forecast` (``forecast_panel``,
-``forecast_records``); the types they share are in :mod:`jaxseq.app.panel_types`.
+:mod:`jaxseq.app.panel.scores` (``score_panel``, ``markdown``, ...), and the steps after the
+end of every series are forecast by :mod:`jaxseq.app.panel.forecast` (``forecast_panel``,
+``forecast_records``); the types they share are in :mod:`jaxseq.app.panel.types`.
 """
 
 from __future__ import annotations
@@ -34,15 +34,15 @@ import numpy as np
 
 from jaxseq import data, distributed
 from jaxseq.app import workflow
-from jaxseq.app.panel import Panel
-from jaxseq.app.panel_scores import (
+from jaxseq.app.panel.scores import (
     SCORED,
     predict_panel,
     predict_panel_quantiles,
     score_panel,
     score_panel_quantiles,
 )
-from jaxseq.app.panel_types import SPLITS, PanelData, PanelResult
+from jaxseq.app.panel.table import Panel
+from jaxseq.app.panel.types import SPLITS, PanelData, PanelResult
 from jaxseq.app.runs import RunConfig
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.train import replica_keys
@@ -74,7 +74,9 @@ def panel_config(
     ``"normal"``, ``"student_t"``); ``normalize="auto"`` is ``"window"`` for a panel (its
     series differ in level). Refuses an unknown model, target or option."""
     if not isinstance(panel, Panel):
-        raise InputError(f"panel must be a jaxseq.app.panel.Panel, got {type(panel).__name__}")
+        raise InputError(
+            f"panel must be a jaxseq.app.panel.table.Panel, got {type(panel).__name__}"
+        )
     if normalize == "auto":  # series of different levels: each window in its own frame
         normalize = "window"
     return workflow.checked_config(
@@ -401,7 +403,7 @@ def pick_per_series(results: dict[str, PanelResult]) -> tuple[dict[str, str], Pa
 
     Returns ``({id: label}, picked)``: ``picked`` holds, for each series, the forecasts of its
     chosen result, scored like any result (:func:`score_panel`); its ``state`` is that of the
-    first result (forecast with :func:`jaxseq.app.panel_forecast.forecast_picked`) and its
+    first result (forecast with :func:`jaxseq.app.panel.forecast.forecast_picked`) and its
     ``seconds`` the sum of the results'.
     """
     if not results:

@@ -1,10 +1,10 @@
 """Global (and local) networks on a panel behind :class:`jaxseq.app.forecaster.Forecaster`.
 
 ``strategy="global"``: each model is trained once on every series
-(:func:`jaxseq.app.global_model.fit_panel`, its seeds at once); ``"global+local"``: each is
+(:func:`jaxseq.app.panel.training.fit_panel`, its seeds at once); ``"global+local"``: each is
 also trained once per series, the series and seeds one ``vmap``'d axis
-(:func:`jaxseq.app.global_model.fit_local`). Per series, the candidate whose forecast issued
-has the lowest validation MASE is picked (:func:`jaxseq.app.global_model.pick_per_series`) and
+(:func:`jaxseq.app.panel.training.fit_local`). Per series, the candidate whose forecast issued
+has the lowest validation MASE is picked (:func:`jaxseq.app.panel.training.pick_per_series`) and
 forecasts. The tables are those of the per-series strategy (``predict``, ``leaderboard``,
 ``cross_validation``); ``save`` writes the table, each candidate's state as an orbax
 checkpoint in a run folder (:class:`jaxseq.app.runs.Run`) and its validation and test
@@ -24,10 +24,12 @@ import numpy as np
 import pandas as pd
 
 from jaxseq import data
-from jaxseq.app import global_model, long_table, panel_forecast, workflow
-from jaxseq.app.panel import Panel, load_panel
-from jaxseq.app.panel_scores import SCORED, score_panel, truth_and_baseline
-from jaxseq.app.panel_types import PanelResult
+from jaxseq.app import long_table, workflow
+from jaxseq.app.panel import forecast as panel_forecast
+from jaxseq.app.panel import training as panel_training
+from jaxseq.app.panel.scores import SCORED, score_panel, truth_and_baseline
+from jaxseq.app.panel.table import Panel, load_panel
+from jaxseq.app.panel.types import PanelResult
 from jaxseq.app.runs import Run, write_json
 from jaxseq.errors import InputError
 from jaxseq.train import TrainState, replica_keys
@@ -77,7 +79,7 @@ class PanelFit:
         options = {k: settings[k] for k in OPTIONS if settings.get(k) is not None and k != "fill"}
         results: dict[str, PanelResult] = {}
         for name in names:
-            result = global_model.fit_panel(
+            result = panel_training.fit_panel(
                 panel,
                 model=name,
                 window=settings["window"],
@@ -90,8 +92,8 @@ class PanelFit:
             )
             results[name] = result
             if settings["strategy"] == "global+local":
-                results[name + LOCAL] = global_model.fit_local(result)
-        choice, _ = global_model.pick_per_series(results)
+                results[name + LOCAL] = panel_training.fit_local(result)
+        choice, _ = panel_training.pick_per_series(results)
         return cls(panel, results, choice)
 
     # ------------------------------------------------------------------ tables
@@ -172,7 +174,7 @@ class PanelFit:
         return pd.concat(frames, ignore_index=True)
 
     def results_of(self, key: str) -> dict:
-        """Series ``key``'s scores per candidate (:func:`jaxseq.app.panel_scores.score_panel`'s
+        """Series ``key``'s scores per candidate (:func:`jaxseq.app.panel.scores.score_panel`'s
         per-series rows) and its pick."""
         self.panel.get(key)  # an unknown id is refused by name
         return {
@@ -225,7 +227,7 @@ class PanelFit:
         for label, entry in manifest["candidates"].items():
             run = Run(path / entry["folder"])
             config = run.config
-            pdata = global_model.panel_data(panel, config)
+            pdata = panel_training.panel_data(panel, config)
             model = workflow.build_model(config)
             trainer = workflow.make_trainer(config, model, len(pdata.dataset.train))
             replicas = config.seeds * (len(pdata.ids) if entry["local"] else 1)
