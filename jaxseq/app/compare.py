@@ -222,18 +222,19 @@ def compare(
         jobs=jobs,
         progress=progress,
     )
-    ensembled = time.perf_counter()
-    if combine:
-        records.update(_ensemble(common, series, protocol, season, records, baseline[0]))
-    stages["ensemble"] = _stage(progress, "ensemble", ensembled)
-    once: dict[str, np.ndarray] = {}
-    if refit and "ensemble" in records:
-        refitted = time.perf_counter()
-        once = _refit_members(common, series, protocol, records, configs, baseline[0], jobs)
-        stages["refit"] = _stage(progress, "refit", refitted)
-    scoring = time.perf_counter()
-    scored = _scores(common, series, protocol, season, records, baseline)
-    stages["scoring"] = _stage(progress, "scoring", scoring)
+    scored, once = _choose_and_score(
+        common,
+        series,
+        protocol,
+        records,
+        baseline,
+        configs,
+        combine=combine,
+        refit=refit,
+        jobs=jobs,
+        progress=progress,
+        stages=stages,
+    )
     result = compare_table.result(
         common, series, protocol, season, records, scored, time.perf_counter() - start
     )
@@ -246,6 +247,40 @@ def compare(
     if out is not None:
         write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
     return result
+
+
+def _choose_and_score(
+    common: RunConfig,
+    series: Series,
+    protocol: data.Protocol,
+    records: dict,
+    baseline: tuple,
+    configs: dict[str, RunConfig],
+    *,
+    combine: bool,
+    refit: bool,
+    jobs: int | None,
+    progress,
+    stages: dict[str, Any],
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """The stages after training, each timed into ``stages``: the ensemble chosen on
+    validation (added to ``records``), its networks refitted through validation, every
+    candidate scored. Returns ``(scored, once)``: :func:`_scores`' result and the ensemble's
+    test forecasts as trained once (empty without a refit)."""
+    season = workflow.season_for(common, series)
+    ensembled = time.perf_counter()
+    if combine:
+        records.update(_ensemble(common, series, protocol, season, records, baseline[0]))
+    stages["ensemble"] = _stage(progress, "ensemble", ensembled)
+    once: dict[str, np.ndarray] = {}
+    if refit and "ensemble" in records:
+        refitted = time.perf_counter()
+        once = _refit_members(common, series, protocol, records, configs, baseline[0], jobs)
+        stages["refit"] = _stage(progress, "refit", refitted)
+    scoring = time.perf_counter()
+    scored = _scores(common, series, protocol, season, records, baseline)
+    stages["scoring"] = _stage(progress, "scoring", scoring)
+    return scored, once
 
 
 def _scores(common: RunConfig, series, protocol, season: int, records, baseline) -> dict:
