@@ -62,6 +62,10 @@ def test_one_pipeline_predict_is_compare_and_its_pick(fitted, tmp_path):
     got = got[got.unique_id == "south"]
     np.testing.assert_array_equal(got.forecast.to_numpy(), expected.mean[:, 0])
     assert (got.model == result["settings"]["best"]).all()
+    retrained, _ = candidates.forecast(Run(tmp_path / "south" / "best"), None, 4, retrain=True)
+    got = fitted.predict(retrain=True)
+    got = got[got.unique_id == "south"]
+    np.testing.assert_array_equal(got.forecast.to_numpy(), retrained.mean[:, 0])
 
 
 def test_predict_names_the_next_months_and_an_interval_around_the_forecast(fitted):
@@ -260,6 +264,11 @@ def test_the_global_strategy_is_jaxseq_panel_and_picks_on_validation(global_fitt
         assert rows.ds.tolist() == list(pd.date_range("2009-01-01", periods=4, freq="MS"))
         if rows.model.iloc[0] == "linear_multi":
             np.testing.assert_allclose(rows.forecast, by_hand[key].mean[:, 0], rtol=1e-5)
+
+
+def test_the_global_strategy_forecasts_with_its_models_as_trained(global_fitted):
+    with pytest.raises(jaxseq.InputError, match="retrain=True retrains the per-series picks"):
+        global_fitted.predict(retrain=True)
 
 
 def test_the_global_strategy_cross_validation_holds_the_truth(global_fitted):

@@ -5,15 +5,20 @@ other figures as without the refit."""
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import jax
 import numpy as np
 import pandas as pd
 import pytest
 
 from jaxseq import baselines, data
-from jaxseq.app import compare, refit, workflow
+from jaxseq.app import candidates, compare, refit, workflow
+from jaxseq.app.cli import main
 from jaxseq.app.compare import _hybrid_base, _network_config, _series_and_settings
 from jaxseq.app.runs import Run
+from jaxseq.errors import InputError
 
 N, WINDOW, HORIZON = 150, 12, 4
 T = np.arange(N)
@@ -104,10 +109,10 @@ def test_a_refit_reads_nothing_after_the_first_test_origin():
     np.testing.assert_array_equal(a["forecasts"]["valid"], b["forecasts"]["valid"])
 
 
-def test_the_refit_changes_the_ensembles_test_figures_alone(tmp_path):
-    """`compare(refit=False)` scores the ensemble as the refitted comparison's
-    `test_trained_once` says; every validation figure, the members and their weights are the
-    same both ways; the refitted members' folders say so."""
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """A small comparison with its ensemble's networks refitted, and the same without."""
+    tmp_path = tmp_path_factory.mktemp("refit")
     path = tmp_path / "s.csv"
     pd.DataFrame({"y": SIGNAL}).to_csv(path, index=False)
     kw = dict(
@@ -122,6 +127,14 @@ def test_the_refit_changes_the_ensembles_test_figures_alone(tmp_path):
     )
     with_refit = compare.compare(str(path), out=tmp_path / "r", **kw)
     without = compare.compare(str(path), refit=False, **kw)
+    return tmp_path, with_refit, without
+
+
+def test_the_refit_changes_the_ensembles_test_figures_alone(compared):
+    """`compare(refit=False)` scores the ensemble as the refitted comparison's
+    `test_trained_once` says; every validation figure, the members and their weights are the
+    same both ways; the refitted members' folders say so."""
+    tmp_path, with_refit, without = compared
     rows = {r["model"]: r for r in with_refit["rows"]}
     plain = {r["model"]: r for r in without["rows"]}
     assert with_refit["settings"]["refit"], "the check needs a network in the ensemble"
@@ -140,3 +153,52 @@ def test_the_refit_changes_the_ensembles_test_figures_alone(tmp_path):
         for p in (tmp_path / "r" / "best" / "members").iterdir()
         if p.name not in with_refit["settings"]["refit"]
     )
+
+
+def test_retraining_to_the_end_is_the_refit_on_a_series_cut_there(compared, capsys):
+    """`forecast --retrain` retrains each network on every value of the series it is given.
+    Given the series cut at the comparison's first test origin, that is compare's own refit:
+    each member's retrained variables and scaling equal its folder's to the bit, and the
+    ensemble's forecast equals the one without retraining; on the whole series the networks
+    see the test part too and the forecast moves."""
+    tmp_path, with_refit, _ = compared
+    cut = tmp_path / "cut.csv"
+    pd.DataFrame({"y": SIGNAL[: N - 20]}).to_csv(cut, index=False)
+    best = Run(tmp_path / "r" / "best")
+    for name in with_refit["settings"]["refit"]:
+        member = Run(best.path / "members" / name)
+        series = workflow.load_for(member.config, str(cut))
+        _, state, scaler = refit.retrain_to_end(member, series)
+        jax.tree_util.tree_map(
+            np.testing.assert_array_equal,
+            jax.device_get(state.variables),
+            jax.device_get(workflow.load_run_state(member)[1].variables),
+        )
+        np.testing.assert_array_equal(scaler.mean, member.scaler.mean)
+        np.testing.assert_array_equal(scaler.scale, member.scaler.scale)
+    retrained, _ = candidates.forecast(best, str(cut), HORIZON, retrain=True)
+    as_stored, _ = candidates.forecast(best, str(cut), HORIZON)
+    np.testing.assert_array_equal(retrained.per_seed, as_stored.per_seed)
+    whole = tmp_path / "s.csv"
+    moved, _ = candidates.forecast(best, str(whole), HORIZON, retrain=True)
+    kept, _ = candidates.forecast(best, str(whole), HORIZON)
+    assert not np.allclose(moved.per_seed, kept.per_seed)
+    out = tmp_path / "f.csv"
+    argv = ["forecast", str(best.path), "--data", str(whole), "--steps", str(HORIZON)]
+    assert main([*argv, "--retrain", "--out", str(out)]) == 0
+    capsys.readouterr()
+    np.testing.assert_allclose(pd.read_csv(out)["y_mean"], moved.mean[:, 0], rtol=1e-5)
+
+
+def test_a_run_without_kept_epochs_is_not_retrained(compared, tmp_path):
+    root, with_refit, _ = compared
+    name = with_refit["settings"]["refit"][0]
+    copy = tmp_path / name
+    shutil.copytree(root / "r" / "best" / "members" / name, copy)
+    history = json.loads((copy / "history.json").read_text())
+    del history["best_epoch"]
+    (copy / "history.json").write_text(json.dumps(history))
+    member = Run(copy)
+    series = workflow.load_for(member.config, str(root / "s.csv"))
+    with pytest.raises(InputError, match="no kept epoch"):
+        refit.retrain_to_end(member, series)

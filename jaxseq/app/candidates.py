@@ -101,16 +101,18 @@ def forecasts_at(
 
 
 def forecast(
-    run: Run, data_path: str | None, steps: int, *, refit: bool = True
+    run: Run, data_path: str | None, steps: int, *, refit: bool = True, retrain: bool = False
 ) -> tuple[forecasting.Forecast, Series]:
     """The ``steps`` values after the end of the series in ``data_path`` (default: the file
     the run was made from), from a run folder of any kind (module docstring). ``refit``
     (default): the fitted baselines and classical models are fitted on all of that series;
     else on the training part of the file the run was made from, as ``compare`` fitted them
-    (its forecasts from any origin are then ``compare``'s to the digit)."""
+    (its forecasts from any origin are then ``compare``'s to the digit). ``retrain``: the
+    networks (the run's, or the ensemble's members) are first retrained on all of that series
+    for the epochs each replica kept (:func:`jaxseq.app.refit.retrain_to_end`)."""
     config = run.config
     if config.kind == "network":
-        return forecasting.forecast_run(run, data_path, steps)
+        return forecasting.forecast_run(run, data_path, steps, retrain=retrain)
     steps = check_positive_int("steps", steps)
     if steps > config.horizon:
         raise InputError(
@@ -121,7 +123,7 @@ def forecast(
     end = len(series.values)
     fit_end = end if refit else workflow.training_end(config)
     if config.kind == "ensemble":
-        per_seed, quantiles = _ensemble_from_end(run, data_path, steps, series, fit_end)
+        per_seed, quantiles = _ensemble_from_end(run, data_path, steps, series, fit_end, retrain)
         forecast = forecasting.Forecast(per_seed, list(config.targets))
         if quantiles is not None:
             levels = _levels(config)
@@ -135,15 +137,20 @@ def forecast(
     return forecasting.with_interval(forecast, run, steps), series
 
 
-def _ensemble_from_end(run: Run, data_path, steps: int, series: Series, fit_end: int):
-    """Each member's forecast from the end of the series, combined seed by seed."""
+def _ensemble_from_end(
+    run: Run, data_path, steps: int, series: Series, fit_end: int, retrain: bool = False
+):
+    """Each member's forecast from the end of the series, combined seed by seed (``retrain``:
+    the networks retrained on all of it first)."""
     members = run.config.members
     point: dict[str, np.ndarray] = {}
     quantiles: dict[str, np.ndarray] = {}
     end = len(series.values)
     for m in members:
         if m["kind"] == "network":
-            one, _ = forecasting.forecast_run(network_member(run, m), data_path, steps)
+            one, _ = forecasting.forecast_run(
+                network_member(run, m), data_path, steps, retrain=retrain
+            )
             point[m["name"]] = one.per_seed
             if one.quantiles is not None:
                 quantiles[m["name"]] = one.quantiles

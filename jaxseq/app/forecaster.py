@@ -219,23 +219,35 @@ class Forecaster:
                 )
         return pd.DataFrame(rows)
 
-    def predict(self, h: int | None = None, future_df=None) -> pd.DataFrame:
+    def predict(
+        self, h: int | None = None, future_df=None, *, retrain: bool = False
+    ) -> pd.DataFrame:
         """The ``h`` values (default the horizon) after the end of every series, from its
         pick: ``unique_id, ds, model, forecast`` and the interval's quantile columns
         (``forecast-q-0.1``, ...). ``future_df``: the known-future covariates of the ``h``
-        steps (a long table without ``y``) for a forecaster with ``future_covariates``."""
+        steps (a long table without ``y``) for a forecaster with ``future_covariates``.
+        ``retrain``: a picked network (or the ensemble's) is first retrained on all of its
+        series, each seed for the epochs it kept (``jaxseq forecast --retrain``; the
+        per-series strategy only)."""
         from jaxseq.app import candidates
         from jaxseq.app.runs import Run
 
         steps = check_positive_int("h", h if h is not None else self.settings["horizon"])
         future = self._future_frames(future_df)
         if self._panel is not None:
+            if retrain:
+                raise InputError(
+                    f"retrain=True retrains the per-series picks; strategy "
+                    f"{self.settings['strategy']!r} forecasts with its panel models as trained"
+                )
             return self._panel.predict(steps, self.columns)
         frames = []
         for key in self._fitted():
             folder = self._folder_of(key)
             data = self._data_path(folder, future.get(key))
-            forecast, series = candidates.forecast(Run(folder / "best"), str(data), steps)
+            forecast, series = candidates.forecast(
+                Run(folder / "best"), str(data), steps, retrain=retrain
+            )
             best = self._result(key)["settings"]["best"]
             frames.append(
                 long_table.forecast_frame(key, series, best, forecast, steps, self.columns)

@@ -16,6 +16,7 @@ from jaxseq import data, evaluate, models
 from jaxseq.app import covariates, workflow
 from jaxseq.app.backtest import POINT_LEVELS, as_quantiles
 from jaxseq.app.io import Series
+from jaxseq.app.refit import retrain_to_end
 from jaxseq.app.runs import Run, RunConfig
 from jaxseq.app.workflow import (
     CALIBRATION,
@@ -160,25 +161,36 @@ def forecast_values(
     return np.stack([scaler.inverse_targets(f, cols) for f in flat]).reshape(out.shape)
 
 
-def forecast_run(run: Run, data_path: str | None, steps: int) -> tuple[Forecast, Series]:
-    """Forecast the ``steps`` values that follow the end of the series in ``data_path``."""
-    model, state = load_run_state(run)
+def forecast_run(
+    run: Run, data_path: str | None, steps: int, *, retrain: bool = False
+) -> tuple[Forecast, Series]:
+    """Forecast the ``steps`` values that follow the end of the series in ``data_path``.
+
+    ``retrain``: first retrain the network on every value of that series, each replica for
+    the epochs it kept (:func:`jaxseq.app.refit.retrain_to_end`; the scaling and a hybrid's
+    base refitted there too); the interval keeps the run's calibration."""
     config = run.config
     series, trailing = covariates.load(config, data_path)
+    if retrain:
+        model, state, scaler = retrain_to_end(run, series)
+        fit_end = len(series.values)
+    else:
+        model, state = load_run_state(run)
+        scaler, fit_end = run.scaler, workflow.trained_until(config)
     future = None
     if config.future_indices:
         future = covariates.future_rows(config, series, trailing)
     history = covariates.rows(config, series)
-    base = workflow.base_for(config, series, run.scaler, workflow.trained_until(config))
+    base = workflow.base_for(config, series, scaler, fit_end)
     per_seed = forecast_values(
-        model, state.variables, run.scaler, config, history, steps, future=future, base=base
+        model, state.variables, scaler, config, history, steps, future=future, base=base
     )
     quantiles, offsets, calibrated = None, None, 0
     if model.head is not None:
         quantiles = forecast_values(
             model,
             state.variables,
-            run.scaler,
+            scaler,
             config,
             history,
             steps,

@@ -33,7 +33,8 @@ from jaxseq import data, models, stopping
 from jaxseq.app import workflow
 from jaxseq.app.backtest import predict_quantile_units, predict_units
 from jaxseq.app.io import Series
-from jaxseq.app.runs import RunConfig
+from jaxseq.app.runs import Run, RunConfig
+from jaxseq.errors import InputError
 from jaxseq.history import TrainingDiverged
 from jaxseq.train import Trainer, TrainState, replica, replica_keys
 
@@ -105,6 +106,45 @@ def fit_epochs(
     )
     variables = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves), *kept)
     return TrainState(variables, result.state.opt_state)
+
+
+def retrain_to_end(run: Run, series: Series) -> tuple[models.Model, TrainState, data.Scaler]:
+    """A network's run folder retrained on every target of ``series``: from its own initial
+    keys, each replica for the epochs it kept (its ``history.json``), with the series scaling
+    fitted on the whole series. What ``jaxseq forecast --retrain`` forecasts with (a hybrid's
+    base model is then fitted on the whole series too, by the caller). On the series cut at
+    the end of a comparison's validation part this is :func:`refit_network`'s refit of that
+    run to the bit (``tests/test_refit_chosen.py``).
+
+    Returns ``(model, state, scaler)``. Raises :class:`InputError` for a run without kept
+    epochs (trained before early stopping was tracked, or with a fixed epoch count) and for a
+    series too short for one training window."""
+    config = run.config
+    history = run.history() or {}
+    if "best_epoch" not in history:
+        raise InputError(
+            f"{run.path} records no kept epoch per replica (history.json): it cannot be "
+            "retrained for the same epochs; forecast without --retrain"
+        )
+    end = len(series.values)
+    grown = data.Protocol(
+        length=end,
+        window=config.window,
+        horizon=config.horizon,
+        train_end=end,
+        valid_end=end,
+        stride=config.stride,
+    )
+    if not len(grown.origins("train")):
+        raise InputError(
+            f"{end} steps hold no training window of {config.window} + {config.horizon} steps"
+        )
+    scaler = workflow.fit_scaler(config, series.values, end)
+    base = workflow.base_for(config, series, scaler, end)
+    model = workflow.build_model(config)
+    dataset = workflow.dataset_for(config, series, scaler, grown, base=base)
+    state = fit_epochs(config, model, dataset, kept_epochs(history))
+    return model, state, scaler
 
 
 def refit_network(

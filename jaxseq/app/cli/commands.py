@@ -381,7 +381,9 @@ def cmd_forecast(args) -> int:
     if args.plot:
         _figure(args.plot)
     run = Run(args.run)
-    forecast, series = candidates.forecast(run, args.data, args.steps, refit=not args.no_refit)
+    forecast, series = candidates.forecast(
+        run, args.data, args.steps, refit=not args.no_refit, retrain=args.retrain
+    )
     header = ["step"]
     for t in forecast.targets:
         header += [f"{t}_mean", f"{t}_std", f"{t}_min", f"{t}_max"]

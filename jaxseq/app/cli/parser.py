@@ -323,6 +323,12 @@ def _forecast_parser(sub) -> None:
         help="a picked baseline, classical model or ensemble keeps the fit compare made (on "
         "the training part) instead of refitting on all the data",
     )
+    p.add_argument(
+        "--retrain",
+        action="store_true",
+        help="first retrain the networks (the run's, or the ensemble's) on all the data, each "
+        "seed for the epochs it kept; takes as long as that training",
+    )
     p.add_argument("--out", help="CSV to write (default RUN/forecast.csv)")
     p.add_argument("--plot", help="also draw history, forecast and the seed band to this PNG")
     p.set_defaults(func=cmd_forecast)
