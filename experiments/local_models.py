@@ -88,6 +88,15 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--loop-series", type=int, default=50)
     parser.add_argument("--chunk", type=int, default=64, help="series per compiled program")
+    parser.add_argument(
+        "--local-patience",
+        type=int,
+        default=None,
+        help="train the local models up to --local-max-steps optimizer steps, each replica "
+        "stopping early on its own series' validation loss after this many steps without "
+        "improvement (default: the global model's epochs)",
+    )
+    parser.add_argument("--local-max-steps", type=int, default=None)
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated zoo names")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "local_models"))
     args = parser.parse_args(argv)
@@ -100,7 +109,14 @@ def main(argv=None) -> int:
     first = panel_table.from_arrays(list(arrays[: args.loop_series]))
     common = {**SETTINGS, "seeds": args.seeds, "epochs": args.epochs}
     report: dict = {
-        "settings": {**common, "series": args.series, "steps": args.steps, "chunk": args.chunk}
+        "settings": {
+            **common,
+            "series": args.series,
+            "steps": args.steps,
+            "chunk": args.chunk,
+            "local_max_steps": args.local_max_steps,
+            "local_patience": args.local_patience,
+        }
     }
     candidates = {}
     names = args.models.split(",")
@@ -111,11 +127,12 @@ def main(argv=None) -> int:
         glob = panel_training.fit_panel(whole, model=name, **common)
         glob_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        local = panel_training.fit_local(glob, chunk=args.chunk)
+        budget = {"max_steps": args.local_max_steps, "patience": args.local_patience}
+        local = panel_training.fit_local(glob, chunk=args.chunk, **budget)
         local_seconds = time.perf_counter() - start
         small = panel_training.fit_panel(first, model=name, **common)
         start = time.perf_counter()
-        panel_training.fit_local(small, chunk=1)
+        panel_training.fit_local(small, chunk=1, **budget)
         loop_seconds = (time.perf_counter() - start) * args.series / args.loop_series
         report[name] = {
             "seconds": {
@@ -151,8 +168,15 @@ def markdown(report: dict) -> str:
         "",
         f"{s['series']:,} of the chapter's synthetic series of {s['steps']} steps; window "
         f"{s['window']}, horizon {s['horizon']}, {s['valid_size']} validation and "
-        f"{s['test_size']} test targets per series; {s['seeds']} seeds, {s['epochs']} epochs. "
-        "Seconds on this machine's CPU (2 cores); the loop is timed on the first series and "
+        f"{s['test_size']} test targets per series; {s['seeds']} seeds, {s['epochs']} epochs"
+        + (
+            f" (the global models; each local replica up to {s['local_max_steps'] or 'the default'}"
+            f" steps, stopping early on its own series after {s['local_patience']} without "
+            "improvement and keeping its best epoch). "
+            if s.get("local_patience")
+            else ". "
+        )
+        + "Seconds on this machine's CPU (2 cores); the loop is timed on the first series and "
         "scaled to the panel. Test MASE per series (the seeds' mean), quartiles over series.",
         "",
         "| model | global model (s) | local, vmapped (s) | local, loop (s, scaled) | loop / vmapped | "

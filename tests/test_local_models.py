@@ -9,6 +9,7 @@ import jax
 import numpy as np
 import pytest
 
+import jaxseq
 from jaxseq import data, models, stopping, train
 
 SEQ = data.chapter_data("multi_step", n_series=120)
@@ -105,6 +106,45 @@ def test_local_models_of_a_panel_equal_a_loop_over_its_series(fitted):
         got = local.forecasts["test"][:, pdata.rows("test", i)]
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
         assert len(local.history[i]["metrics"]["loss"][0]) == config.seeds
+
+
+def test_local_early_stopping_equals_each_series_stopping_alone(fitted):
+    """With a patience, every replica stops on its own series' validation loss and keeps its
+    best epoch, exactly as that series trained alone with the same budget would."""
+    from jaxseq.app import workflow
+    from jaxseq.app.panel import training as panel_training
+
+    arrays, result, _ = fitted
+    local = panel_training.fit_local(result, chunk=2, max_steps=400, patience=40)
+    config = dataclasses.replace(
+        result.config, **workflow.budget_options(None, 400, 40, result.config.schedule)
+    )
+    pdata = result.data
+    trainer = workflow.make_trainer(config, result.model, len(pdata.dataset.train))
+    stops = set()
+    for i in range(len(arrays)):
+        splits = {
+            s: data.Split(
+                pdata.dataset.split(s).X[pdata.rows(s, i)],
+                pdata.dataset.split(s).Y[pdata.rows(s, i)],
+            )
+            for s in ("train", "valid", "test")
+        }
+        alone = trainer.fit(
+            dataclasses.replace(pdata.dataset, **splits),
+            seeds=train.replica_keys(config.seeds),
+            budget=workflow.budget_for(config, len(splits["train"])),
+        )
+        want = workflow.predict_units(
+            result.model, alone.state.variables, pdata.scalers[i], config, splits["test"].X
+        )
+        got = local.forecasts["test"][:, pdata.rows("test", i)]
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+        assert local.history[i]["best_epoch"] == alone.history.to_json()["best_epoch"]
+        stops.update(local.history[i]["stop_epoch"])
+    assert len(stops) > 1, "the check needs series that stopped at different epochs"
+    with pytest.raises(jaxseq.InputError, match="needs a patience"):
+        panel_training.fit_local(result, max_steps=400)
 
 
 def _valid_mae(result, i: int) -> float:

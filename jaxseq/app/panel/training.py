@@ -316,9 +316,18 @@ def fit_local(
     progress: Callable | None = None,
     chunk: int = 64,
     sharded: bool | None = None,
+    max_steps: int | None = None,
+    patience: int | None = None,
 ) -> PanelResult:
     """One model per series with the global model's settings and seeds, on the same windows
     (the classical alternative to a global model), scored the same way.
+
+    By default each trains the global model's epochs. With ``patience`` each replica instead
+    trains up to ``max_steps`` optimizer steps on its own series (default
+    :data:`jaxseq.stopping.MAX_STEPS`, as ``compare`` trains one series' networks), stops
+    early once its own validation loss has not improved for ``patience`` steps and keeps its
+    best epoch; a chunk ends when all its replicas have stopped. Early stopping runs on one
+    device (a trainer with a monitor is not sharded).
 
     The series are a ``vmap``'d axis beside the seeds: series with as many windows train
     together, ``chunk`` series (times the seeds) per compiled program, each replica on its own
@@ -337,6 +346,12 @@ def fit_local(
 
     config, pdata = result.config, result.data
     chunk = check_positive_int("chunk", chunk)
+    if patience is not None:
+        config = dataclasses.replace(
+            config, **workflow.budget_options(None, max_steps, patience, config.schedule)
+        )
+    elif max_steps is not None:
+        raise InputError("max_steps of one model per series needs a patience (early stopping)")
     trainer = workflow.make_trainer(config, result.model, len(pdata.dataset.train))
     keys = replica_keys(config.seeds)
     seeds = keys.shape[0]
@@ -344,8 +359,11 @@ def fit_local(
     states: list = [None] * len(per_series)
     histories: list = [None] * len(per_series)
     devices = jax.device_count()
-    sharded = devices > 1 if sharded is None else sharded
-    epochs = check_positive_int("epochs", config.epochs)
+    tracked = trainer.monitor is not None
+    sharded = devices > 1 and not tracked if sharded is None else sharded
+    if sharded and tracked:
+        raise InputError("early stopping of one model per series runs on one device: sharded=False")
+    epochs = 0 if tracked else check_positive_int("epochs", config.epochs)
     t = time.perf_counter()
     for members in _same_shape(per_series):
         for start in range(0, len(members), chunk):
@@ -365,7 +383,15 @@ def fit_local(
                     per_replica_data=True,
                 )
                 if sharded
-                else trainer.fit(together, seeds=tiled, epochs=epochs, per_replica_data=True)
+                else trainer.fit(
+                    together,
+                    seeds=tiled,
+                    epochs=None if tracked else epochs,
+                    budget=workflow.budget_for(config, len(per_series[part[0]]["train"]))
+                    if tracked
+                    else None,
+                    per_replica_data=True,
+                )
             )
             history = fit.history.to_json()
             for j, i in enumerate(part[:kept]):
