@@ -38,10 +38,10 @@ MODELS = ("linear_multi", "gru_seq2seq", "wavenet")
 SETTINGS = {"window": 24, "horizon": 10, "valid_size": 20, "test_size": 20}
 
 
-def series_mase(result) -> np.ndarray:
-    """``[series]``: each series' test MASE, the mean over seeds."""
+def series_mase(result, split: str = "test") -> np.ndarray:
+    """``[series]``: each series' MASE on ``split``, the mean over seeds."""
     rows = result.scores["per_series"]
-    return np.array([rows[key]["test"]["model"]["mase"]["mean"] for key in result.data.ids])
+    return np.array([rows[key][split]["model"]["mase"]["mean"] for key in result.data.ids])
 
 
 def auto_ets(result) -> tuple[np.ndarray, float]:
@@ -145,6 +145,10 @@ def main(argv=None) -> int:
                 "global": quartiles(series_mase(glob)),
                 "local": quartiles(series_mase(local)),
             },
+            "valid_mase": {
+                "global": quartiles(series_mase(glob, "valid")),
+                "local": quartiles(series_mase(local, "valid")),
+            },
         }
         print(report[name], flush=True)
         candidates[name] = glob
@@ -195,6 +199,17 @@ def markdown(report: dict) -> str:
             )
             + " |"
         )
+    lines += [
+        "",
+        "Validation MASE (median over series), global / local: "
+        + "; ".join(
+            f"{name} {report[name]['valid_mase']['global']['median']:.3f} / "
+            f"{report[name]['valid_mase']['local']['median']:.3f}"
+            for name in s["models"]
+            if "valid_mase" in report[name]
+        )
+        + ".",
+    ]
     e, p = report["auto_ets"], report["pick_per_series"]
     chosen = ", ".join(f"{label} {n}" for label, n in p["chosen"].items() if n)
     lines += [
