@@ -337,9 +337,18 @@ def _optimizer_from_spec(spec: tuple) -> optax.GradientTransformation:
 def _compiled_init(
     model: Model, optimizer_spec: tuple, tracked: bool, per_rate: bool, per_clip: bool
 ):
-    """The replica-vmapped initial state, compiled once per model and optimiser (a loop that
+    """The replicas' initial states, compiled once per model and optimiser (a loop that
     trains many data sets with one trainer initialises without compiling again):
-    ``(keys[K], rates[K] | None, clips[K] | None) -> state[K]``."""
+    ``(keys[K], rates[K] | None, clips[K] | None) -> state[K]``.
+
+    The replicas are initialised one after another inside the compiled program
+    (``lax.map``), not as one ``vmap``'d batch: a batched orthogonal initialiser is a batched
+    LAPACK QR, which jaxlib's CPU kernels split over XLA's intra-op thread pool, and with
+    several of them in one program (a recurrent model's layers) that pool deadlocks on a
+    small CPU (jax 0.10.2, 2 cores: 256 replicas of two orthogonal 20 x 60 matrices, or 128
+    of eight, never return; ``tests/test_train.py``). One replica at a time gives the same
+    values (each matrix is its own QR either way) and costs little: an initialisation is
+    cheap beside an epoch."""
     optimizer = _optimizer_from_spec(optimizer_spec)
     custom = len(optimizer_spec) == 1
 
@@ -356,8 +365,14 @@ def _compiled_init(
         state = TrainState(variables, opt_state)
         return TrackedState(state, stopping.init_tracker(variables)) if tracked else state
 
-    in_axes = (0, 0 if per_rate else None, 0 if per_clip else None)
-    return jax.jit(jax.vmap(init_one, in_axes=in_axes))
+    def init_all(keys, rates, clips):
+        def one(xs):
+            key, rate, clip = xs
+            return init_one(key, rate if per_rate else rates, clip if per_clip else clips)
+
+        return jax.lax.map(one, (keys, rates if per_rate else None, clips if per_clip else None))
+
+    return jax.jit(init_all)
 
 
 @functools.lru_cache(maxsize=64)

@@ -255,3 +255,40 @@ def test_batchnorm_statistics_are_updated_in_training():
 def test_training_errors(make, message):
     with pytest.raises(InputError, match=message):
         make()
+
+
+@pytest.mark.parametrize(
+    "name", ["lstm_seq2seq", "peephole_lstm_seq2seq", "rnn_bn_seq2seq", "ln_rnn_seq2seq", "wavenet"]
+)
+def test_each_replicas_initial_state_is_its_own_init(name):
+    """Replicas are initialised one at a time inside the compiled program: each equals the
+    model's own init of its key (the vmapped init to the bit), and the optimiser's rate is
+    that replica's."""
+    model = models.get(name, window=8, horizon=2)
+    keys = train.replica_keys(4)
+    rates = np.array([1e-3, 2e-3, 3e-3, 4e-3], np.float32)
+    state = train.Trainer(model, learning_rate=rates).init(keys)
+    want = jax.vmap(lambda k: model.init(jax.random.fold_in(k, 0)))(keys)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, state.variables, want)
+    np.testing.assert_array_equal(state.opt_state.hyperparams["learning_rate"], rates)
+
+
+def test_hundreds_of_recurrent_replicas_initialise():
+    """384 replicas of a recurrent model (one model per series of a panel, chunks of 128
+    series x 3 seeds): a batched orthogonal initialiser deadlocked XLA's CPU thread pool
+    (jax 0.10.2, 2 cores). Run in a child process so that a hang fails instead of waiting."""
+    import subprocess
+    import sys
+
+    code = (
+        "from jaxseq import models, train; import jax; "
+        "m = models.get('gru_seq2seq', window=24, horizon=10); "
+        "jax.block_until_ready(train.Trainer(m).init(train.replica_keys(384))); print('ok')"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=240
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("initialising 384 replicas did not return within 240 s")
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -332,10 +332,10 @@ def fit_local(
     The series are a ``vmap``'d axis beside the seeds: series with as many windows train
     together, ``chunk`` series (times the seeds) per compiled program, each replica on its own
     series' windows (:meth:`jaxseq.train.Trainer.fit` with ``per_replica_data``), ending where
-    a loop over the series ends. ``progress(id, i, {})`` after each series' chunk. (The
-    default chunk is 64: on this project's 2-core CPU, ``gru_seq2seq`` with 3 seeds stalled,
-    idle, in the first epoch of a chunk of 128 or 256 series while 64 trained; the cause, in
-    XLA's CPU runtime, is not found.)
+    a loop over the series ends. ``progress(id, i, {})`` after each series' chunk. (Chunks
+    of 128 and 256 series of ``gru_seq2seq`` with 3 seeds once stalled here: the batched
+    orthogonal initialiser deadlocked XLA's CPU thread pool; :class:`jaxseq.train.Trainer`
+    now initialises replicas one at a time, ``benchmarks/local_chunk_stall.py``.)
 
     ``sharded`` (default: when JAX sees several devices) splits each chunk's replicas, and
     their series' windows, over the devices (:func:`jaxseq.distributed.fit_sharded` with
