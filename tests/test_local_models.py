@@ -240,3 +240,20 @@ def test_cli_panel_local_picks_per_series_and_says_which(fitted, tmp_path, capsy
     rows = pd.read_csv(out / "forecast.csv")
     assert dict(zip(rows["id"], rows["model"], strict=True)) == choice
     assert "pick per series" in (out / "panel.md").read_text()
+
+
+def test_cli_panel_local_early_stopping_options(fitted, tmp_path, capsys):
+    import pandas as pd
+
+    from jaxseq.app import cli
+
+    arrays, _, _ = fitted
+    path = tmp_path / "wide.csv"
+    pd.DataFrame({f"s{k}": a[:90] for k, a in enumerate(arrays)}).to_csv(path, index=False)
+    args = ["panel", "--data", str(path), "--model", "linear_multi", "--window", "12"]
+    args += ["--horizon", "3", "--epochs", "2", "--seeds", "2", "--local", "--quiet"]
+    assert cli.main([*args, "--local-max-steps", "50", "--out", str(tmp_path / "a")]) == 2
+    assert "needs a patience" in capsys.readouterr().err
+    budget = ["--local-patience", "10", "--local-max-steps", "50"]
+    assert cli.main([*args, *budget, "--out", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "b" / "panel.json").exists()

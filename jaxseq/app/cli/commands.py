@@ -528,6 +528,14 @@ def cmd_panel(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file; give a folder for the panel's results")
+    if (args.local_patience or args.local_max_steps) and not args.local:
+        raise CommandError(
+            "--local-patience and --local-max-steps train the --local models: add --local"
+        )
+    if args.local_max_steps and not args.local_patience:
+        raise CommandError(
+            "--local-max-steps needs a patience (early stopping): add --local-patience"
+        )
     if args.id_column:
         loaded = panel_table.load_panel(
             args.data,
@@ -561,7 +569,9 @@ def cmd_panel(args) -> int:
         results = {"global model": result}
         choice = None
         if args.local:
-            results["one model per series"] = panel_training.fit_local(result)
+            results["one model per series"] = panel_training.fit_local(
+                result, max_steps=args.local_max_steps, patience=args.local_patience
+            )
             choice, results["pick per series"] = panel_training.pick_per_series(dict(results))
     out.mkdir(parents=True, exist_ok=True)
     summary = result.to_json()

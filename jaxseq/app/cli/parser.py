@@ -576,6 +576,17 @@ def _panel_parser(sub) -> None:
         help="also train one model per series (series and seeds one vmapped axis) and pick, "
         "per series, it or the global model by validation MASE",
     )
+    p.add_argument(
+        "--local-patience",
+        type=_count("patience"),
+        help="the local models train until their own series' validation loss has not improved "
+        "for this many optimizer steps, each keeping its best epoch (default: --epochs)",
+    )
+    p.add_argument(
+        "--local-max-steps",
+        type=_count("max_steps"),
+        help="with --local-patience, at most this many steps (default 3000)",
+    )
     _protocol_options(p)
     _head_options(p)
     p.add_argument("--out", default="panel", help="results folder (default ./panel)")
