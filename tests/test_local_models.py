@@ -81,6 +81,16 @@ def fitted():
     return arrays, result, panel_training.fit_local(result, chunk=2)
 
 
+def _one_series(pdata, i: int) -> dict[str, data.Split]:
+    """Series ``i``'s own windows of every split, as a loop over the series would train it."""
+    return {
+        s: data.Split(
+            pdata.dataset.split(s).X[pdata.rows(s, i)], pdata.dataset.split(s).Y[pdata.rows(s, i)]
+        )
+        for s in ("train", "valid", "test")
+    }
+
+
 def test_local_models_of_a_panel_equal_a_loop_over_its_series(fitted):
     from jaxseq.app import workflow
 
@@ -88,13 +98,7 @@ def test_local_models_of_a_panel_equal_a_loop_over_its_series(fitted):
     config, pdata = result.config, result.data
     trainer = workflow.make_trainer(config, result.model, len(pdata.dataset.train))
     for i in range(len(arrays)):
-        splits = {
-            s: data.Split(
-                pdata.dataset.split(s).X[pdata.rows(s, i)],
-                pdata.dataset.split(s).Y[pdata.rows(s, i)],
-            )
-            for s in ("train", "valid", "test")
-        }
+        splits = _one_series(pdata, i)
         alone = trainer.fit(
             dataclasses.replace(pdata.dataset, **splits),
             seeds=train.replica_keys(config.seeds),
@@ -123,13 +127,7 @@ def test_local_early_stopping_equals_each_series_stopping_alone(fitted):
     trainer = workflow.make_trainer(config, result.model, len(pdata.dataset.train))
     stops = set()
     for i in range(len(arrays)):
-        splits = {
-            s: data.Split(
-                pdata.dataset.split(s).X[pdata.rows(s, i)],
-                pdata.dataset.split(s).Y[pdata.rows(s, i)],
-            )
-            for s in ("train", "valid", "test")
-        }
+        splits = _one_series(pdata, i)
         alone = trainer.fit(
             dataclasses.replace(pdata.dataset, **splits),
             seeds=train.replica_keys(config.seeds),
