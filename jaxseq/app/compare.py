@@ -175,6 +175,7 @@ def compare(
         schedule=schedule,
         classical_budget=classical_budget,
     )
+    budget = baselines.check_budget(classical_budget)  # seconds, or None for no limit
     entries = _entries(models, int(horizon))
     zoo_names = [e for e in entries if isinstance(e, str)]
     series, common, protocol = _series_and_settings(
@@ -218,7 +219,7 @@ def compare(
         configs,
         base_forecasts,
         classical=classical,
-        classical_budget=baselines.check_budget(classical_budget),
+        classical_budget=budget,
         jobs=jobs,
         progress=progress,
     )
@@ -243,7 +244,7 @@ def compare(
         scores = backtest.score_at(common, series, protocol, "test", once, season)
         compare_table.add_trained_once(result, scores)
     result["settings"]["notes"] = notes
-    result["settings"]["classical_budget"] = baselines.check_budget(classical_budget)
+    result["settings"]["classical_budget"] = budget
     if out is not None:
         write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
     return result

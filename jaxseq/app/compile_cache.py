@@ -10,6 +10,11 @@ The folder is ``$JAXSEQ_CACHE``, else ``$XDG_CACHE_HOME/jaxseq/xla`` (``~/.cache
 settings go into the environment as well, so worker processes (``compare --jobs``) share the
 cache. Library users opt in with JAX's own ``jax.config.update("jax_compilation_cache_dir",
 ...)``.
+
+The cache is bounded (:data:`MAX_BYTES`, least recently used entries evicted), which also
+makes JAX take a file lock around every read and write: without it a process can read an
+entry another is still writing, and XLA aborts the reader while deserialising it (seen with
+two test workers compiling the same program at once).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ ENV = "JAXSEQ_CACHE"
 OFF = ("off", "0", "no", "false")
 #: programs that compile faster than this are not worth a disk read
 MIN_COMPILE_SECONDS = "0.5"
+#: the cache's size on disk before the least recently used programs are evicted
+MAX_BYTES = str(2 * 1024**3)
 
 
 def default_folder() -> Path:
@@ -40,11 +47,15 @@ def enable() -> Path | None:
         return None
     os.environ["JAX_COMPILATION_CACHE_DIR"] = str(folder)
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", MIN_COMPILE_SECONDS)
+    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", MAX_BYTES)
     import jax
 
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update(
         "jax_persistent_cache_min_compile_time_secs",
         float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]),
+    )
+    jax.config.update(
+        "jax_compilation_cache_max_size", int(os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"])
     )
     return folder
