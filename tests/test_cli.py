@@ -341,3 +341,24 @@ def test_the_compilation_cache_can_be_turned_off(monkeypatch):
 
     monkeypatch.setenv("JAXSEQ_CACHE", "off")
     assert compile_cache.enable() is None
+
+
+def test_the_compilation_cache_is_bounded_and_so_locked(monkeypatch, tmp_path):
+    """A size limit makes JAX lock each cache read and write (no half-written entry is read
+    by another process); the workers inherit it through the environment."""
+    import jax
+
+    from jaxseq.app import compile_cache
+
+    names = ("jax_compilation_cache_dir", "jax_compilation_cache_max_size")
+    before = {n: getattr(jax.config, n) for n in names}
+    monkeypatch.setenv("JAXSEQ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_MAX_SIZE", raising=False)
+    try:
+        assert compile_cache.enable() == tmp_path / "cache"
+        assert jax.config.jax_compilation_cache_max_size == int(compile_cache.MAX_BYTES) > 0
+        assert os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"] == compile_cache.MAX_BYTES
+    finally:
+        for name, value in before.items():
+            jax.config.update(name, value)
