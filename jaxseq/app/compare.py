@@ -177,7 +177,6 @@ def compare(
     )
     budget = baselines.check_budget(classical_budget)  # seconds, or None for no limit
     entries = _entries(models, int(horizon))
-    zoo_names = [e for e in entries if isinstance(e, str)]
     series, common, protocol = _series_and_settings(
         source,
         column=column,
@@ -201,16 +200,53 @@ def compare(
             "head": head,
         },
     )
-    season = workflow.season_for(common, series)
     out = Path(out) if out is not None else None
     if out is not None and out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder for the comparison")
+    result, records, configs, baseline = _run_stages(
+        common,
+        series,
+        protocol,
+        entries,
+        base=base,
+        classical=classical,
+        classical_budget=budget,
+        combine=combine,
+        refit=refit,
+        jobs=jobs,
+        progress=progress,
+        load_seconds=time.perf_counter() - began,
+    )
+    if out is not None:
+        write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
+    return result
 
+
+def _run_stages(
+    common: RunConfig,
+    series: Series,
+    protocol: data.Protocol,
+    entries: list,
+    *,
+    base: str | None,
+    classical: bool,
+    classical_budget: float | None,
+    combine: bool,
+    refit: bool,
+    jobs: int | None,
+    progress,
+    load_seconds: float,
+) -> tuple[dict, dict, dict[str, RunConfig], tuple]:
+    """Every stage after loading, each timed into ``settings.stages``: the hybrid base, the
+    candidates' training (:func:`_train_candidates`), the ensemble, its refit and the scores
+    (:func:`_choose_and_score`). Returns ``(result, records, configs, baseline)``: what
+    ``compare.json`` holds and what :func:`write_outputs` writes from."""
+    season = workflow.season_for(common, series)
     start = time.perf_counter()
-    stages: dict[str, Any] = {"load": start - began}
+    stages: dict[str, Any] = {"load": load_seconds}
     common, base_forecasts, notes = _hybrid_base(common, series, protocol, base)
     stages["hybrid_base"] = _stage(progress, "hybrid base", start)
-    configs = {name: _network_config(common, name) for name in zoo_names}
+    configs = {e: _network_config(common, e) for e in entries if isinstance(e, str)}
     records, baseline, stages["training"] = _train_candidates(
         common,
         series,
@@ -219,7 +255,7 @@ def compare(
         configs,
         base_forecasts,
         classical=classical,
-        classical_budget=budget,
+        classical_budget=classical_budget,
         jobs=jobs,
         progress=progress,
     )
@@ -244,10 +280,8 @@ def compare(
         scores = backtest.score_at(common, series, protocol, "test", once, season)
         compare_table.add_trained_once(result, scores)
     result["settings"]["notes"] = notes
-    result["settings"]["classical_budget"] = budget
-    if out is not None:
-        write_outputs(result, records, configs, series, protocol, out, common, baseline[0])
-    return result
+    result["settings"]["classical_budget"] = classical_budget
+    return result, records, configs, baseline
 
 
 def _choose_and_score(
