@@ -515,6 +515,18 @@ def cmd_bench(args) -> int:
 # `jaxseq panel`: one global model on many series (jaxseq.app.panel.training). Kept in this block.
 
 
+def _check_local_budget(args) -> None:
+    """``panel``'s local early-stopping options, refused before anything trains."""
+    if (args.local_patience or args.local_max_steps) and not args.local:
+        raise CommandError(
+            "--local-patience and --local-max-steps train the --local models: add --local"
+        )
+    if args.local_max_steps and not args.local_patience:
+        raise CommandError(
+            "--local-max-steps needs a patience (early stopping): add --local-patience"
+        )
+
+
 def cmd_panel(args) -> int:
     import pandas as pd
 
@@ -528,14 +540,7 @@ def cmd_panel(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file; give a folder for the panel's results")
-    if (args.local_patience or args.local_max_steps) and not args.local:
-        raise CommandError(
-            "--local-patience and --local-max-steps train the --local models: add --local"
-        )
-    if args.local_max_steps and not args.local_patience:
-        raise CommandError(
-            "--local-max-steps needs a patience (early stopping): add --local-patience"
-        )
+    _check_local_budget(args)
     if args.id_column:
         loaded = panel_table.load_panel(
             args.data,
