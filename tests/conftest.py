@@ -14,7 +14,7 @@ if _cache:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
     # bounded, hence locked: two workers compiling one program must not read a half-written
     # entry (XLA aborts the reader); jaxseq.app.compile_cache says why
-    jax.config.update("jax_compilation_cache_max_size", int(compile_cache.MAX_BYTES))
+    compile_cache.bound(_cache)
 os.environ["JAXSEQ_CACHE"] = _cache or "off"  # the command line run in-process uses the same
 os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
 

@@ -362,3 +362,25 @@ def test_the_compilation_cache_is_bounded_and_so_locked(monkeypatch, tmp_path):
     finally:
         for name, value in before.items():
             jax.config.update(name, value)
+
+
+def test_entries_of_an_unbounded_cache_get_their_access_time(tmp_path):
+    """JAX's bounded cache fails every write while an entry lacks its access-time file, as
+    the entries of an unbounded cache (an older jaxseq) do: `bound` stamps them."""
+    import jax
+
+    from jaxseq.app import compile_cache
+
+    before = jax.config.jax_compilation_cache_max_size
+    old = tmp_path / "jit_f-0123-cache"
+    old.write_bytes(b"compiled")
+    (tmp_path / "jit_g-4567-cache").write_bytes(b"compiled")
+    (tmp_path / "jit_g-4567-atime").write_bytes((7).to_bytes(8, "little"))
+    try:
+        compile_cache.bound(tmp_path)
+        assert jax.config.jax_compilation_cache_max_size == int(compile_cache.MAX_BYTES)
+    finally:
+        jax.config.update("jax_compilation_cache_max_size", before)
+    stamp = (tmp_path / "jit_f-0123-atime").read_bytes()
+    assert int.from_bytes(stamp, "little") == old.stat().st_mtime_ns
+    assert (tmp_path / "jit_g-4567-atime").read_bytes() == (7).to_bytes(8, "little")

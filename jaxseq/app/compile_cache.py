@@ -28,6 +28,8 @@ OFF = ("off", "0", "no", "false")
 MIN_COMPILE_SECONDS = "0.5"
 #: the cache's size on disk before the least recently used programs are evicted
 MAX_BYTES = str(2 * 1024**3)
+# the file names of JAX's bounded cache (jax._src.lru_cache): an entry and its access time
+_ENTRY, _STAMP = "-cache", "-atime"
 
 
 def default_folder() -> Path:
@@ -55,7 +57,25 @@ def enable() -> Path | None:
         "jax_persistent_cache_min_compile_time_secs",
         float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]),
     )
-    jax.config.update(
-        "jax_compilation_cache_max_size", int(os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"])
-    )
+    bound(folder, int(os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"]))
     return folder
+
+
+def bound(folder: Path, max_bytes: int = int(MAX_BYTES)) -> None:
+    """Bound the cache in ``folder`` to ``max_bytes`` (JAX then locks every read and write).
+
+    JAX's eviction reads an access-time file beside every entry and fails each write while one
+    is missing, as it is for entries an unbounded cache wrote (an older jaxseq, or JAX's
+    default). Each such entry gets one here, stamped with its file's modification time, so that
+    a folder filled before keeps working.
+    """
+    import jax
+
+    for entry in Path(folder).glob(f"*{_ENTRY}"):
+        stamp = entry.with_name(entry.name[: -len(_ENTRY)] + _STAMP)
+        if not stamp.exists():
+            try:
+                stamp.write_bytes(entry.stat().st_mtime_ns.to_bytes(8, "little"))
+            except OSError:  # another process evicted it meanwhile, or a read-only folder
+                pass
+    jax.config.update("jax_compilation_cache_max_size", max_bytes)
