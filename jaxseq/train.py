@@ -344,9 +344,9 @@ def _compiled_init(
     The replicas are initialised one after another inside the compiled program
     (``lax.map``), not as one ``vmap``'d batch: a batched orthogonal initialiser is a batched
     LAPACK QR, which jaxlib's CPU kernels split over XLA's intra-op thread pool, and with
-    several of them in one program (a recurrent model's layers) that pool deadlocks on a
-    small CPU (jax 0.10.2, 2 cores: 256 replicas of two orthogonal 20 x 60 matrices, or 128
-    of eight, never return; ``tests/test_train.py``). One replica at a time gives the same
+    several of them in one program (a recurrent model's layers) that pool can deadlock on a
+    small CPU (jax 0.10.2, 2 cores: 256 replicas of two orthogonal 20 x 60 matrices hung in 3
+    tries of 3, ``benchmarks/results/init_deadlock.md``). One replica at a time gives the same
     values (each matrix is its own QR either way) and costs little: an initialisation is
     cheap beside an epoch."""
     optimizer = _optimizer_from_spec(optimizer_spec)

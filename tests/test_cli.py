@@ -384,3 +384,23 @@ def test_entries_of_an_unbounded_cache_get_their_access_time(tmp_path):
     stamp = (tmp_path / "jit_f-0123-atime").read_bytes()
     assert int.from_bytes(stamp, "little") == old.stat().st_mtime_ns
     assert (tmp_path / "jit_g-4567-atime").read_bytes() == (7).to_bytes(8, "little")
+
+
+def test_a_bounded_cache_stores_beside_an_unbounded_caches_entries(tmp_path):
+    """JAX itself, in a child process: a folder holding an entry without its access-time file
+    (an unbounded cache's) takes every new program once `bound` has stamped it."""
+    code = (
+        "import sys, jax, jax.numpy as jnp; from jaxseq.app import compile_cache; "
+        "folder = sys.argv[1]; "
+        "jax.config.update('jax_compilation_cache_dir', folder); "
+        "jax.config.update('jax_persistent_cache_min_compile_time_secs', 0); "
+        "compile_cache.bound(folder); "
+        "jax.jit(lambda x: jnp.sin(x) * 3.25)(jnp.ones(3)).block_until_ready()"
+    )
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / "jit_old-0-cache").write_bytes(b"x")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    subprocess.run([sys.executable, "-c", code, str(folder)], env=env, check=True)
+    stored = {p.name for p in folder.glob("*-cache")} - {"jit_old-0-cache"}
+    assert any(name.startswith("jit__lambda") for name in stored)

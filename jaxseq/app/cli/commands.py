@@ -516,15 +516,15 @@ def cmd_bench(args) -> int:
 
 
 def _check_local_budget(args) -> None:
-    """``panel``'s local early-stopping options, refused before anything trains."""
+    """``panel``'s local early-stopping options, refused before anything trains (the budget
+    by :func:`jaxseq.app.panel.training.check_local_budget`, as ``fit_local`` checks it)."""
+    from jaxseq.app.panel.training import check_local_budget
+
     if (args.local_patience or args.local_max_steps) and not args.local:
         raise CommandError(
             "--local-patience and --local-max-steps train the --local models: add --local"
         )
-    if args.local_max_steps and not args.local_patience:
-        raise CommandError(
-            "--local-max-steps needs a patience (early stopping): add --local-patience"
-        )
+    check_local_budget(args.local_max_steps, args.local_patience)
 
 
 def cmd_panel(args) -> int:

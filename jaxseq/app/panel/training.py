@@ -310,6 +310,17 @@ def _stacked(dataset: data.Dataset, part: list[dict[str, data.Split]], seeds: in
     )
 
 
+def check_local_budget(max_steps: int | None, patience: int | None) -> bool:
+    """Whether :func:`fit_local` is given an early-stopping budget; a step budget without a
+    patience is an :class:`InputError` (nothing would stop the replicas early)."""
+    if max_steps is not None and patience is None:
+        raise InputError(
+            "max_steps of one model per series needs a patience (early stopping): give "
+            "patience (--local-patience)"
+        )
+    return patience is not None
+
+
 def fit_local(
     result: PanelResult,
     *,
@@ -346,12 +357,10 @@ def fit_local(
 
     config, pdata = result.config, result.data
     chunk = check_positive_int("chunk", chunk)
-    if patience is not None:
+    if check_local_budget(max_steps, patience):
         config = dataclasses.replace(
             config, **workflow.budget_options(None, max_steps, patience, config.schedule)
         )
-    elif max_steps is not None:
-        raise InputError("max_steps of one model per series needs a patience (early stopping)")
     trainer = workflow.make_trainer(config, result.model, len(pdata.dataset.train))
     keys = replica_keys(config.seeds)
     seeds = keys.shape[0]
