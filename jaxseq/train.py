@@ -540,6 +540,7 @@ class Trainer:
         place: Callable | None = None,
         per_replica_data: bool = False,
         validate: bool = True,
+        compact: bool = False,
     ) -> FitResult:
         """Train for ``epochs`` epochs (default 20), or for a ``budget`` of optimizer steps in
         whole epochs (counted from epoch 0: a resumed run trains what is left); ``callback(epoch, metrics)`` after each (for progress), and
@@ -565,6 +566,16 @@ class Trainer:
 
         ``validate=False`` (without a monitor): no validation metrics, the validation split
         is not read (a refit for a fixed number of epochs, :mod:`jaxseq.app.refit`).
+
+        ``compact`` (with a monitor, without ``on_epoch_end``): once the running replicas fit
+        in half of the compiled program's, the program shrinks to them (padded to a power of
+        two with stopped ones, so a run compiles at most ``log2 K`` more programs), so an
+        epoch's time follows the replicas still training rather than all K
+        (:func:`compacted`); the stopped ones are put back unchanged at the end. Each
+        replica computes the same epochs and stops where it would, its figures equal up to
+        float rounding (XLA's kernels for another replica count may round differently), which
+        is why it is opt-in: worth its compilations where many replicas stop at different
+        times (one model per series, :func:`jaxseq.app.panel.training.fit_local`).
         """
         keys = replica_keys(seeds)
         data_axis = 0 if per_replica_data else None
@@ -607,16 +618,26 @@ class Trainer:
         diverged = np.zeros(keys.shape[0], bool)
         epoch = start_epoch - 1  # the last epoch trained
         compiled_at = time.perf_counter()
+        # the replicas in the compiled program, by index (None: all K in order) and the full
+        # carry the others wait in (compact)
+        active: np.ndarray | None = None
+        full = None
+        every_train, every_valid = train, valid
+        shrink = tracked and compact and on_epoch_end is None
         for epoch in range(start_epoch, end):
             epoch_keys = place(fold_in_each(shuffle_base, epoch))
             t = time.perf_counter()
             if tracked:
                 index = jnp.asarray(epoch, jnp.int32)
+                if active is not None:
+                    epoch_keys = epoch_keys[active]
                 carry, metrics = tracked_fn(carry, epoch_keys, index, lim, train, valid)
             else:
                 assert epoch_fn is not None
                 carry, metrics = epoch_fn(carry, epoch_keys, train, valid)
             metrics = jax.device_get(metrics)
+            if active is not None:
+                metrics = _widen_metrics(metrics, active, keys.shape[0])
             bad = np.asarray(metrics.pop("bad_step"))
             seconds = time.perf_counter() - t
             if epoch == start_epoch:
@@ -641,6 +662,15 @@ class Trainer:
                 callback(epoch, metrics)
             if tracked and bool(np.all(stopped)):
                 break
+            if shrink:
+                chosen = compacted(stopped, active)
+                if chosen is not None:
+                    full = carry if active is None else _scatter(full, active, carry)
+                    carry, active = _gather(full, chosen), chosen
+                    if per_replica_data:
+                        train, valid = _gather((every_train, every_valid), chosen)
+        if active is not None:
+            carry = _scatter(full, active, carry)
         if not tracked:
             return FitResult(carry, history, keys)
         history.diverged = diverged.tolist()
@@ -675,6 +705,49 @@ class Trainer:
         self.model.check_inputs(X)
         if len(X) < 1:
             raise InputError("the training split is empty")
+
+
+def compacted(stopped: np.ndarray, active: np.ndarray | None) -> np.ndarray | None:
+    """The replicas a shrunk program trains (:meth:`Trainer.fit`'s ``compact``), or ``None``
+    to keep the one it has: once the running replicas fit in half of the program's, the
+    running ones, padded with stopped ones (the first, by index) to a power of two.
+
+    Args:
+        stopped: ``[K]`` whether each replica has stopped.
+        active: the replicas in the program now (``None``: all K).
+    """
+    members = np.arange(len(stopped)) if active is None else active
+    running = members[~stopped[members]]
+    target = 1 << max(len(running) - 1, 0).bit_length()
+    if not len(running) or target > len(members) // 2:
+        return None
+    padding = members[stopped[members]][: target - len(running)]
+    return np.sort(np.concatenate([running, padding]))
+
+
+#: what a replica outside the program reports for an epoch: it did not train, it has stopped
+_OUTSIDE = {"running": False, "stopped": True, "bad_step": -1}
+
+
+def _widen_metrics(metrics: dict, active: np.ndarray, replicas: int) -> dict:
+    """An epoch's metrics of the replicas ``active`` spread over all ``replicas``."""
+    wide = {}
+    for name, values in metrics.items():
+        values = np.asarray(values)
+        fill = _OUTSIDE.get(name, np.nan)
+        dtype = values.dtype if name in _OUTSIDE else np.result_type(values.dtype, np.float32)
+        out = np.full((replicas, *values.shape[1:]), fill, dtype)
+        out[active] = values
+        wide[name] = out
+    return wide
+
+
+def _gather(tree, index: np.ndarray):
+    return jax.tree_util.tree_map(lambda v: v[index], tree)
+
+
+def _scatter(full, index: np.ndarray, part):
+    return jax.tree_util.tree_map(lambda f, p: f.at[index].set(p), full, part)
 
 
 def _device_split(split: Split) -> Split:

@@ -117,6 +117,44 @@ def test_a_stopped_replica_stops_changing(stopped_run):
     assert len(curve) == max(history.stop_epoch) < 40  # training ended once all had stopped
 
 
+@pytest.mark.parametrize(
+    "stopped, active, want",
+    [
+        ([0, 0, 0, 0], None, None),  # all running: nothing to drop
+        ([1, 0, 0, 0], None, None),  # three of four need a program of four: no gain
+        ([1, 1, 0, 0], None, [2, 3]),  # two of four: half the program
+        ([1, 1, 1, 0], None, [3]),  # one of four: a program of one
+        ([1, 0, 1, 1, 1, 0, 1, 1], None, [1, 5]),
+        ([1, 0, 1, 1, 0, 0, 1, 1], None, [0, 1, 4, 5]),  # three running, padded with the first
+        ([1, 1, 1, 1, 1, 1, 1, 0], np.array([1, 5, 7]), [7]),  # shrinks again from a shrunk one
+        ([1, 0, 1, 1, 1, 0, 1, 1], np.array([1, 5]), None),  # already as small as it gets
+        ([1, 1, 1], None, None),  # all stopped: the run ends instead
+    ],
+)
+def test_compaction_keeps_every_running_replica_in_a_smaller_program(stopped, active, want):
+    chosen = train.compacted(np.asarray(stopped, bool), active)
+    assert (chosen if chosen is None else chosen.tolist()) == want
+
+
+def test_a_compacted_run_trains_each_replica_as_the_full_program_does(stopped_run):
+    """Shrinking the program to the running replicas changes no stop, no kept epoch and, up to
+    float rounding, no variable or figure: each replica computes the same epochs."""
+    trainer, full = stopped_run
+    budget = stopping.Budget(max_steps=200, patience=10)
+    seeds = [0, 1, 2, 3, 4, 5, 6, 7]
+    whole = trainer.fit(SMALL, seeds=seeds, budget=budget)
+    shrunk = trainer.fit(SMALL, seeds=seeds, budget=budget, compact=True)
+    assert len(set(whole.history.stop_epoch)) > 2  # stops spread out, so the program shrank
+    for name in ("best_epoch", "stop_epoch", "stopped_early"):
+        assert getattr(shrunk.history, name) == getattr(whole.history, name)
+    for a, b in zip(jax.tree.leaves(shrunk.state), jax.tree.leaves(whole.state), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-7)
+    curve, want = shrunk.history.curve("val_mse"), whole.history.curve("val_mse")
+    np.testing.assert_array_equal(np.isnan(curve), np.isnan(want))
+    np.testing.assert_allclose(curve, want, rtol=1e-5)
+    assert full.history.stop_epoch == whole.history.stop_epoch[:3]
+
+
 def test_plateau_halves_the_rate_of_a_waiting_replica():
     trainer = train.Trainer(
         models.get("linear"),

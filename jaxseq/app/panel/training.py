@@ -337,8 +337,9 @@ def fit_local(
     trains up to ``max_steps`` optimizer steps on its own series (default
     :data:`jaxseq.stopping.MAX_STEPS`, as ``compare`` trains one series' networks), stops
     early once its own validation loss has not improved for ``patience`` steps and keeps its
-    best epoch; a chunk ends when all its replicas have stopped. Early stopping runs on one
-    device (a trainer with a monitor is not sharded).
+    best epoch; the chunk's compiled program shrinks to the replicas still training as the
+    others stop (``Trainer.fit``'s ``compact``) and ends when all have stopped. Early
+    stopping runs on one device (a trainer with a monitor is not sharded).
 
     The series are a ``vmap``'d axis beside the seeds: series with as many windows train
     together, ``chunk`` series (times the seeds) per compiled program, each replica on its own
@@ -400,6 +401,7 @@ def fit_local(
                     if tracked
                     else None,
                     per_replica_data=True,
+                    compact=True,
                 )
             )
             history = fit.history.to_json()
