@@ -67,8 +67,12 @@ def main(argv=None) -> int:
     keys = train.replica_keys(np.tile(np.arange(args.seeds), args.sets))
     dataset = dataclasses.replace(
         dataset,
-        train=data.Split(*(np.repeat(a, args.seeds, axis=0) for a in (dataset.train.X, dataset.train.Y))),
-        valid=data.Split(*(np.repeat(a, args.seeds, axis=0) for a in (dataset.valid.X, dataset.valid.Y))),
+        train=data.Split(
+            *(np.repeat(a, args.seeds, axis=0) for a in (dataset.train.X, dataset.train.Y))
+        ),
+        valid=data.Split(
+            *(np.repeat(a, args.seeds, axis=0) for a in (dataset.valid.X, dataset.valid.Y))
+        ),
     )
     budget = stopping.Budget(max_steps=args.max_steps, patience=args.patience)
     report = {"settings": vars(args), "models": {}}
