@@ -13,6 +13,16 @@ where ``s_m`` is member ``m``'s validation MASE. The combination with the lowest
 MASE is chosen (ties: the smaller ``k``, then equal weights). Nothing here reads the test part:
 the weights are a function of the validation forecasts and truth only.
 
+Anchors (``anchors``: the classical models, in ``compare``): where none of the chosen ``k``
+members is an anchor, the anchor with the lowest validation MASE joins them::
+
+    yhat = k / (k + 1) * sum_m w_m yhat_m + 1 / (k + 1) * yhat_anchor
+
+so a combination of networks that validated well on a few windows always keeps a share of a
+model built on the whole training part's structure (``experiments/pick_rule_choice.py``: on
+21 series' shifted comparisons, 1.072 times the best classical model's MASE against 1.106
+without, as many series matched, fewer worse than seasonal naive; confirmed on six more).
+
 Seeds: the combination of seed ``i`` uses each member's seed ``i``; a member with one seed
 (a baseline) enters every seed with that forecast. So a combination has as many seeds as its
 largest member, and its issued forecast, the seeds' average, is the weighted mean of the
@@ -23,7 +33,7 @@ targets, L]`` level by level (the weighted mean of non-decreasing quantiles neve
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -48,6 +58,8 @@ class Combination:
     weights: tuple[float, ...]
     weighting: str
     valid_mase: float
+    #: the anchor that joined the top ``k`` (the last member), or ``None``
+    anchor: str | None = None
 
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.members, self.weights, strict=True))
@@ -91,8 +103,10 @@ def choose(
     *,
     ks: Sequence[int] = KS,
     weightings: Sequence[str] = WEIGHTINGS,
+    anchors: Collection[str] = (),
 ) -> Combination:
-    """The combination of top-ranked candidates with the lowest validation MASE.
+    """The combination of top-ranked candidates with the lowest validation MASE, joined by the
+    best anchor where it has none (module docstring).
 
     Args:
         valid: ``{name: [seeds, windows, horizon, targets]}`` validation forecasts.
@@ -102,6 +116,8 @@ def choose(
         ks: the numbers of members tried (those above the number of candidates are skipped;
             with fewer candidates than any of them, all of them).
         weightings: among :data:`WEIGHTINGS`.
+        anchors: names of candidates of which the combination keeps at least one (those not
+            among ``valid`` are ignored; none: the top ``k`` as chosen).
 
     Returns:
         The :class:`Combination` (``k = 1`` is the best single candidate).
@@ -130,7 +146,21 @@ def choose(
                 best = (key, Combination(tuple(top), tuple(w), weighting, float(mase)))
     if best is None:
         raise InputError(f"ks must hold at least one size in [1, {len(ranked)}], got {ks!r}")
-    return best[1]
+    return _anchored(best[1], [n for n in ranked if n in anchors], means, truth, scale)
+
+
+def _anchored(chosen: Combination, anchors: Sequence[str], means, truth, scale) -> Combination:
+    """``chosen`` joined by the first of ``anchors`` (best first) with weight ``1 / (k + 1)``
+    where none of its members is one."""
+    if not anchors or any(m in anchors for m in chosen.members):
+        return chosen
+    k = len(chosen.members)
+    weights = [w * k / (k + 1) for w in chosen.weights] + [1 / (k + 1)]
+    members = (*chosen.members, anchors[0])
+    mase = metrics.score(
+        sum(w * means[m] for w, m in zip(weights, members, strict=True)), truth, scale
+    )["mase"]
+    return Combination(members, tuple(weights), chosen.weighting, float(mase), anchors[0])
 
 
 def _weights(scores: Sequence[float], weighting: str) -> list[float]:

@@ -41,6 +41,43 @@ def test_choose_by_hand_on_two_candidates_with_opposite_errors():
     assert alone.members == ("down",) and alone.valid_mase == 1.0  # ties: by name
 
 
+def test_an_anchor_joins_a_combination_that_has_none():
+    """Four networks off by +-1 and +-2, two classical models off by 3 and 4: the top three
+    are networks, so the better classical model joins with weight 1/4 and the networks'
+    weights are scaled by 3/4 (by hand); with a classical model already among the members,
+    or no anchor among the candidates, nothing changes."""
+    truth = np.zeros((4, 2, 1))
+
+    def off(v):
+        return np.full((1, 4, 2, 1), float(v))
+
+    valid = {"a": off(1), "b": off(-1), "c": off(2), "d": off(-2), "ets": off(3), "arima": off(4)}
+    plain = ensemble.choose(valid, truth, [1.0], ks=(3,), weightings=("equal",))
+    assert plain.members == ("a", "b", "c") and plain.anchor is None
+    got = ensemble.choose(
+        valid, truth, [1.0], ks=(3,), weightings=("equal",), anchors=("ets", "arima")
+    )
+    assert got.members == ("a", "b", "c", "ets") and got.anchor == "ets"
+    np.testing.assert_allclose(got.weights, [0.25, 0.25, 0.25, 0.25])
+    # the issued forecast 0.25 * (1 - 1 + 2 + 3) = 1.25 everywhere: MASE 1.25 on scale 1
+    assert got.valid_mase == pytest.approx(1.25)
+    inverse = ensemble.choose(
+        valid, truth, [1.0], ks=(3,), weightings=("inverse",), anchors=("ets",)
+    )
+    np.testing.assert_allclose(inverse.weights, [w * 3 / 4 for w in plain_inverse(valid)] + [0.25])
+    with_classical = {**valid, "theta": off(0.5)}  # ranked first: already a member
+    kept = ensemble.choose(with_classical, truth, [1.0], ks=(3,), anchors=("theta", "ets"))
+    assert "theta" in kept.members and kept.anchor is None and len(kept.members) == 3
+    none_there = ensemble.choose(valid, truth, [1.0], ks=(3,), anchors=("auto_theta",))
+    assert none_there == ensemble.choose(valid, truth, [1.0], ks=(3,))
+
+
+def plain_inverse(valid) -> list[float]:
+    """The inverse-error weights of the top three of ``valid`` (MASE 1, 1, 2 on scale 1)."""
+    inverse = [1.0, 1.0, 0.5]
+    return [v / sum(inverse) for v in inverse]
+
+
 forecasts = st.integers(2, 6).flatmap(
     lambda n: st.tuples(
         st.just(n),
@@ -73,6 +110,11 @@ def test_the_choice_reads_the_validation_part_only(case):
     ranked = sorted(single, key=lambda k: (single[k], k))
     assert list(choice.members) == ranked[: len(choice.members)]
     assert choice.valid_mase <= single[ranked[0]] + 1e-12
+    # the last candidate is the anchor: kept among the members, the best-ranked ones before it
+    anchored = ensemble.choose(valid, truth, [1.0], anchors=(f"c{n - 1}",))
+    assert f"c{n - 1}" in anchored.members and abs(sum(anchored.weights) - 1) < 1e-12
+    top = [m for m in anchored.members if m != anchored.anchor]
+    assert top == ranked[: len(top)]
 
 
 @settings(max_examples=15, deadline=None)

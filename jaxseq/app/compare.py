@@ -16,7 +16,9 @@ ranked together by the validation MASE of the forecast issued (a probabilistic c
 validation scaled pinball). The pick is the ensemble of the top-ranked candidates (without one,
 the first row; in a probabilistic comparison, the first network): on the benchmark's held-out
 validation windows, combining the best three to five beat picking the best one
-(:data:`jaxseq.ensemble.KS`). The test part is only read to report.
+(:data:`jaxseq.ensemble.KS`), and where none of them is a classical model the best classical
+model joins them (``anchors``, :func:`jaxseq.ensemble.choose`). The test part is only read to
+report.
 
 Written to ``out``: ``compare.json`` (settings and rows), ``compare.md`` (the table),
 ``forecasts.npz`` (every candidate's forecasts and quantiles at every origin, with the truth,
@@ -523,7 +525,7 @@ def _ensemble(common: RunConfig, series, protocol, season, records, baseline) ->
     pool = _pool(common, records, baseline, "valid")
     if len(pool) < 2:
         return {}
-    choice = ensemble.choose(pool, valid_truth, scale)
+    choice = ensemble.choose(pool, valid_truth, scale, anchors=baselines.CLASSICAL)
     weights = choice.as_dict()
     combined = {
         split: _combined(common, records, baseline, weights, split) for split in backtest.SPLITS

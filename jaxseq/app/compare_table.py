@@ -32,6 +32,8 @@ def result(config: RunConfig, series: Series, protocol, season, records, scored,
             choice = record["combination"]
             row["members"] = choice.as_dict()
             row["weighting"] = choice.weighting
+            if choice.anchor is not None:
+                row["anchor"] = choice.anchor
         rows.append(row)
     probabilistic = "quantiles" in scored["valid"]
     if probabilistic:
@@ -205,7 +207,8 @@ def markdown(result: dict) -> str:
     for r in result["rows"]:
         if r["kind"] == "ensemble":
             members = ", ".join(f"{m} {w:.2f}" for m, w in r["members"].items())
-            lines += ["", f"Ensemble ({r['weighting']} weights): {members}."]
+            anchored = f", {r['anchor']} anchored" if r.get("anchor") else ""
+            lines += ["", f"Ensemble ({r['weighting']} weights{anchored}): {members}."]
             if "test_trained_once" in r:
                 once = r["test_trained_once"]["issued"]
                 lines[-1] += (
