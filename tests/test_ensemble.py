@@ -167,3 +167,23 @@ def test_compare_ensemble_weights_ignore_the_test_part(seed):
 
 def _no_base():
     return {split: {} for split in compare.backtest.SPLITS}
+
+
+def test_compare_md_names_the_anchor_and_retrains_no_network_it_lacks():
+    """compare.md's ensemble line, from a comparison whose ensemble holds no network (drift,
+    AutoTheta, naive; kept in ``tests/golden``): no retraining sentence; with an anchor, the
+    anchor is named."""
+    import json
+    from pathlib import Path
+
+    from jaxseq.app import compare_table
+
+    result = json.loads(
+        (Path(__file__).parent / "golden/compare_classical_ensemble.json").read_text()
+    )
+    text = compare_table.markdown(result).splitlines()
+    line = [x for x in text if x.startswith("Ensemble")]
+    assert line == ["Ensemble (inverse weights): drift 0.35, auto_theta 0.33, naive 0.32."]
+    row = next(r for r in result["rows"] if r["kind"] == "ensemble")
+    row["anchor"] = "auto_theta"
+    assert "(inverse weights, auto_theta anchored)" in compare_table.markdown(result)

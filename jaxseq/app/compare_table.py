@@ -209,7 +209,7 @@ def markdown(result: dict) -> str:
             members = ", ".join(f"{m} {w:.2f}" for m, w in r["members"].items())
             anchored = f", {r['anchor']} anchored" if r.get("anchor") else ""
             lines += ["", f"Ensemble ({r['weighting']} weights{anchored}): {members}."]
-            if "test_trained_once" in r:
+            if "test_trained_once" in r and s.get("refit"):  # no network: nothing retrained
                 once = r["test_trained_once"]["issued"]
                 lines[-1] += (
                     f" Its networks ({', '.join(s['refit'])}) were retrained on the "
