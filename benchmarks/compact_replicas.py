@@ -11,7 +11,7 @@ Settings fixed before the run. Each round times both, alternating which goes fir
 programs too), later rounds reuse them. Reported: seconds per round, the median ratio over the
 warm rounds, and the largest difference between the two runs' kept variables.
 
-Run: ``python benchmarks/compact_replicas.py [--models linear_multi,gru_seq2seq] [--rounds 3]``;
+Run: ``python benchmarks/compact_replicas.py [--models linear_multi,rnn_multi] [--rounds 3]``;
 writes ``benchmarks/results/compact_replicas.{md,json}``.
 """
 
@@ -56,7 +56,7 @@ def run(trainer, dataset, keys, budget, compact: bool):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="linear_multi,gru_seq2seq")
+    parser.add_argument("--models", default="linear_multi,rnn_multi")
     parser.add_argument("--sets", type=int, default=128)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-steps", type=int, default=600)
