@@ -51,7 +51,9 @@ def main(argv=None) -> int:
         "--reuse",
         action="store_true",
         help="read a series' results from its compare.json in the results folder where there "
-        "is one (its minutes: compare's own seconds) instead of running it again",
+        "is one (its minutes: compare's own seconds) instead of running it again, and the "
+        "scores of classical models its summary.json already holds instead of fitting them "
+        "outside compare again",
     )
     parser.add_argument(
         "--quantiles",
@@ -70,6 +72,8 @@ def main(argv=None) -> int:
     from jaxseq.app.progress import Reporter
 
     summary = {}
+    earlier = out / "summary.json"
+    previous = json.loads(earlier.read_text()) if args.reuse and earlier.exists() else {}
     for name in names:
         spec = specs[name]
         path = spec.write_csv(out / "data" / f"{name}.csv")
@@ -94,7 +98,7 @@ def main(argv=None) -> int:
                     progress=rep,
                 )
             seconds = time.perf_counter() - t
-        outside = classical_outside(path, spec, result)
+        outside = classical_outside(path, spec, result, previous.get(name, {}).get("classical"))
         summary[name] = summarise(result, spec, seconds, outside)
         summary[name]["training"]["linear_multi_closed_form_valid_mae"] = closed_form_linear(
             path, spec, result
@@ -163,18 +167,22 @@ def summarise(result: dict, spec, seconds: float, outside: dict | None = None) -
     return out
 
 
-def classical_outside(path: Path, spec, result: dict) -> dict:
+def classical_outside(path: Path, spec, result: dict, known: dict | None = None) -> dict:
     """The test scores of each classical model ``compare`` stopped at its time budget, fitted
     here without one (same training part, origins and scoring), so that the best classical
-    model the pick is measured against is still the best of all three."""
+    model the pick is measured against is still the best of all three. ``known``: scores an
+    earlier summary of the same series and settings holds (``--reuse``), taken as they are
+    (a classical model's forecasts do not depend on the networks)."""
     from jaxseq import baselines
     from jaxseq.app import backtest, workflow
     from jaxseq.app.io import load_series
 
     s = result["settings"]
     over = [k for k in CLASSICAL if "budget" in s["skipped"].get(k, "")]
+    reused = {k: (known or {})[k] for k in over if k in (known or {})}
+    over = [k for k in over if k not in reused]
     if not over:
-        return {}
+        return reused
     config = workflow.make_config(
         "linear_multi", str(path), [spec.column], None, **spec.settings, seeds=1, season=s["season"]
     )
@@ -188,7 +196,9 @@ def classical_outside(path: Path, spec, result: dict) -> dict:
     rows = backtest.score_at(
         config, series, protocol, "test", {k: f[None] for k, f in forecasts.items()}, s["season"]
     )
-    return {k: {"mae": r["issued"]["mae"], "mase": r["issued"]["mase"]} for k, r in rows.items()}
+    return reused | {
+        k: {"mae": r["issued"]["mae"], "mase": r["issued"]["mase"]} for k, r in rows.items()
+    }
 
 
 def _outside_markdown(summary: dict) -> list[str]:
