@@ -169,10 +169,36 @@ def study(folders=FOLDERS) -> dict:
     return out
 
 
+def totals(out: dict, rules) -> dict:
+    """Per rule: the geometric mean of its MASE over the best classical model's, the series
+    where it matches or beats that model, and those where it is worse than seasonal naive."""
+    rows = out.values()
+    return {
+        "geometric_mean": {
+            r: geometric_mean(row[r]["vs_classical"] for row in rows) for r in rules
+        },
+        "wins": {r: sum(row[r]["vs_classical"] <= 1 for row in rows) for r in rules},
+        "worse_than_naive": {r: sum(row[r]["vs_naive"] > 1 for row in rows) for r in rules},
+    }
+
+
+def _total_lines(out: dict, rules, blank: str) -> list[str]:
+    """The table's three total rows (``blank``: the cells between the label and the rules')."""
+    t, n = totals(out, rules), len(out)
+    geo, wins, worse = t["geometric_mean"], t["wins"], t["worse_than_naive"]
+    return [
+        f"| geometric mean | {blank}" + " | ".join(f"{geo[r]:.3f}" for r in rules) + " |",
+        f"| matches or beats the best classical | {blank}"
+        + " | ".join(f"{wins[r]} of {n}" for r in rules)
+        + " |",
+        f"| worse than seasonal naive | {blank}" + " | ".join(f"{worse[r]}" for r in rules) + " |",
+    ]
+
+
 def decide(out: dict) -> tuple[dict, str]:
     rules = list(CANDIDATE_RULES)
-    geo = {r: geometric_mean(row[r]["vs_classical"] for row in out.values()) for r in rules}
-    wins = {r: sum(row[r]["vs_classical"] <= 1 for row in out.values()) for r in rules}
+    t = totals(out, rules)
+    geo, wins = t["geometric_mean"], t["wins"]
     best = min(rules, key=geo.get)
     current = "top-k (3-5)"
     adopted = (
@@ -185,7 +211,7 @@ def decide(out: dict) -> tuple[dict, str]:
 
 def markdown(out: dict) -> str:
     rules = list(CANDIDATE_RULES)
-    summary, adopted = decide(out)
+    _, adopted = decide(out)
     lines = [
         "# The pick's rule, chosen on validation windows of more series",
         "",
@@ -202,16 +228,7 @@ def markdown(out: dict) -> str:
     for name, row in out.items():
         cells = " | ".join(f"{row[r]['vs_classical']:.3f}" for r in rules)
         lines.append(f"| {name} | {row['set']} | {cells} |")
-    geo, wins = summary["geometric_mean"], summary["wins"]
-    n = len(out)
-    worse = {r: sum(row[r]["vs_naive"] > 1 for row in out.values()) for r in rules}
-    lines += [
-        "| geometric mean | | " + " | ".join(f"{geo[r]:.3f}" for r in rules) + " |",
-        "| matches or beats the best classical | | "
-        + " | ".join(f"{wins[r]} of {n}" for r in rules)
-        + " |",
-        "| worse than seasonal naive | | " + " | ".join(f"{worse[r]}" for r in rules) + " |",
-    ]
+    lines += _total_lines(out, rules, "| ")
     for subset in ("choice_refit", "choice_wide"):
         rows = [row for row in out.values() if row["set"] == subset]
         if rows:
@@ -232,15 +249,15 @@ def markdown(out: dict) -> str:
 def confirm(out: dict) -> tuple[dict, bool]:
     """The confirmation's figures and whether the anchor is adopted (module docstring)."""
     rules = ("top-k (3-5)", ANCHOR)
-    geo = {r: geometric_mean(row[r]["vs_classical"] for row in out.values()) for r in rules}
-    wins = {r: sum(row[r]["vs_classical"] <= 1 for row in out.values()) for r in rules}
+    t = totals(out, rules)
+    geo, wins = t["geometric_mean"], t["wins"]
     adopted = geo[ANCHOR] < geo[rules[0]] and wins[ANCHOR] >= wins[rules[0]]
     return {"geometric_mean": geo, "wins": wins}, adopted
 
 
 def confirm_markdown(out: dict) -> str:
     rules = ("top-k (3-5)", ANCHOR, "single", "classical median")
-    summary, adopted = confirm(out)
+    _, adopted = confirm(out)
     lines = [
         "# The classical anchor, confirmed on six more series",
         "",
@@ -256,21 +273,8 @@ def confirm_markdown(out: dict) -> str:
         lines.append(
             f"| {name} | " + " | ".join(f"{row[r]['vs_classical']:.3f}" for r in rules) + " |"
         )
-    n = len(out)
+    lines += _total_lines(out, rules, "")
     lines += [
-        "| geometric mean | "
-        + " | ".join(
-            f"{geometric_mean(row[r]['vs_classical'] for row in out.values()):.3f}" for r in rules
-        )
-        + " |",
-        "| matches or beats the best classical | "
-        + " | ".join(
-            f"{sum(row[r]['vs_classical'] <= 1 for row in out.values())} of {n}" for r in rules
-        )
-        + " |",
-        "| worse than seasonal naive | "
-        + " | ".join(f"{sum(row[r]['vs_naive'] > 1 for row in out.values())}" for r in rules)
-        + " |",
         "",
         "Rule (fixed before these runs): the anchor is adopted if its geometric mean is below "
         "top-k (3-5)'s and it matches or beats the best classical model on at least as many "
