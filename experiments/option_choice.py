@@ -32,6 +32,7 @@ MODELS = ("linear_multi", "gru_seq2seq", "wavenet", "encoder_decoder")
 VALUES = {
     "base": ("none", "seasonal_naive", "auto_ets", "auto_theta"),
     "schedule": ("constant", "cosine", "plateau"),
+    "loss": ("mse", "mae"),
     "normalize": ("window", "series", "none"),
 }
 

@@ -72,6 +72,7 @@ __all__ = [
     "check_name",
     "describe",
     "get",
+    "mae",
     "mse",
     "names",
     "register",
@@ -84,6 +85,31 @@ Variables = Any
 def mse(pred: Array, target: Array) -> Array:
     """Mean squared error of JAX arrays, traceable: a point model's training loss."""
     return jnp.mean(jnp.square(pred - target))
+
+
+def mae(pred: Array, target: Array) -> Array:
+    """Mean absolute error of JAX arrays, traceable: a point model's training loss with
+    ``loss="mae"`` (the median's loss; its gradient is the sign of the error)."""
+    return jnp.mean(jnp.abs(pred - target))
+
+
+#: a point model's training losses by name; the first is the default
+POINT_LOSSES = {"mse": mse, "mae": mae}
+LOSS = "mse"
+
+
+def check_loss(loss: str | None, head: dist.Head | None = None) -> str:
+    """A point model's training loss by name (:data:`POINT_LOSSES`; ``None``: the default).
+    A probabilistic ``head`` trains on its own loss, so beside one only the default is taken."""
+    loss = LOSS if loss is None else loss
+    if loss not in POINT_LOSSES:
+        raise InputError(f"unknown loss {loss!r}; choose one of {', '.join(POINT_LOSSES)}")
+    if head is not None and loss != LOSS:
+        raise InputError(
+            f"loss {loss!r} is for point forecasts; a probabilistic head trains on its own loss "
+            "(pinball or negative log-likelihood): drop the loss or the head"
+        )
+    return loss
 
 
 @dataclasses.dataclass(
@@ -112,7 +138,7 @@ class Model:
         target_columns: the input features the outputs forecast (their statistics map the
             normalised outputs back).
         head: a probabilistic output head (:mod:`jaxseq.distributions`: quantiles, Normal,
-            Student-t) or ``None`` (point forecasts trained with MSE). With a head,
+            Student-t) or ``None`` (point forecasts trained with :attr:`loss`). With a head,
             :meth:`apply` gives the median and :meth:`distribution`/:meth:`quantiles` the rest.
         base: a hybrid's base forecasts per horizon step and target (0: none), the last of
             each step's lead features (:func:`jaxseq.data.windows_at`): the outputs are added
@@ -135,6 +161,7 @@ class Model:
     target_columns: tuple[int, ...] = (0,)
     head: dist.Head | None = None
     base: int = 0
+    loss: str = LOSS
 
     @property
     def metric(self) -> str:
@@ -202,9 +229,10 @@ class Model:
 
     def loss_in_frame(self, out: Array, target: Array) -> Array:
         """The training loss of raw outputs (:meth:`apply_in_frame`) against targets in the same
-        frame (:meth:`frame_targets`): MSE, or the head's pinball loss / negative log-likelihood."""
+        frame (:meth:`frame_targets`): :attr:`loss` (MSE or MAE), or the head's pinball loss /
+        negative log-likelihood."""
         if self.head is None:
-            return mse(out, target)
+            return POINT_LOSSES[self.loss](out, target)
         return self.head.loss(self._head_params(out), target)
 
     def _head_params(self, out: Array) -> Array:
@@ -354,6 +382,7 @@ def get(
     head: str | Sequence[float] | dist.Head | None = None,
     future: int = 0,
     base: bool = False,
+    loss: str | None = None,
 ) -> Model:
     """Build a zoo model by name.
 
@@ -374,6 +403,9 @@ def get(
         base: a hybrid (:mod:`jaxseq.hybrid`): the last ``targets`` of the ``future`` lead
             features of each step are a base model's forecasts, and the outputs are added to
             them (point forecasts only).
+        loss: a point model's training loss, ``"mse"`` (default) or ``"mae"``
+            (:data:`POINT_LOSSES`); a head trains on its own loss, so with one only
+            ``None``/``"mse"`` is accepted.
     """
     entry = zoo_entry(name)
     window = check_positive_int("window", window)
@@ -400,6 +432,7 @@ def get(
             "among the future lead features: use no probabilistic head, a multi-step or seq2seq "
             "model, and future >= targets"
         )
+    loss = check_loss(loss, head)
     dims = Dims(window, features, horizon, targets, future)
     steps = entry.target_steps(dims) if entry.target_steps else None
     built = dims._replace(n_targets=targets * (head.size if head else 1))
@@ -420,6 +453,7 @@ def get(
         target_columns=columns,
         head=head,
         base=targets if base else 0,
+        loss=loss,
     )
 
 

@@ -35,7 +35,7 @@ from jaxseq import stopping
 from jaxseq.data import Dataset, Split
 from jaxseq.errors import InputError, check_positive_int
 from jaxseq.history import FitResult, History, TrainingDiverged
-from jaxseq.models import Model, mse
+from jaxseq.models import Model, mae, mse
 from jaxseq.stopping import Budget, TrackedState
 
 Array = jax.Array
@@ -182,7 +182,8 @@ def default_chunk() -> int:
 
 
 def evaluate_loss(model: Model, variables, X, Y, batch_size: int | None = None) -> dict[str, Array]:
-    """MSE (and, for seq2seq, last-step MSE) of ``model`` on a whole split. Pure.
+    """MSE (and, for seq2seq, last-step MSE) of ``model`` on a whole split, the same with MAE
+    for a model trained on it (``mae``, ``last_step_mae``), and a head's loss (``loss``). Pure.
 
     The split is cut into equal chunks of at most ``batch_size`` windows (default
     :func:`default_chunk`) evaluated by ``lax.map``; chunk sums are combined exactly.
@@ -192,6 +193,10 @@ def evaluate_loss(model: Model, variables, X, Y, batch_size: int | None = None) 
     out = {"mse": mse(pred, target)}
     if model.task == "seq2seq":
         out["last_step_mse"] = mse(pred[:, -1], target[:, -1])
+    if model.head is None and model.loss == "mae":
+        out["mae"] = mae(pred, target)
+        if model.task == "seq2seq":
+            out["last_step_mae"] = mae(pred[:, -1], target[:, -1])
     if model.head is not None:  # the head's own loss picks the best epoch of a probabilistic model
         raw, _, frame = model.apply_in_frame(variables, X)
         framed = model.frame_targets(target, variables, frame)

@@ -82,6 +82,7 @@ def compare(
     max_steps: int | None = None,
     patience: int | None = None,
     schedule: str | None = None,
+    loss: str | None = None,
     season: int | None = None,
     valid_size: int | float = 0.2,
     test_size: int | float = 0.1,
@@ -119,6 +120,9 @@ def compare(
             :data:`jaxseq.stopping.MAX_STEPS` optimizer steps with a patience of
             :data:`jaxseq.stopping.PATIENCE`; ``epochs`` alone: that many epochs, each replica
             keeping its best.
+        loss: the networks' training loss and the validation metric that keeps each
+            replica's best epoch, ``"mse"`` (default) or ``"mae"``
+            (:data:`jaxseq.models.POINT_LOSSES`; point forecasts only).
         season: for MASE and the seasonal baselines (default from the time column's
             frequency, else 1).
         normalize: ``"auto"`` (the default: ``"window"`` for a series whose validation part
@@ -176,6 +180,7 @@ def compare(
         patience=patience,
         schedule=schedule,
         classical_budget=classical_budget,
+        loss=loss,
     )
     budget = baselines.check_budget(classical_budget)  # seconds, or None for no limit
     entries = _entries(models, int(horizon))
@@ -200,6 +205,7 @@ def compare(
             "stride": stride,
             "season": season,
             "head": head,
+            "loss": loss,
         },
     )
     out = Path(out) if out is not None else None
@@ -475,6 +481,7 @@ def _series_and_settings(
         stride=check_positive_int("stride", settings["stride"]),
         season=settings["season"],
         head=dist.spec_of(dist.get(settings["head"])),
+        loss=zoo.check_loss(settings["loss"]),
     )
     if with_covariates:
         columns, targets, past, future, features = covariates_.resolve(
@@ -766,6 +773,7 @@ def _user_model(entry: UserModel, config: RunConfig) -> zoo.Model:
         target_columns=(0,),
         description="a user's model",
         base=config.base_columns,
+        loss=config.loss,
     )
 
 

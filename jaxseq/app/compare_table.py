@@ -55,6 +55,7 @@ def result(config: RunConfig, series: Series, protocol, season, records, scored,
         "max_steps": config.max_steps,
         "patience": config.patience,
         "schedule": config.schedule,
+        "loss": config.loss,
         "base": config.base,
         "normalize": config.normalize,
         "valid": {

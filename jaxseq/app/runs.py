@@ -73,6 +73,8 @@ class RunConfig:
     min_delta: float = 0.0
     #: the learning-rate schedule (:data:`jaxseq.stopping.SCHEDULES`)
     schedule: str = "constant"
+    #: a point network's training loss and validation metric (:data:`jaxseq.models.POINT_LOSSES`)
+    loss: str = "mse"
     #: what forecasts (:data:`KINDS`): a trained ``network`` (``model``
     #: a zoo name), a ``baseline`` or ``classical`` model (``model`` its name in
     #: :mod:`jaxseq.baselines`; no checkpoints), or an ``ensemble`` of ``members``

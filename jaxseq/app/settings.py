@@ -5,7 +5,7 @@ it)."""
 
 from __future__ import annotations
 
-from jaxseq import baselines, hybrid, stopping
+from jaxseq import baselines, hybrid, models, stopping
 from jaxseq import distributions as dist
 from jaxseq import normalize as norm
 from jaxseq.app.io import check_fill
@@ -29,12 +29,14 @@ def check_settings(
     patience=None,
     schedule: str | None = None,
     classical_budget=None,
+    loss: str | None = None,
 ) -> None:
     """Refuse a bad setting with a :class:`jaxseq.InputError` naming it and the fix: counts
     that are not positive integers (``horizon``, ``window``, ``seeds``, ``stride``,
     ``batch_size``, ``season``, ``epochs``, ``max_steps``, ``patience``), an unknown
-    normalisation, fill, hybrid base, probabilistic head or learning-rate schedule, a
-    classical model's time budget that is not a number of seconds >= 0."""
+    normalisation, fill, hybrid base, probabilistic head, learning-rate schedule or training
+    loss, a point loss with a probabilistic head, a classical model's time budget that is not
+    a number of seconds >= 0."""
     for name, value in (
         ("horizon", horizon),
         ("window", window),
@@ -56,6 +58,6 @@ def check_settings(
         check_fill(fill)
     if base is not None:
         hybrid.check(base)
-    dist.get(head)
+    models.check_loss(loss, dist.get(head))
     stopping.Schedule(schedule or stopping.SCHEDULE)
     baselines.check_budget(classical_budget)

@@ -141,6 +141,7 @@ def build_model(config: RunConfig) -> models.Model:
         head=config.head,
         future=len(config.future_indices) + config.base_columns,
         base=config.base != "none",
+        loss=config.loss,
     )
 
 
@@ -609,11 +610,11 @@ def epoch_callback(progress: Callable | None, name: str) -> Callable | None:
 
 def selection_metric(model: models.Model) -> str:
     """The validation metric that picks a replica's best epoch: the head's loss (pinball or
-    negative log-likelihood) for a probabilistic model, else the MSE of the forecast made at
-    the origin."""
+    negative log-likelihood) for a probabilistic model, else the training loss (MSE or MAE:
+    :attr:`jaxseq.models.Model.loss`) of the forecast made at the origin."""
     if model.head is not None:
         return "val_loss"
-    return "val_last_step_mse" if model.task == "seq2seq" else "val_mse"
+    return f"val_last_step_{model.loss}" if model.task == "seq2seq" else f"val_{model.loss}"
 
 
 def refit_forecasts(
