@@ -30,6 +30,7 @@ BAD = [
     ("fill", "--fill", "mean"),
     ("base", "--base", "prophet"),
     ("schedule", "--schedule", "linear"),
+    ("loss", "--loss", "huber"),
     ("classical_budget", "--classical-budget", -1),
     ("classical_budget", "--classical-budget", "soon"),
 ]
@@ -84,6 +85,7 @@ def test_python_entry_points_refuse_with_one_message(keyword, option, value, csv
         "max_steps",
         "patience",
         "schedule",
+        "loss",
         "stride",
         *COMPARE_ONLY,
     ):

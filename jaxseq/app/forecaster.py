@@ -40,6 +40,7 @@ OPTIONS = (
     "max_steps",
     "patience",
     "schedule",
+    "loss",
     "season",
     "valid_size",
     "test_size",
@@ -392,6 +393,7 @@ CHECKED = (
     "max_steps",
     "patience",
     "schedule",
+    "loss",
     "classical_budget",
 )
 #: settings passed to :func:`jaxseq.app.compare.compare` (the rest are the table's columns)

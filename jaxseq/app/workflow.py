@@ -268,6 +268,7 @@ def make_config(
     patience: int | None = None,
     schedule: str | None = None,
     base: str = "none",
+    loss: str | None = None,
 ) -> RunConfig:
     """Check the options against the file and the zoo, and return the run's configuration.
 
@@ -277,7 +278,8 @@ def make_config(
     The training budget (:func:`budget_options`): ``epochs`` alone trains that many epochs;
     otherwise ``max_steps`` optimizer steps (default :data:`jaxseq.stopping.MAX_STEPS`), each
     replica stopping after ``patience`` steps without a validation improvement and keeping its
-    best epoch; ``schedule`` is the learning-rate schedule (:mod:`jaxseq.stopping`).
+    best epoch; ``schedule`` is the learning-rate schedule (:mod:`jaxseq.stopping`); ``loss``
+    the training loss and validation metric of a point network (``"mse"`` or ``"mae"``).
 
     ``head`` makes the model probabilistic (quantile levels, ``"normal"`` or ``"student_t"``;
     :func:`jaxseq.distributions.get`); it then stops early on the first half of the validation
@@ -325,6 +327,7 @@ def make_config(
         # epoch: it stops early on the first half (Protocol.halved)
         stop_on="first_half" if head is not None else "validation",
         **budget_options(epochs, max_steps, patience, schedule),
+        loss=loss,
         **extra,
     )
     series = load_for(config)
@@ -358,12 +361,13 @@ def checked_config(
     max_steps=None,
     patience=None,
     schedule="constant",
+    loss=None,
     **fields,
 ) -> RunConfig:
     """A :class:`RunConfig` with its options checked: the model (its task from the zoo), the
     targets among the ``columns`` (default the first; one name or a list), the normalisation,
     the counts (positive integers; a one-step model's horizon is 1; ``max_steps`` and
-    ``patience`` or ``None``), the schedule and the head, in JSON form; ``fields`` are the
+    ``patience`` or ``None``), the schedule, the loss and the head, in JSON form; ``fields`` are the
     other fields as they are. The single-series and the panel configurations are both made
     here."""
     check_settings(
@@ -381,6 +385,7 @@ def checked_config(
         schedule=schedule,
         base=fields.get("base"),
         fill=fields.get("fill"),
+        loss=loss,
     )
     task = models.get(model).task  # an unknown name is refused here, with the zoo listed
     if epochs is None and max_steps is None:
@@ -409,6 +414,7 @@ def checked_config(
         max_steps=None if max_steps is None else check_positive_int("max_steps", max_steps),
         patience=None if patience is None else check_positive_int("patience", patience),
         schedule=stopping.Schedule(schedule).kind,
+        loss=models.check_loss(loss),
         **fields,
     )
 

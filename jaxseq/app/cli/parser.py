@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from jaxseq import baselines, hybrid, stopping
+from jaxseq import baselines, hybrid, models, stopping
 from jaxseq import normalize as norm
 from jaxseq.app.cli.commands import (
     cmd_bench,
@@ -501,6 +501,13 @@ def _budget_options(p) -> None:
         help=f"learning-rate schedule (default {stopping.SCHEDULE}): cosine decays over the "
         "budget after a warm-up; plateau halves the rate after half the patience without "
         "improvement",
+    )
+    p.add_argument(
+        "--loss",
+        type=_checked(models.check_loss),
+        metavar="{" + ",".join(models.POINT_LOSSES) + "}",
+        help=f"a point network's training loss and the validation error that keeps its best "
+        f"epoch (default {models.LOSS})",
     )
 
 
