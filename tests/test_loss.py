@@ -11,7 +11,7 @@ import pytest
 
 import jaxseq
 from jaxseq import data, models, stopping, train
-from jaxseq.app import compare, runs, workflow
+from jaxseq.app import compare, compare_table, runs, workflow
 from jaxseq.app.cli import main
 from jaxseq.app.settings import check_settings
 
@@ -119,3 +119,4 @@ def test_compare_records_the_loss(tmp_path):
         jobs=1,
     )
     assert result["settings"]["loss"] == "mae"
+    assert "trained on the MAE" in compare_table.markdown(result)

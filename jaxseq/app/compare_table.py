@@ -281,6 +281,8 @@ def _valid_text(valid: dict) -> str:
 
 def _budget_text(s: dict) -> str:
     hybrid_text = "" if s.get("base", "none") == "none" else f", hybrids over {s['base']}"
+    if s.get("loss", "mse") != "mse":  # compare.json files written before the option: MSE
+        hybrid_text += f", trained on the {s['loss'].upper()}"
     if s.get("max_steps") is None:
         return f"{s['epochs']} epochs (each replica's best kept){hybrid_text}"
     return (
