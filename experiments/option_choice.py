@@ -1,10 +1,11 @@
 """Choosing one of ``compare``'s training options on validation: the hybrid base, the
-learning-rate schedule, the normalisation.
+learning-rate schedule, the normalisation, the training loss, the batch size.
 
 On each benchmark series (``benchmark_series.py``), a few networks of different kinds train
 with ``compare``'s defaults and one option set to each of its values (``--option base``:
 plain, ``none``, and hybrids over each base model, :mod:`jaxseq.hybrid`; ``--option
-schedule``: constant, cosine, plateau; ``--option normalize``: window, series, none). The
+schedule``: constant, cosine, plateau; ``--option normalize``: window, series, none;
+``--option loss``: mse, mae; ``--option batch_size``: 32, 16, 64). The
 validation MASE of each network's issued forecast
 (the seeds' average) is compared with that under the first value; another value becomes
 ``compare``'s default only if it lowers the networks' validation error on the benchmark
@@ -12,7 +13,8 @@ validation MASE of each network's issued forecast
 fixed before the run. Test scores are not read.
 
 Run: ``python experiments/option_choice.py --option base --values none,auto_ets`` (or
-``--option schedule --values constant,cosine,plateau``). Writes ``scores.json`` and
+``--option schedule --values constant,cosine,plateau``); ``--pooled FOLDER ...`` gives the
+geometric mean over the series of several finished studies. Writes ``scores.json`` and
 ``choice.md`` into ``experiments/results/choice_OPTION`` (or ``--out``); values already in its
 ``scores.json`` are not run again.
 """
@@ -34,7 +36,10 @@ VALUES = {
     "schedule": ("constant", "cosine", "plateau"),
     "loss": ("mse", "mae"),
     "normalize": ("window", "series", "none"),
+    "batch_size": ("32", "16", "64"),
 }
+#: options whose values are counts (given and stored as text, passed as integers)
+COUNTS = ("batch_size",)
 
 
 def run(out: Path, name: str, spec, option: str, value: str, models) -> dict:
@@ -49,7 +54,7 @@ def run(out: Path, name: str, spec, option: str, value: str, models) -> dict:
         models=list(models),
         classical=False,
         combine=False,
-        **{option: value},
+        **{option: int(value) if option in COUNTS else value},
     )
     return {r["model"]: r["valid"]["issued"]["mase"] for r in result["rows"] if r["kind"] == "zoo"}
 
@@ -82,6 +87,20 @@ def markdown(scores: dict, option: str, values) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pooled(folders, values) -> dict[str, float]:
+    """The geometric mean, over every series and network of several studies' ``scores.json``,
+    of each value's validation MASE over the first value's."""
+    ratios: dict[str, list] = {v: [] for v in values[1:]}
+    for folder in folders:
+        for per_value in json.loads((Path(folder) / "scores.json").read_text()).values():
+            if not all(v in per_value for v in values):
+                continue
+            first = per_value[values[0]]
+            for v in ratios:
+                ratios[v] += [per_value[v][m] / first[m] for m in first if m in per_value[v]]
+    return {v: geometric_mean(r) for v, r in ratios.items()}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--option", choices=sorted(VALUES), required=True)
@@ -90,7 +109,18 @@ def main(argv=None) -> int:
     parser.add_argument("--series", help="comma-separated series of the set (default all)")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--out", help="results folder (default experiments/results/choice_OPTION)")
+    parser.add_argument(
+        "--pooled",
+        nargs="+",
+        metavar="FOLDER",
+        help="print the geometric mean over several finished studies' series and stop",
+    )
     args = parser.parse_args(argv)
+    if args.pooled:
+        values = args.values.split(",") if args.values else list(VALUES[args.option])
+        for value, mean in pooled(args.pooled, values).items():
+            print(f"{value} / {values[0]}: {mean:.3f} over {', '.join(args.pooled)}")
+        return 0
     specs = benchmark_series.SETS[args.set]
     names = args.series.split(",") if args.series else list(specs)
     values = args.values.split(",") if args.values else list(VALUES[args.option])
