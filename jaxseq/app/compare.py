@@ -654,18 +654,20 @@ def train_and_forecast(
     progress: Callable | None = None,
     model: zoo.Model | None = None,
     base: np.ndarray | None = None,
+    compact: bool = False,
 ) -> dict:
     """Train one model's seeds (keeping each one's best validation epoch) and forecast every
     validation and test origin in the data's units. Plain data out, for a worker process.
     The windows are the run's (:func:`jaxseq.app.workflow.dataset_for`: covariates included;
-    ``base``: a hybrid's base forecasts, computed once for every model)."""
+    ``base``: a hybrid's base forecasts, computed once for every model; ``compact``: the
+    program shrinks as replicas stop, :meth:`jaxseq.train.Trainer.fit`)."""
     base = base if config.base != "none" else None
     ds = workflow.dataset_for(config, series, protocol=protocol, base=base)
     scaler = ds.scaler
     assert scaler is not None, "dataset_for always fits a scaler when given none"
     t = time.perf_counter()
     model, state, history = workflow.fit_state(
-        config, ds, progress=progress, keep_best=True, model=model
+        config, ds, progress=progress, keep_best=True, model=model, compact=compact
     )
     jax.block_until_ready(state)
     seconds = time.perf_counter() - t

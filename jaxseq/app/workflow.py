@@ -574,12 +574,14 @@ def fit_state(
     state: TrainState | TrackedState | None = None,
     start_epoch: int = 0,
     on_epoch_end: Callable | None = None,
+    compact: bool = False,
 ):
     """Train ``config.seeds`` replicas on ``dataset`` for the run's budget
     (:func:`budget_for`). With ``keep_best`` or a patience each replica keeps its parameters
     from the epoch of its lowest validation error (:func:`selection_metric`) and, with a
     patience, stops on its own. ``model`` defaults to the run's zoo model; ``state`` and
-    ``start_epoch`` resume, ``on_epoch_end`` checkpoints (:meth:`jaxseq.train.Trainer.fit`).
+    ``start_epoch`` resume, ``on_epoch_end`` checkpoints, ``compact`` shrinks the program as
+    replicas stop (:meth:`jaxseq.train.Trainer.fit`).
     Returns ``(model, state, history)``; the history of a tracked run holds each replica's
     ``best_epoch`` and ``stop_epoch`` (1-based) and ``steps_per_epoch``. A replica whose
     loss became non-finite ends it with an :class:`InputError` naming the model."""
@@ -595,6 +597,7 @@ def fit_state(
             start_epoch=start_epoch,
             callback=epoch_callback(progress, config.model),
             on_epoch_end=on_epoch_end,
+            compact=compact,
         )
     except TrainingDiverged as error:
         raise InputError(f"{config.model}: {error}") from None

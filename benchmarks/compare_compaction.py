@@ -1,0 +1,124 @@
+"""Does ``compare`` gain from shrinking its programs as replicas stop, on a long series?
+
+``Trainer.fit(compact=True)`` narrows the compiled program to the replicas still training once
+they fit in half of it (``docs/performance.md``, section 7). ``compare`` trains three replicas
+per network, so at most one more program is compiled (three to one, once two have stopped);
+whether the epochs saved pay for that compilation depends on how far apart the replicas stop
+and what a program costs to compile. Asked here on the benchmark's half-hourly electricity
+series (4,032 steps, window 336, horizon 48: ``compare``'s longest), each network trained as
+``compare`` trains it (its defaults, the hybrid over AutoTheta, 3 seeds, one process), full
+and compacted interleaved (A B A B ...): seconds of each (compilation included), the median
+ratio, the replicas' stop steps, and the largest difference between the two runs' forecasts.
+
+Run: ``python benchmarks/compare_compaction.py [--models rnn_seq2seq,gru_vec2seq --rounds 2]``;
+writes ``benchmarks/results/compare_compaction.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "experiments"))
+from report import result_path, write_report  # noqa: E402
+
+
+def _setup(name: str):
+    """``compare``'s shared configuration, series, protocol and hybrid base on one series."""
+    import benchmark_series
+
+    from jaxseq.app import compare, workflow
+
+    spec = benchmark_series.BENCHMARK[name]
+    path = spec.write_csv(Path(tempfile.mkdtemp()) / f"{name}.csv")
+    settings = spec.settings
+    series, common, protocol = compare._series_and_settings(
+        str(path),
+        column=spec.column,
+        time_column=settings["time_column"],
+        fill=settings["fill"],
+        covariates=None,
+        future_covariates=None,
+        calendar=None,
+        settings={
+            "horizon": spec.horizon,
+            "window": spec.window,
+            "seeds": 3,
+            "batch_size": 32,
+            "normalize": "auto",
+            "base": None,
+            "budget": workflow.budget_options(None, None, None, None),
+            "valid_size": spec.valid_size,
+            "test_size": spec.test_size,
+            "stride": 1,
+            "season": None,
+            "head": None,
+            "loss": None,
+        },
+    )
+    common, base, _ = compare._hybrid_base(common, series, protocol, None)
+    return common, series, protocol, base
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", default="taylor")
+    parser.add_argument("--models", default="rnn_seq2seq,gru_vec2seq")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--out", default=str(result_path("compare_compaction.md")))
+    args = parser.parse_args(argv)
+    from jaxseq.app import compare
+
+    common, series, protocol, base = _setup(args.series)
+    lines = [
+        f"{args.series}: {len(series.values):,} steps, window {common.window}, horizon "
+        f"{common.horizon}, {common.seeds} seeds, hybrid over {common.base}, up to "
+        f"{common.max_steps} steps with a patience of {common.patience}. Seconds of training "
+        "(the first epoch's compilation and the shrunk program's included), full / compacted "
+        "interleaved; ratio above 1: compacting is faster.",
+        "",
+        "| model | full s | compacted s | median ratio full / compacted | stop steps | "
+        "largest forecast difference |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in args.models.split(","):
+        config = compare._network_config(common, name)
+        seconds: dict[bool, list[float]] = {False: [], True: []}
+        last: dict[bool, dict] = {}
+        for _ in range(args.rounds):
+            for compact in (False, True):
+                start = time.perf_counter()
+                last[compact] = compare.train_and_forecast(
+                    config, series, protocol, base=base, compact=compact
+                )
+                seconds[compact].append(time.perf_counter() - start)
+                print(name, compact, f"{seconds[compact][-1]:.1f} s", flush=True)
+        ratio = float(np.median(np.divide(seconds[False], seconds[True])))
+        history = last[True]["history"]
+        stops = [int(s) * int(history["steps_per_epoch"]) for s in history["stop_epoch"]]
+        difference = max(
+            float(np.max(np.abs(last[True]["forecasts"][k] - last[False]["forecasts"][k])))
+            for k in last[True]["forecasts"]
+        )
+        lines.append(
+            f"| {name} | {np.median(seconds[False]):.1f} | {np.median(seconds[True]):.1f} | "
+            f"{ratio:.2f} | {', '.join(map(str, stops))} | {difference:.3g} |"
+        )
+    write_report(
+        Path(args.out),
+        "compare: programs that shrink as replicas stop",
+        f"python benchmarks/compare_compaction.py --series {args.series} --models {args.models} "
+        f"--rounds {args.rounds}",
+        lines,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
