@@ -8,7 +8,9 @@ and what a program costs to compile. Asked here on the benchmark's half-hourly e
 series (4,032 steps, window 336, horizon 48: ``compare``'s longest), each network trained as
 ``compare`` trains it (its defaults, the hybrid over AutoTheta, 3 seeds, one process), full
 and compacted interleaved (A B A B ...): seconds of each (compilation included), the median
-ratio, the replicas' stop steps, and the largest difference between the two runs' forecasts.
+ratio, each replica's stop step in both, and the largest difference between the two runs'
+forecasts (a replica's figures agree to float rounding at the epoch the program shrinks; the
+rounding can grow over later epochs into a different run, as between two machines).
 
 Run: ``python benchmarks/compare_compaction.py [--models rnn_seq2seq,gru_vec2seq --rounds 2]``;
 writes ``benchmarks/results/compare_compaction.md``.
@@ -83,8 +85,8 @@ def main(argv=None) -> int:
         "(the first epoch's compilation and the shrunk program's included), full / compacted "
         "interleaved; ratio above 1: compacting is faster.",
         "",
-        "| model | full s | compacted s | median ratio full / compacted | stop steps | "
-        "largest forecast difference |",
+        "| model | full s | compacted s | median ratio full / compacted | each replica's stop "
+        "step, full / compacted | largest forecast difference |",
         "|---|---|---|---|---|---|",
     ]
     for name in args.models.split(","):
@@ -100,15 +102,20 @@ def main(argv=None) -> int:
                 seconds[compact].append(time.perf_counter() - start)
                 print(name, compact, f"{seconds[compact][-1]:.1f} s", flush=True)
         ratio = float(np.median(np.divide(seconds[False], seconds[True])))
-        history = last[True]["history"]
-        stops = [int(s) * int(history["steps_per_epoch"]) for s in history["stop_epoch"]]
+        stops = {
+            compact: ", ".join(
+                str(int(e) * int(last[compact]["history"]["steps_per_epoch"]))
+                for e in last[compact]["history"]["stop_epoch"]
+            )
+            for compact in last
+        }
         difference = max(
             float(np.max(np.abs(last[True]["forecasts"][k] - last[False]["forecasts"][k])))
             for k in last[True]["forecasts"]
         )
         lines.append(
             f"| {name} | {np.median(seconds[False]):.1f} | {np.median(seconds[True]):.1f} | "
-            f"{ratio:.2f} | {', '.join(map(str, stops))} | {difference:.3g} |"
+            f"{ratio:.2f} | {stops[False]} / {stops[True]} | {difference:.3g} |"
         )
     write_report(
         Path(args.out),

@@ -577,10 +577,13 @@ class Trainer:
         two with stopped ones, so a run compiles at most ``log2 K`` more programs), so an
         epoch's time follows the replicas still training rather than all K
         (:func:`compacted`); the stopped ones are put back unchanged at the end. Each
-        replica computes the same epochs and stops where it would, its figures equal up to
-        float rounding (XLA's kernels for another replica count may round differently), which
-        is why it is opt-in: worth its compilations where many replicas stop at different
-        times (one model per series, :func:`jaxseq.app.panel.training.fit_local`).
+        replica computes the same epochs, its figures equal up to float rounding at the epoch
+        the program shrinks (XLA's kernels for another replica count may round differently);
+        over later epochs that rounding can grow, as between two machines, into another run
+        that stops elsewhere (on a 4,032-step series one epoch turned a 1e-7 difference into
+        a validation error 2.3 times as high: ``benchmarks/results/compare_compaction.md``).
+        Hence opt-in: worth its compilations where many replicas stop at different times (one
+        model per series, :func:`jaxseq.app.panel.training.fit_local`).
         """
         keys = replica_keys(seeds)
         data_axis = 0 if per_replica_data else None
