@@ -481,7 +481,7 @@ def _series_and_settings(
         stride=check_positive_int("stride", settings["stride"]),
         season=settings["season"],
         head=dist.spec_of(dist.get(settings["head"])),
-        loss=zoo.check_loss(settings["loss"]),
+        loss=zoo.check_loss(settings.get("loss")),
     )
     if with_covariates:
         columns, targets, past, future, features = covariates_.resolve(
