@@ -5,7 +5,8 @@ On each benchmark series (``benchmark_series.py``), a few networks of different 
 with ``compare``'s defaults and one option set to each of its values (``--option base``:
 plain, ``none``, and hybrids over each base model, :mod:`jaxseq.hybrid`; ``--option
 schedule``: constant, cosine, plateau; ``--option normalize``: window, series, none;
-``--option loss``: mse, mae; ``--option batch_size``: 32, 16, 64). The
+``--option loss``: mse, mae; ``--option batch_size``: 32, 16, 64; ``--option clip_norm``:
+none, 1.0). The
 validation MASE of each network's issued forecast
 (the seeds' average) is compared with that under the first value; another value becomes
 ``compare``'s default only if it lowers the networks' validation error on the benchmark
@@ -37,9 +38,19 @@ VALUES = {
     "loss": ("mse", "mae"),
     "normalize": ("window", "series", "none"),
     "batch_size": ("32", "16", "64"),
+    "clip_norm": ("none", "1.0"),
 }
 #: options whose values are counts (given and stored as text, passed as integers)
 COUNTS = ("batch_size",)
+
+
+def _value(option: str, value: str):
+    """A value as ``compare`` takes it (values are given and stored as text)."""
+    if option in COUNTS:
+        return int(value)
+    if option == "clip_norm":
+        return None if value == "none" else float(value)
+    return value
 
 
 def run(out: Path, name: str, spec, option: str, value: str, models) -> dict:
@@ -54,7 +65,7 @@ def run(out: Path, name: str, spec, option: str, value: str, models) -> dict:
         models=list(models),
         classical=False,
         combine=False,
-        **{option: int(value) if option in COUNTS else value},
+        **{option: _value(option, value)},
     )
     return {r["model"]: r["valid"]["issued"]["mase"] for r in result["rows"] if r["kind"] == "zoo"}
 

@@ -73,8 +73,7 @@ def make_optimizer(
     """
     if not callable(learning_rate):
         _check_rate(learning_rate)
-    if clip_norm is not None and not clip_norm > 0:
-        raise InputError(f"clip_norm must be > 0 or None (off), got {clip_norm}")
+    check_clip_norm(clip_norm)
 
     def chain(learning_rate, clip_norm):
         update = optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
@@ -87,6 +86,15 @@ def make_optimizer(
     return optax.inject_hyperparams(
         chain, static_args=() if clip_norm is not None else ("clip_norm",)
     )(learning_rate=learning_rate, clip_norm=clip_norm)
+
+
+def check_clip_norm(clip_norm) -> float | None:
+    """A gradient clipping norm: a number > 0, or ``None`` (off)."""
+    if clip_norm is None:
+        return None
+    if isinstance(clip_norm, bool) or not isinstance(clip_norm, int | float) or not clip_norm > 0:
+        raise InputError(f"clip_norm must be > 0 or None (off), got {clip_norm!r}")
+    return float(clip_norm)
 
 
 def _check_rate(rate):

@@ -132,3 +132,17 @@ def test_command_lines_refuse_with_one_message(command, keyword, option, value, 
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert f"argument {option}: {expected(keyword, value)}" in err
+
+
+@pytest.mark.parametrize("value", [0, -1.0, "strong"])
+def test_a_bad_clipping_norm_is_refused_with_one_message(value, csv_path):
+    message = expected("clip_norm", value)
+    assert message.startswith("clip_norm must be > 0 or None (off)")
+    ok = {"horizon": 2, "window": 4, "clip_norm": value}
+    for call in (
+        lambda: compare.compare(str(csv_path), **ok),
+        lambda: jaxseq.Forecaster(**ok),
+    ):
+        with pytest.raises(jaxseq.InputError) as error:
+            call()
+        assert str(error.value) == message

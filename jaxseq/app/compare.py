@@ -83,6 +83,7 @@ def compare(
     patience: int | None = None,
     schedule: str | None = None,
     loss: str | None = None,
+    clip_norm: float | None = None,
     season: int | None = None,
     valid_size: int | float = 0.2,
     test_size: int | float = 0.1,
@@ -123,6 +124,7 @@ def compare(
         loss: the networks' training loss and the validation metric that keeps each
             replica's best epoch, ``"mse"`` (default) or ``"mae"``
             (:data:`jaxseq.models.POINT_LOSSES`; point forecasts only).
+        clip_norm: clip each network's gradient to this global norm (default off).
         season: for MASE and the seasonal baselines (default from the time column's
             frequency, else 1).
         normalize: ``"auto"`` (the default: ``"window"`` for a series whose validation part
@@ -181,6 +183,7 @@ def compare(
         schedule=schedule,
         classical_budget=classical_budget,
         loss=loss,
+        clip_norm=clip_norm,
     )
     budget = baselines.check_budget(classical_budget)  # seconds, or None for no limit
     entries = _entries(models, int(horizon))
@@ -206,6 +209,7 @@ def compare(
             "season": season,
             "head": head,
             "loss": loss,
+            "clip_norm": clip_norm,
         },
     )
     out = Path(out) if out is not None else None
@@ -482,6 +486,7 @@ def _series_and_settings(
         season=settings["season"],
         head=dist.spec_of(dist.get(settings["head"])),
         loss=zoo.check_loss(settings.get("loss")),
+        clip_norm=settings.get("clip_norm"),
     )
     if with_covariates:
         columns, targets, past, future, features = covariates_.resolve(

@@ -56,6 +56,7 @@ def result(config: RunConfig, series: Series, protocol, season, records, scored,
         "patience": config.patience,
         "schedule": config.schedule,
         "loss": config.loss,
+        "clip_norm": config.clip_norm,
         "base": config.base,
         "normalize": config.normalize,
         "valid": {

@@ -41,6 +41,7 @@ OPTIONS = (
     "patience",
     "schedule",
     "loss",
+    "clip_norm",
     "season",
     "valid_size",
     "test_size",
@@ -394,6 +395,7 @@ CHECKED = (
     "patience",
     "schedule",
     "loss",
+    "clip_norm",
     "classical_budget",
 )
 #: settings passed to :func:`jaxseq.app.compare.compare` (the rest are the table's columns)

@@ -10,6 +10,7 @@ from jaxseq import distributions as dist
 from jaxseq import normalize as norm
 from jaxseq.app.io import check_fill
 from jaxseq.errors import check_positive_int
+from jaxseq.train import check_clip_norm
 
 
 def check_settings(
@@ -30,13 +31,14 @@ def check_settings(
     schedule: str | None = None,
     classical_budget=None,
     loss: str | None = None,
+    clip_norm=None,
 ) -> None:
     """Refuse a bad setting with a :class:`jaxseq.InputError` naming it and the fix: counts
     that are not positive integers (``horizon``, ``window``, ``seeds``, ``stride``,
     ``batch_size``, ``season``, ``epochs``, ``max_steps``, ``patience``), an unknown
     normalisation, fill, hybrid base, probabilistic head, learning-rate schedule or training
-    loss, a point loss with a probabilistic head, a classical model's time budget that is not
-    a number of seconds >= 0."""
+    loss, a point loss with a probabilistic head, a clipping norm that is not a number > 0, a
+    classical model's time budget that is not a number of seconds >= 0."""
     for name, value in (
         ("horizon", horizon),
         ("window", window),
@@ -59,5 +61,6 @@ def check_settings(
     if base is not None:
         hybrid.check(base)
     models.check_loss(loss, dist.get(head))
+    check_clip_norm(clip_norm)
     stopping.Schedule(schedule or stopping.SCHEDULE)
     baselines.check_budget(classical_budget)

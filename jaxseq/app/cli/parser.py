@@ -202,9 +202,6 @@ def _train_parser(sub) -> None:
         help="Adam learning rate (default: the model's, as in the chapter)",
     )
     p.add_argument(
-        "--clip-norm", type=_positive_float, help="clip gradients to this global norm (default off)"
-    )
-    p.add_argument(
         "--fill",
         type=_checked(check_fill),
         metavar="{interpolate,ffill,zero}",
@@ -501,6 +498,9 @@ def _budget_options(p) -> None:
         help=f"learning-rate schedule (default {stopping.SCHEDULE}): cosine decays over the "
         "budget after a warm-up; plateau halves the rate after half the patience without "
         "improvement",
+    )
+    p.add_argument(
+        "--clip-norm", type=_positive_float, help="clip gradients to this global norm (default off)"
     )
     p.add_argument(
         "--loss",
