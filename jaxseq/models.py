@@ -93,8 +93,9 @@ def mae(pred: Array, target: Array) -> Array:
     return jnp.mean(jnp.abs(pred - target))
 
 
-#: a point model's training losses by name; the first is the default
+#: a point model's training losses by name
 POINT_LOSSES = {"mse": mse, "mae": mae}
+#: the default point loss
 LOSS = "mse"
 
 

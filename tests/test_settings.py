@@ -142,6 +142,7 @@ def test_a_bad_clipping_norm_is_refused_with_one_message(value, csv_path):
     for call in (
         lambda: compare.compare(str(csv_path), **ok),
         lambda: jaxseq.Forecaster(**ok),
+        lambda: workflow.make_config("linear_multi", str(csv_path), None, None, seeds=1, **ok),
     ):
         with pytest.raises(jaxseq.InputError) as error:
             call()

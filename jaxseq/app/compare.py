@@ -50,6 +50,7 @@ from jaxseq.app.refit import refit_data, refit_network
 from jaxseq.app.runs import RunConfig, write_json
 from jaxseq.app.settings import check_settings
 from jaxseq.errors import InputError, check_positive_int
+from jaxseq.train import check_clip_norm
 
 METRICS = ("mae", "rmse", "mase", "smape")
 
@@ -486,7 +487,7 @@ def _series_and_settings(
         season=settings["season"],
         head=dist.spec_of(dist.get(settings["head"])),
         loss=zoo.check_loss(settings.get("loss")),
-        clip_norm=settings.get("clip_norm"),
+        clip_norm=check_clip_norm(settings.get("clip_norm")),
     )
     if with_covariates:
         columns, targets, past, future, features = covariates_.resolve(

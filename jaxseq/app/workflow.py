@@ -386,6 +386,7 @@ def checked_config(
         base=fields.get("base"),
         fill=fields.get("fill"),
         loss=loss,
+        clip_norm=fields.get("clip_norm"),
     )
     task = models.get(model).task  # an unknown name is refused here, with the zoo listed
     if epochs is None and max_steps is None:
