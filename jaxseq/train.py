@@ -92,7 +92,8 @@ def check_clip_norm(clip_norm) -> float | None:
     """A gradient clipping norm: a number > 0, or ``None`` (off)."""
     if clip_norm is None:
         return None
-    if isinstance(clip_norm, bool) or not isinstance(clip_norm, int | float) or not clip_norm > 0:
+    number = isinstance(clip_norm, int | float | np.floating | np.integer)
+    if isinstance(clip_norm, bool) or not number or not clip_norm > 0:
         raise InputError(f"clip_norm must be > 0 or None (off), got {clip_norm!r}")
     return float(clip_norm)
 
