@@ -68,6 +68,25 @@ def _setup(name: str):
     return common, series, protocol, base
 
 
+def _divergence(full: dict, compacted: dict) -> str:
+    """Where the two runs' validation curves first differ: the epoch, the largest relative
+    difference over replicas there and one epoch later, and that replica's two values then."""
+    key = next(k for k in full["metrics"] if k.startswith("val_"))
+    a, b = (np.asarray(h["metrics"][key], float) for h in (full, compacted))
+    epochs = min(len(a), len(b))
+    relative = np.abs(a[:epochs] - b[:epochs]) / np.abs(a[:epochs])  # NaN once stopped
+    differ = np.flatnonzero(np.nan_to_num(relative).max(axis=1) > 0)
+    if not len(differ):
+        return "none"
+    e = int(differ[0])
+    later = min(e + 1, epochs - 1)
+    r = int(np.nanargmax(relative[later]))
+    return (
+        f"{e + 1}: {np.nanmax(relative[e]):.1g}, {relative[later, r]:.2g} "
+        f"({a[later, r]:.3g} / {b[later, r]:.3g}, {key})"
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", default="taylor")
@@ -86,8 +105,9 @@ def main(argv=None) -> int:
         "interleaved; ratio above 1: compacting is faster.",
         "",
         "| model | full s | compacted s | median ratio full / compacted | each replica's stop "
-        "step, full / compacted | largest forecast difference |",
-        "|---|---|---|---|---|---|",
+        "step, full / compacted | largest forecast difference | validation error where the runs "
+        "first differ: epoch, relative difference then and one epoch later, full / compacted |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in args.models.split(","):
         config = compare._network_config(common, name)
@@ -115,7 +135,8 @@ def main(argv=None) -> int:
         )
         lines.append(
             f"| {name} | {np.median(seconds[False]):.1f} | {np.median(seconds[True]):.1f} | "
-            f"{ratio:.2f} | {stops[False]} / {stops[True]} | {difference:.3g} |"
+            f"{ratio:.2f} | {stops[False]} / {stops[True]} | {difference:.3g} | "
+            f"{_divergence(last[False]['history'], last[True]['history'])} |"
         )
     write_report(
         Path(args.out),

@@ -98,7 +98,9 @@ def main(argv=None) -> int:
                     progress=rep,
                 )
             seconds = time.perf_counter() - t
-        outside = classical_outside(path, spec, result, previous.get(name, {}).get("classical"))
+        outside = classical_outside(
+            path, spec, result, _known_classical(previous.get(name), result)
+        )
         summary[name] = summarise(result, spec, seconds, outside)
         summary[name]["training"]["linear_multi_closed_form_valid_mae"] = closed_form_linear(
             path, spec, result
@@ -167,6 +169,19 @@ def summarise(result: dict, spec, seconds: float, outside: dict | None = None) -
     return out
 
 
+def _known_classical(earlier: dict | None, result: dict) -> dict | None:
+    """An earlier summary's classical scores of a series, if it was scored on the same
+    length, window, horizon, season and test origins as ``result``; else ``None``."""
+    if not earlier:
+        return None
+    s = result["settings"]
+    same = {k: s[k] for k in ("length", "window", "horizon", "season")}
+    was = {k: earlier["settings"].get(k) for k in same}
+    if was != same or earlier.get("test_windows") != s["test"]["windows"]:
+        return None
+    return earlier.get("classical")
+
+
 def classical_outside(path: Path, spec, result: dict, known: dict | None = None) -> dict:
     """The test scores of each classical model ``compare`` stopped at its time budget, fitted
     here without one (same training part, origins and scoring), so that the best classical
@@ -179,7 +194,8 @@ def classical_outside(path: Path, spec, result: dict, known: dict | None = None)
 
     s = result["settings"]
     over = [k for k in CLASSICAL if "budget" in s["skipped"].get(k, "")]
-    reused = {k: (known or {})[k] for k in over if k in (known or {})}
+    known = known or {}
+    reused = {k: known[k] for k in over if k in known}
     over = [k for k in over if k not in reused]
     if not over:
         return reused

@@ -116,7 +116,10 @@ def test_compare_records_the_loss(tmp_path):
         classical=False,
         combine=False,
         loss="mae",
+        clip_norm=1,
         jobs=1,
     )
     assert result["settings"]["loss"] == "mae"
-    assert "trained on the MAE" in compare_table.markdown(result)
+    assert result["settings"]["clip_norm"] == 1.0
+    text = compare_table.markdown(result)
+    assert "trained on the MAE, gradients clipped to a norm of 1" in text

@@ -281,15 +281,18 @@ def _valid_text(valid: dict) -> str:
 
 
 def _budget_text(s: dict) -> str:
-    hybrid_text = "" if s.get("base", "none") == "none" else f", hybrids over {s['base']}"
-    if s.get("loss", "mse") != "mse":  # compare.json files written before the option: MSE
-        hybrid_text += f", trained on the {s['loss'].upper()}"
+    # compare.json files written before the loss and the clipping: MSE, unclipped
+    options = "" if s.get("base", "none") == "none" else f", hybrids over {s['base']}"
+    if s.get("loss", "mse") != "mse":
+        options += f", trained on the {s['loss'].upper()}"
+    if s.get("clip_norm") is not None:
+        options += f", gradients clipped to a norm of {s['clip_norm']:g}"
     if s.get("max_steps") is None:
-        return f"{s['epochs']} epochs (each replica's best kept){hybrid_text}"
+        return f"{s['epochs']} epochs (each replica's best kept){options}"
     return (
         f"up to {s['max_steps']} steps, each replica stopping after {s['patience']} steps "
         f"without improvement and keeping its best ({s['schedule']} learning rate)"
-        f"{hybrid_text}"
+        f"{options}"
     )
 
 
